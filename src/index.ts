@@ -1,0 +1,14 @@
+/**
+ * spanledger: prices every span of AI-agent work, rolls cost up per trace and enforces budgets.
+ * The public API, exported by name; everything else in `src/` is internal.
+ */
+export { ConfigError, type PricesConfigInput } from './pricing/config.js';
+export {
+  PriceBook,
+  type PriceBookOptions,
+  type PriceResult,
+  type PriceUsageOptions,
+  priceUsage,
+  type UsageRecord,
+} from './pricing/price-book.js';
+export type { CostCategory, CostSource, CostStatus } from './semconv.js';

@@ -1,0 +1,161 @@
+/**
+ * The one module that talks to `@pydantic/genai-prices` (pre-1.0 API, pinned to an exact
+ * version in package.json). Everything else sees only the small surface below, so an upgrade of
+ * the catalog touches this file and its conformance tests and nothing else.
+ */
+import {
+  calcPrice,
+  findProvider,
+  type ModelInfo,
+  type ModelPrice,
+  type Provider,
+} from '@pydantic/genai-prices';
+
+/** Catalog name and version written to `spanledger.pricing.catalog`. Checked by a test against
+ * the installed package, so a version bump without this edit fails the suite. */
+export const CATALOG_NAME = 'genai-prices@0.1.8';
+
+/** A catalog model resolved from a (provider, model) lookup. */
+export interface CatalogModel {
+  providerId: string;
+  modelId: string;
+  info: ModelInfo;
+}
+
+/** A price level: USD per unit, flat or tiered on the request's total input tokens. */
+export type Rate = number | { base: number; tiers: ReadonlyArray<{ start: number; price: number }> };
+
+/** Raw catalog prices in force at one instant (keys like `input_mtok`, `cache_read_mtok`). */
+export type CatalogPrices = Readonly<Record<string, Rate | undefined>>;
+
+/** Usage in the catalog's own vocabulary; input tokens include cache reads and writes. */
+export interface CatalogUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_tokens?: number;
+  cache_write_tokens?: number;
+  cache_write_1h_tokens?: number;
+  input_audio_tokens?: number;
+  output_audio_tokens?: number;
+}
+
+const providerCache = new Map<string, boolean>();
+
+/** Whether the catalog knows a provider id (exact id or the catalog's own provider matching). */
+export function catalogHasProvider(providerId: string): boolean {
+  let known = providerCache.get(providerId);
+  if (known === undefined) {
+    known = findProvider({ providerId }) !== undefined;
+    providerCache.set(providerId, known);
+  }
+  return known;
+}
+
+/**
+ * Find the catalog model for (provider, model). Model matching in the catalog costs tens of
+ * microseconds (regex and prefix rules over hundreds of models); callers cache the result.
+ */
+export function findCatalogModel(
+  providerId: string | undefined,
+  modelId: string,
+): CatalogModel | undefined {
+  // Zero usage prices to zero but still runs the catalog's provider and model matching, which
+  // the package does not export on its own. The timestamp is irrelevant to matching.
+  const result = calcPrice({ input_tokens: 0 }, modelId, providerId ? { providerId } : {});
+  if (!result) return undefined;
+  return { providerId: result.provider.id, modelId: result.model.id, info: result.model };
+}
+
+function isConditional(
+  prices: ModelInfo['prices'],
+): prices is Extract<ModelInfo['prices'], unknown[]> {
+  return Array.isArray(prices);
+}
+
+function secondsOfDayUtc(time: string): number {
+  const m = /^(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|([+-])(\d{2}):(\d{2}))$/.exec(time);
+  if (!m) return Number.NaN;
+  const local = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  const offset = m[4] === 'Z' ? 0 : (m[5] === '+' ? 1 : -1) * (Number(m[6]) * 3600 + Number(m[7]) * 60);
+  return (local - offset + 86400) % 86400;
+}
+
+/**
+ * The catalog prices in force at `at`, following the catalog's rule: the last conditional price
+ * whose constraint holds (start date reached, or time of day inside the window), else the first.
+ * A test checks this against the package's own choice for every model at many instants.
+ */
+export function pricesAt(model: CatalogModel, at: Date): CatalogPrices {
+  const prices = model.info.prices;
+  if (!isConditional(prices)) return prices as CatalogPrices;
+  const ms = at.getTime();
+  for (let i = prices.length - 1; i >= 0; i--) {
+    const entry = prices[i];
+    if (!entry) continue;
+    const c = entry.constraint;
+    if (c === undefined) return entry.prices as CatalogPrices;
+    if (c.type === 'start_date') {
+      if (ms >= Date.parse(c.start_date)) return entry.prices as CatalogPrices;
+    } else {
+      const now =
+        at.getUTCHours() * 3600 +
+        at.getUTCMinutes() * 60 +
+        at.getUTCSeconds() +
+        at.getUTCMilliseconds() / 1000;
+      const start = secondsOfDayUtc(c.start_time);
+      const end = secondsOfDayUtc(c.end_time);
+      const inside = end < start ? now >= start || now < end : now >= start && now < end;
+      if (inside) return entry.prices as CatalogPrices;
+    }
+  }
+  return (prices[0]?.prices ?? {}) as CatalogPrices;
+}
+
+/** Whether a catalog entry has time-of-day prices, whose choice depends on the hour. */
+export function hasTimeOfDayPrices(model: CatalogModel): boolean {
+  const prices = model.info.prices;
+  return isConditional(prices) && prices.some((p) => p.constraint?.type === 'time_of_date');
+}
+
+/** The start instants (ms) at which a catalog model's price changes by date, ascending. */
+export function priceChangeInstants(model: CatalogModel): number[] {
+  const prices = model.info.prices;
+  if (!isConditional(prices)) return [];
+  const out: number[] = [];
+  for (const p of prices) {
+    if (p.constraint?.type === 'start_date') out.push(Date.parse(p.constraint.start_date));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The catalog's own total for usage the fast path does not model (audio, images, per-page and
+ * per-character units). Slower (tens of microseconds) but exact by construction.
+ * Throws on usage the catalog rejects: call inside the never-throw boundary.
+ */
+export function catalogTotal(
+  model: CatalogModel,
+  usage: CatalogUsage,
+  at: Date,
+): { inputUsd: number; outputUsd: number; totalUsd: number } {
+  const provider: Provider = {
+    id: model.providerId,
+    name: model.providerId,
+    api_pattern: '',
+    models: [{ ...model.info, match: { equals: model.modelId } }],
+  };
+  const r = calcPrice(usage as Record<string, number>, model.modelId, { provider, timestamp: at });
+  if (!r) throw new Error(`catalog lost model ${model.providerId}/${model.modelId}`);
+  return { inputUsd: r.input_price, outputUsd: r.output_price, totalUsd: r.total_price };
+}
+
+/** For tests: the package's own calculation with its own model matching. */
+export function catalogReference(
+  providerId: string,
+  modelId: string,
+  usage: CatalogUsage,
+  at: Date,
+): { totalUsd: number; prices: ModelPrice } | undefined {
+  const r = calcPrice(usage as Record<string, number>, modelId, { providerId, timestamp: at });
+  return r ? { totalUsd: r.total_price, prices: r.model_price } : undefined;
+}

@@ -1,0 +1,195 @@
+/**
+ * The prices file: user aliases, contract prices, custom models, discounts, service tiers and
+ * the unit-price rules for tools, retrievals and human review. YAML or JSON, validated once at
+ * startup; any problem fails fast naming the file, the entry and the reason.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const usd = z.number().finite().nonnegative();
+const instant = z.union([z.string(), z.date()]).transform((value, ctx) => {
+  const ms = value instanceof Date ? value.getTime() : parseInstant(value);
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: 'custom', message: `not an ISO date or date-time: ${String(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** `YYYY-MM-DD` is midnight UTC; a date-time needs an explicit offset so it cannot drift. */
+function parseInstant(value: string): number {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(`${value}T00:00:00Z`);
+  if (/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(value)) return Date.parse(value);
+  return Number.NaN;
+}
+
+const pricePeriod = z
+  .object({
+    effectiveFrom: instant.optional(),
+    inputPerMTok: usd.optional(),
+    outputPerMTok: usd.optional(),
+    cacheReadPerMTok: usd.optional(),
+    cacheWritePerMTok: usd.optional(),
+    cacheWrite1hPerMTok: usd.optional(),
+    perRequestUsd: usd.optional(),
+    perSecondUsd: usd.optional(),
+  })
+  .strict()
+  .refine(
+    (p) =>
+      p.inputPerMTok !== undefined ||
+      p.outputPerMTok !== undefined ||
+      p.perRequestUsd !== undefined ||
+      p.perSecondUsd !== undefined,
+    { message: 'a price period needs at least one of inputPerMTok, outputPerMTok, perRequestUsd, perSecondUsd' },
+  );
+
+const customModel = z
+  .object({
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    prices: z.array(pricePeriod).min(1),
+  })
+  .strict();
+
+const deployment = z
+  .object({
+    name: z.string().min(1).optional(),
+    pattern: z.string().min(1).optional(),
+    provider: z.string().min(1).optional(),
+    priceAs: z
+      .object({ provider: z.string().min(1).optional(), model: z.string().min(1) })
+      .strict(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if ((d.name === undefined) === (d.pattern === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of name or pattern' });
+    }
+    if (d.pattern !== undefined) {
+      try {
+        new RegExp(d.pattern);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['pattern'], message: `bad regular expression: ${(e as Error).message}` });
+      }
+    }
+  });
+
+const discount = z
+  .object({
+    provider: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    multiplier: z.number().finite().positive(),
+    effectiveFrom: instant.optional(),
+    effectiveUntil: instant.optional(),
+  })
+  .strict();
+
+const toolRule = z
+  .object({
+    name: z.string().min(1).optional(),
+    mcpServer: z.string().min(1).optional(),
+    perCallUsd: usd.optional(),
+    perUnitUsd: usd.optional(),
+    unit: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.name === undefined && r.mcpServer === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a tool rule needs name or mcpServer' });
+    }
+    if ((r.perCallUsd === undefined) === (r.perUnitUsd === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of perCallUsd or perUnitUsd' });
+    }
+  });
+
+const retrievalRule = z
+  .object({
+    dataSource: z.string().min(1).optional(),
+    dbSystem: z.string().min(1).optional(),
+    perQueryUsd: usd.optional(),
+    perUnitUsd: usd.optional(),
+    unit: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.dataSource === undefined && r.dbSystem === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a retrieval rule needs dataSource or dbSystem' });
+    }
+    if ((r.perQueryUsd === undefined) === (r.perUnitUsd === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of perQueryUsd or perUnitUsd' });
+    }
+  });
+
+const humanReview = z
+  .object({
+    ratePerHourUsd: usd,
+    roles: z.record(z.string(), usd).optional(),
+  })
+  .strict();
+
+/** Schema of the prices file (and of the `prices` object given in code). */
+export const pricesConfigSchema = z
+  .object({
+    providerAliases: z.record(z.string(), z.string().min(1)).optional(),
+    deployments: z.array(deployment).optional(),
+    models: z.array(customModel).optional(),
+    discounts: z.array(discount).optional(),
+    serviceTiers: z.record(z.string(), z.number().finite().positive()).optional(),
+    tools: z.array(toolRule).optional(),
+    retrievals: z.array(retrievalRule).optional(),
+    humanReview: humanReview.optional(),
+  })
+  .strict();
+
+/** The prices configuration as written by users (file or object). */
+export type PricesConfigInput = z.input<typeof pricesConfigSchema>;
+/** The validated prices configuration, instants as epoch milliseconds. */
+export type PricesConfig = z.output<typeof pricesConfigSchema>;
+
+/** Thrown at startup for a bad prices file or object; the message names where and why. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function describe(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const path = i.path
+        .map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
+        .join('');
+      return `${path || '(root)'}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Validate a prices object; `origin` names it in errors (a file path, or "options.prices"). */
+export function validatePricesConfig(input: unknown, origin: string): PricesConfig {
+  const parsed = pricesConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(`spanledger: invalid prices in ${origin}: ${describe(parsed.error.issues)}`);
+  }
+  return parsed.data;
+}
+
+/** Read a YAML or JSON file into a plain object; errors name the file. */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`spanledger: cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    // YAML is a superset of JSON: one parser serves both, with line numbers in its errors.
+    return parseYaml(text, { prettyErrors: true });
+  } catch (e) {
+    throw new ConfigError(`spanledger: cannot parse ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Load and validate a prices file. */
+export function loadPricesFile(path: string): PricesConfig {
+  return validatePricesConfig(readConfigFile(path), path);
+}

@@ -1,0 +1,506 @@
+/**
+ * The pricing engine: resolves (provider, model) through user deployments, aliases, custom
+ * models and the catalog, caches the resolution, and prices token usage at an instant.
+ */
+import { canonicalProvider, normaliseModel, splitProviderPrefix } from './aliases.js';
+import {
+  CATALOG_NAME,
+  type CatalogModel,
+  type CatalogPrices,
+  catalogHasProvider,
+  catalogTotal,
+  findCatalogModel,
+  pricesAt,
+} from './catalog.js';
+import { loadPricesFile, type PricesConfig, type PricesConfigInput, validatePricesConfig } from './config.js';
+import {
+  breakdownTotal,
+  type CostBreakdown,
+  pricesTokens,
+  priceTokens,
+  type RateCard,
+  rateCardFromCatalog,
+} from './rates.js';
+
+/** One call's model usage to price. Token counts follow the OTel semconv convention:
+ * `inputTokens` includes cache reads and writes; `outputTokens` includes reasoning. */
+export interface UsageRecord {
+  /** Provider as emitted (`openai`, `aws.bedrock`, `openai.chat`...). Optional: the catalog can
+   * often tell from the model id alone. */
+  provider?: string;
+  /** Model id as emitted (deployment name, ARN, `openai/gpt-4o`...). */
+  model: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadTokens?: number;
+  /** All cache writes, including 1-hour ones. */
+  cacheWriteTokens?: number;
+  /** Part of `cacheWriteTokens` written with a 1-hour TTL (Anthropic). */
+  cacheWrite1hTokens?: number;
+  /** Part of `outputTokens` spent on reasoning; never charged on top of output. */
+  reasoningTokens?: number;
+  inputAudioTokens?: number;
+  outputAudioTokens?: number;
+  /** Seconds of compute, for models priced per second. */
+  seconds?: number;
+  /** Service tier (`batch`, `flex`, `priority`, `default`...). */
+  serviceTier?: string;
+}
+
+/** The price of one usage record. */
+export interface PriceResult {
+  status: 'priced' | 'unpriced' | 'partial';
+  /** Cost in USD; absent when unpriced. With status `partial` a lower bound. */
+  costUsd?: number;
+  source?: 'catalog' | 'override';
+  /** Why the usage has no (complete) price. */
+  reason?: string;
+  /** Catalog (or custom) provider and model that matched. */
+  provider?: string;
+  model?: string;
+  /** Catalog name and version, when the catalog supplied the price. */
+  catalog?: string;
+  /** Token-type breakdown; cache fields are absent when the catalog priced an exotic unit
+   * mix (audio, separately priced reasoning) that folds them into input. */
+  breakdown?: Partial<CostBreakdown> & { inputUsd: number; outputUsd: number };
+  /** What cache reads saved against the uncached input price. */
+  cacheSavingsUsd?: number;
+  /** Service tier applied and its multiplier. */
+  serviceTier?: string;
+  multiplier?: number;
+}
+
+/** Options of {@link PriceBook}. */
+export interface PriceBookOptions {
+  /** Prices file path (YAML or JSON), or the same content as an object. Default: catalog only. */
+  prices?: string | PricesConfigInput;
+  /** Cap on cached (provider, model) resolutions. Default 10000. */
+  maxCachedModels?: number;
+}
+
+type Deployment = NonNullable<PricesConfig['deployments']>[number];
+type CustomModel = NonNullable<PricesConfig['models']>[number];
+
+interface Period {
+  from: number;
+  card: RateCard;
+}
+
+interface Discount {
+  multiplier: number;
+  from: number;
+  until: number;
+}
+
+type Resolution =
+  | {
+      kind: 'catalog';
+      model: CatalogModel;
+      discounts: Discount[];
+      /** Card for a model with a single price period (most of them). */
+      fixed?: RateCard;
+    }
+  | {
+      kind: 'custom';
+      provider: string;
+      model: string;
+      periods: Period[];
+      discounts: Discount[];
+      before?: Resolution;
+    }
+  | { kind: 'unpriced'; reason: string; provider?: string };
+
+const DEFAULT_TIER_MULTIPLIERS: Readonly<Record<string, number>> = {
+  default: 1,
+  standard: 1,
+  auto: 1,
+  on_demand: 1,
+  batch: 0.5,
+  flex: 0.5,
+};
+
+const cardCache = new WeakMap<object, RateCard>();
+
+function catalogCard(prices: CatalogPrices): RateCard {
+  let card = cardCache.get(prices);
+  if (!card) {
+    card = rateCardFromCatalog(prices);
+    cardCache.set(prices, card);
+  }
+  return card;
+}
+
+function globMatch(pattern: string | undefined, ...values: (string | undefined)[]): boolean {
+  if (pattern === undefined) return true;
+  const p = pattern.toLowerCase();
+  if (!p.includes('*')) return values.some((v) => v?.toLowerCase() === p);
+  const re = new RegExp(`^${p.split('*').map(escapeRe).join('.*')}$`);
+  return values.some((v) => v !== undefined && re.test(v.toLowerCase()));
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function count(value: number | undefined): number {
+  return value === undefined ? 0 : value;
+}
+
+/**
+ * Prices model usage. Construct once (it validates and indexes the prices file) and reuse:
+ * lookups are cached per (provider, model), so a repeated lookup costs well under a microsecond.
+ */
+export class PriceBook {
+  /** The validated configuration. */
+  readonly config: PricesConfig;
+  private readonly aliases: Record<string, string>;
+  private readonly deploymentsByName = new Map<string, Deployment[]>();
+  private readonly deploymentPatterns: { re: RegExp; entry: Deployment }[] = [];
+  private readonly customModels = new Map<string, CustomModel>();
+  private readonly tiers: Record<string, number>;
+  private readonly cache = new Map<string, Resolution>();
+  private readonly maxCached: number;
+
+  constructor(options: PriceBookOptions = {}) {
+    const prices = options.prices;
+    this.config =
+      typeof prices === 'string' ? loadPricesFile(prices) : validatePricesConfig(prices, 'options.prices');
+    this.maxCached = options.maxCachedModels ?? 10_000;
+    this.aliases = {};
+    for (const [k, v] of Object.entries(this.config.providerAliases ?? {})) {
+      this.aliases[k.toLowerCase()] = v.toLowerCase();
+    }
+    for (const d of this.config.deployments ?? []) {
+      if (d.name !== undefined) {
+        const list = this.deploymentsByName.get(d.name) ?? [];
+        list.push(d);
+        this.deploymentsByName.set(d.name, list);
+      } else if (d.pattern !== undefined) {
+        this.deploymentPatterns.push({ re: new RegExp(d.pattern), entry: d });
+      }
+    }
+    for (const m of this.config.models ?? []) {
+      this.customModels.set(this.key(this.provider(m.provider), m.model.toLowerCase()), m);
+    }
+    this.tiers = { ...DEFAULT_TIER_MULTIPLIERS };
+    for (const [k, v] of Object.entries(this.config.serviceTiers ?? {})) this.tiers[k.toLowerCase()] = v;
+  }
+
+  /** Canonical provider id for a raw provider name (aliases applied). */
+  provider(raw: string): string {
+    return canonicalProvider(raw, this.aliases);
+  }
+
+  private key(provider: string | undefined, model: string): string {
+    return `${provider ?? ''}\u0000${model}`;
+  }
+
+  /** Price one usage record at an instant (default now). Never throws on bad usage: returns
+   * status `unpriced` with the reason. */
+  price(usage: UsageRecord, at: Date = new Date()): PriceResult {
+    const invalid = validateUsage(usage);
+    if (invalid) return { status: 'unpriced', reason: `invalid_usage: ${invalid}` };
+    const cacheKey = this.key(usage.provider, usage.model);
+    let res = this.cache.get(cacheKey);
+    if (res === undefined) {
+      res = this.resolve(usage.provider, usage.model);
+      if (this.cache.size >= this.maxCached) {
+        // Oldest-first eviction keeps the map bounded for services with unbounded model names.
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+      this.cache.set(cacheKey, res);
+    }
+    try {
+      return this.priceResolved(res, usage, at);
+    } catch (e) {
+      // The catalog package throws on usage it finds inconsistent; that is unpriced, not fatal.
+      return { status: 'unpriced', reason: `catalog_error: ${(e as Error).message}` };
+    }
+  }
+
+  private priceResolved(res: Resolution, usage: UsageRecord, at: Date): PriceResult {
+    const ms = at.getTime();
+    if (res.kind === 'unpriced') {
+      return { status: 'unpriced', reason: res.reason, provider: res.provider };
+    }
+    let card: RateCard;
+    let source: 'catalog' | 'override';
+    let provider: string;
+    let model: string;
+    let catalog: CatalogModel | undefined;
+    if (res.kind === 'custom') {
+      let period: Period | undefined;
+      for (const p of res.periods) if (p.from <= ms) period = p;
+      if (!period) {
+        if (res.before) return this.priceResolved(res.before, usage, at);
+        return {
+          status: 'unpriced',
+          reason: 'no_price_in_effect',
+          provider: res.provider,
+          model: res.model,
+        };
+      }
+      card = period.card;
+      source = 'override';
+      provider = res.provider;
+      model = res.model;
+    } else {
+      catalog = res.model;
+      card = res.fixed ?? catalogCard(pricesAt(res.model, at));
+      source = 'catalog';
+      provider = res.model.providerId;
+      model = res.model.modelId;
+    }
+    let multiplier = 1;
+    for (const d of res.discounts) {
+      if (ms >= d.from && ms < d.until) {
+        multiplier *= d.multiplier;
+        source = 'override';
+      }
+    }
+    let status: PriceResult['status'] = 'priced';
+    let reason: string | undefined;
+    const tier = usage.serviceTier?.toLowerCase();
+    if (tier !== undefined && tier !== '') {
+      const m = this.tiers[tier];
+      if (m === undefined) {
+        // Priced at the standard rate, flagged: the real price is unknown, not this one.
+        status = 'partial';
+        reason = `unknown_service_tier: ${tier}`;
+      } else {
+        multiplier *= m;
+      }
+    }
+    const seconds = count(usage.seconds);
+    if (card.perSecondUsd !== undefined && usage.seconds === undefined && !pricesTokens(card)) {
+      return { status: 'unpriced', reason: 'missing_duration', provider, model };
+    }
+    if (!pricesTokens(card) && card.perSecondUsd === undefined && card.perRequestUsd === undefined) {
+      return { status: 'unpriced', reason: 'unsupported_unit', provider, model };
+    }
+    const audio = count(usage.inputAudioTokens) + count(usage.outputAudioTokens) > 0;
+    const base: PriceResult = {
+      status,
+      source,
+      provider,
+      model,
+      ...(catalog && source === 'catalog' ? { catalog: CATALOG_NAME } : {}),
+      ...(catalog && source === 'override' ? { catalog: CATALOG_NAME } : {}),
+      ...(reason ? { reason } : {}),
+      ...(tier ? { serviceTier: tier } : {}),
+      ...(multiplier !== 1 ? { multiplier } : {}),
+    };
+    if (catalog && (!card.fastPath || audio)) {
+      const t = catalogTotal(
+        catalog,
+        {
+          input_tokens: count(usage.inputTokens),
+          output_tokens: count(usage.outputTokens),
+          cache_read_tokens: count(usage.cacheReadTokens),
+          cache_write_tokens: count(usage.cacheWriteTokens),
+          cache_write_1h_tokens: count(usage.cacheWrite1hTokens),
+          input_audio_tokens: count(usage.inputAudioTokens),
+          output_audio_tokens: count(usage.outputAudioTokens),
+        },
+        at,
+      );
+      return {
+        ...base,
+        costUsd: t.totalUsd * multiplier,
+        breakdown: {
+          inputUsd: t.inputUsd * multiplier,
+          outputUsd: t.outputUsd * multiplier,
+          otherUsd: (t.totalUsd - t.inputUsd - t.outputUsd) * multiplier,
+        },
+      };
+    }
+    const { breakdown, savingsUsd } = priceTokens(
+      card,
+      {
+        inputTokens: count(usage.inputTokens),
+        outputTokens: count(usage.outputTokens),
+        cacheReadTokens: count(usage.cacheReadTokens),
+        cacheWriteTokens: count(usage.cacheWriteTokens),
+        cacheWrite1hTokens: count(usage.cacheWrite1hTokens),
+      },
+      multiplier,
+      seconds,
+    );
+    return { ...base, costUsd: breakdownTotal(breakdown), breakdown, cacheSavingsUsd: savingsUsd };
+  }
+
+  private resolve(rawProvider: string | undefined, rawModel: string): Resolution {
+    let providerRaw = rawProvider;
+    let model = rawModel;
+    const deployment = this.findDeployment(providerRaw, model);
+    if (deployment) {
+      model = deployment.priceAs.model;
+      if (deployment.priceAs.provider !== undefined) providerRaw = deployment.priceAs.provider;
+    }
+    model = normaliseModel(model);
+    const provider = providerRaw ? this.provider(providerRaw) : undefined;
+    const discounts = (c: { providerId?: string; modelId?: string }): Discount[] =>
+      (this.config.discounts ?? [])
+        .filter(
+          (d) =>
+            globMatch(d.provider && this.provider(d.provider), c.providerId, provider) &&
+            globMatch(d.model, c.modelId, model),
+        )
+        .map((d) => ({
+          multiplier: d.multiplier,
+          from: d.effectiveFrom ?? Number.NEGATIVE_INFINITY,
+          until: d.effectiveUntil ?? Number.POSITIVE_INFINITY,
+        }));
+
+    const custom =
+      this.customModels.get(this.key(provider, model.toLowerCase())) ??
+      this.prefixed(provider, model, (p, m) => this.customModels.get(this.key(p, m.toLowerCase())));
+    const catalogRes = this.resolveCatalog(provider, model);
+    const withDiscounts = (r: Resolution): Resolution =>
+      r.kind === 'catalog'
+        ? { ...r, discounts: discounts({ providerId: r.model.providerId, modelId: r.model.modelId }) }
+        : r;
+    if (custom) {
+      const periods = custom.prices
+        .map((p) => ({
+          from: p.effectiveFrom ?? Number.NEGATIVE_INFINITY,
+          card: {
+            input: p.inputPerMTok,
+            output: p.outputPerMTok,
+            cacheRead: p.cacheReadPerMTok,
+            cacheWrite: p.cacheWritePerMTok,
+            cacheWrite1h: p.cacheWrite1hPerMTok,
+            perRequestUsd: p.perRequestUsd,
+            perSecondUsd: p.perSecondUsd,
+            fastPath: true,
+          } satisfies RateCard,
+        }))
+        .sort((a, b) => a.from - b.from);
+      const customProvider = this.provider(custom.provider);
+      return {
+        kind: 'custom',
+        provider: customProvider,
+        model: custom.model,
+        periods,
+        discounts: discounts({ providerId: customProvider, modelId: custom.model }),
+        ...(catalogRes.kind === 'catalog' ? { before: withDiscounts(catalogRes) } : {}),
+      };
+    }
+    return withDiscounts(catalogRes);
+  }
+
+  private prefixed<T>(
+    provider: string | undefined,
+    model: string,
+    lookup: (provider: string, model: string) => T | undefined,
+  ): T | undefined {
+    const split = splitProviderPrefix(model);
+    if (!split) return undefined;
+    const prefixProvider = this.provider(split[0]);
+    // `openai/gpt-4o` on an OpenRouter span is OpenRouter's own id: only split elsewhere.
+    if (provider !== undefined && provider === 'openrouter') return undefined;
+    return lookup(prefixProvider, split[1]);
+  }
+
+  private resolveCatalog(provider: string | undefined, model: string): Resolution {
+    const found = (m: CatalogModel | undefined): Resolution | undefined => {
+      if (!m) return undefined;
+      const prices = m.info.prices;
+      return {
+        kind: 'catalog',
+        model: m,
+        discounts: [],
+        ...(Array.isArray(prices) ? {} : { fixed: catalogCard(prices as CatalogPrices) }),
+      };
+    };
+    if (provider === undefined) {
+      return (
+        found(findCatalogModel(undefined, model)) ??
+        this.prefixed(undefined, model, (p, m) =>
+          catalogHasProvider(p) ? found(findCatalogModel(p, m)) : undefined,
+        ) ?? { kind: 'unpriced', reason: 'unknown_model' }
+      );
+    }
+    const direct = catalogHasProvider(provider) ? found(findCatalogModel(provider, model)) : undefined;
+    if (direct) return direct;
+    const viaPrefix = this.prefixed(provider, model, (p, m) =>
+      catalogHasProvider(p) ? found(findCatalogModel(p, m)) : undefined,
+    );
+    if (viaPrefix) return viaPrefix;
+    return catalogHasProvider(provider)
+      ? { kind: 'unpriced', reason: 'unknown_model', provider }
+      : { kind: 'unpriced', reason: 'unknown_provider', provider };
+  }
+
+  private findDeployment(
+    provider: string | undefined,
+    model: string,
+  ): Deployment | undefined {
+    const scoped = (d: Deployment): boolean =>
+      d.provider === undefined ||
+      (provider !== undefined && this.provider(d.provider) === this.provider(provider));
+    for (const d of this.deploymentsByName.get(model) ?? []) if (scoped(d)) return d;
+    for (const { re, entry } of this.deploymentPatterns) if (re.test(model) && scoped(entry)) return entry;
+    return undefined;
+  }
+}
+
+function validCount(name: string, v: number | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `${name} must be a finite non-negative number`;
+  return undefined;
+}
+
+/** Why a usage record cannot be priced as given, or undefined when it is consistent. */
+export function validateUsage(u: UsageRecord): string | undefined {
+  if (typeof u.model !== 'string' || u.model.trim() === '') return 'model is missing';
+  const fields = [
+    'inputTokens',
+    'outputTokens',
+    'cacheReadTokens',
+    'cacheWriteTokens',
+    'cacheWrite1hTokens',
+    'reasoningTokens',
+    'inputAudioTokens',
+    'outputAudioTokens',
+    'seconds',
+  ] as const;
+  for (const f of fields) {
+    const bad = validCount(f, u[f]);
+    if (bad) return bad;
+  }
+  const input = count(u.inputTokens);
+  if (count(u.cacheReadTokens) + count(u.cacheWriteTokens) + count(u.inputAudioTokens) > input) {
+    return 'cache and audio input tokens exceed input tokens (input counts include them)';
+  }
+  if (count(u.cacheWrite1hTokens) > count(u.cacheWriteTokens)) {
+    return 'cacheWrite1hTokens exceed cacheWriteTokens';
+  }
+  if (count(u.reasoningTokens) + count(u.outputAudioTokens) > count(u.outputTokens)) {
+    return 'reasoning and audio output tokens exceed output tokens (output counts include them)';
+  }
+  return undefined;
+}
+
+let defaultBook: PriceBook | undefined;
+
+/** Options of {@link priceUsage}. */
+export interface PriceUsageOptions {
+  /** Instant whose prices apply (the call's start time). Default: now. */
+  at?: Date | string | number;
+  /** A prepared price book (reuse one: construction validates and indexes the prices file). */
+  priceBook?: PriceBook;
+}
+
+/**
+ * Price one usage record without any span (used by the CLI and tests). Uses the catalog alone
+ * unless a price book with user prices is given. Never throws on bad usage.
+ */
+export function priceUsage(usage: UsageRecord, options: PriceUsageOptions = {}): PriceResult {
+  defaultBook ??= options.priceBook ? undefined : new PriceBook();
+  const book = options.priceBook ?? (defaultBook as PriceBook);
+  const at = options.at === undefined ? new Date() : new Date(options.at);
+  if (Number.isNaN(at.getTime())) return { status: 'unpriced', reason: 'invalid_time' };
+  return book.price(usage, at);
+}
