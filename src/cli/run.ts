@@ -1,0 +1,124 @@
+/**
+ * The `spanledger` command: dispatch to a subcommand and turn its failures into exit codes.
+ * Kept apart from `main.ts` (which only binds it to the process) so tests run it in-process.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../pricing/config.js';
+import { type CliIO, EXIT, UsageError } from './args.js';
+import { PRICE_USAGE, runPrice } from './price.js';
+
+export type { CliIO } from './args.js';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run: (argv: string[], io: CliIO) => Promise<number>;
+}
+
+const DEMO_NOTE = `spanledger demo: not available yet.
+
+The demo (an instrumented sample agent whose spans are priced, rolled up per trace and checked
+against a budget, printed as a cost-per-trace summary) lands with a later change. Until then,
+\`spanledger price\` shows what the pricing engine makes of a single model call, for example:
+  spanledger price --provider openai --model gpt-4o --input 1000000 --output 1000000
+`;
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  price: {
+    summary: 'price one model call (tokens by type) from the catalog and a prices file',
+    usage: PRICE_USAGE,
+    run: runPrice,
+  },
+  demo: {
+    summary: 'run a priced sample agent (placeholder: lands with a later change)',
+    usage: 'Usage: spanledger demo\n',
+    run: async (_argv, io) => {
+      io.stdout(DEMO_NOTE);
+      return EXIT.ok;
+    },
+  },
+};
+
+/** Top-level help: every command with a one-line summary. */
+export const USAGE = `Usage: spanledger <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`)
+  .join('\n')}
+  help      show this help, or a command's: spanledger help price
+
+Options:
+  -h, --help     show help
+  -v, --version  print the version
+
+Run 'spanledger <command> --help' for a command's options.
+`;
+
+function version(): string {
+  // src/cli/run.ts and the bundled dist/cli/main.js sit at the same depth below package.json.
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return String(pkg.version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Run the CLI with `argv` (the arguments after the program name) and return the exit code:
+ * 0 success, 1 invalid input file or internal error, 2 bad command line. Never throws and never
+ * touches `process`, so it can be called in-process by tests.
+ */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr(USAGE);
+    return EXIT.usage;
+  }
+  if (name === '-h' || name === '--help') {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
+  if (name === 'help') {
+    const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+    if (rest[0] !== undefined && !topic) {
+      io.stderr(`spanledger: unknown command '${rest[0]}'\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    io.stdout(topic ? topic.usage : USAGE);
+    return EXIT.ok;
+  }
+  if (name === '-v' || name === '--version') {
+    io.stdout(`${version()}\n`);
+    return EXIT.ok;
+  }
+  // Own-property lookup only: `spanledger constructor` must not find Object.prototype members.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.stderr(`spanledger: unknown command '${name}'\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      // The error and the synopsis, not the whole help: the message is what needs reading.
+      const synopsis = command.usage.split('\n')[0];
+      io.stderr(
+        `spanledger ${name}: ${e.message}\n${synopsis}\nRun 'spanledger ${name} --help' for all options.\n`,
+      );
+      return EXIT.usage;
+    }
+    if (e instanceof ConfigError) {
+      // Its message already names the file, the entry and the reason.
+      io.stderr(`${e.message}\n`);
+      return EXIT.config;
+    }
+    // A bug, not a user error: keep the stack so it can be reported.
+    io.stderr(
+      `spanledger ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    return EXIT.config;
+  }
+}
