@@ -3,8 +3,10 @@
  * figures, plus one run of the built binary to prove the shipped CLI works.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -464,12 +466,33 @@ describe('spanledger commands', () => {
 });
 
 describe('the built binary', () => {
-  const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  // The project's own build (`npm run build`: tsup with tsup.config.ts, shebang, ESM bundle),
+  // written to a private directory laid out like the installed package (package.json beside
+  // dist/): rebuilding dist/ in place would wipe files other test files are loading meanwhile.
+  const PKG = join(ROOT, '.scratch', `cli-bin-${process.pid}`);
+  const BIN = join(PKG, 'dist', 'cli', 'main.js');
 
   beforeAll(() => {
-    // The real artefact users get: bundled by tsup, shebang, ESM, resolved from dist/.
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' });
+    rmSync(PKG, { recursive: true, force: true });
+    mkdirSync(PKG, { recursive: true });
+    copyFileSync(join(ROOT, 'package.json'), join(PKG, 'package.json'));
+    execFileSync('npm', ['run', 'build', '--silent', '--', '--out-dir', join(PKG, 'dist')], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
   }, 180_000);
+
+  afterAll(() => {
+    rmSync(PKG, { recursive: true, force: true });
+  });
+
+  it('is an executable script with a node shebang', () => {
+    expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // Run through the shebang, as a user's shell would.
+    const stdout = execFileSync(BIN, ['--version'], { cwd: ROOT, encoding: 'utf8' });
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(stdout.trim()).toBe(pkg.version);
+  });
 
   it('prices gpt-4o from a child process', () => {
     const stdout = execFileSync(
