@@ -2,6 +2,12 @@
  * spanledger: prices every span of AI-agent work, rolls cost up per trace and enforces budgets.
  * The public API, exported by name; everything else in `src/` is internal.
  */
+export {
+  createSpanLedger,
+  type SpanLedger,
+  type SpanLedgerOptions,
+  type SpanLedgerStats,
+} from './ledger.js';
 export { ConfigError, type PricesConfigInput } from './pricing/config.js';
 export {
   PriceBook,

@@ -42,6 +42,10 @@ export const ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_cr
 /** `@anthropic-ai/sdk` built-in spans: cache writes, inside the (inclusive) input count. */
 export const ATTR_ANTHROPIC_SDK_CACHE_WRITE_INPUT_TOKENS = 'gen_ai.usage.cache_write.input_tokens';
 export const ATTR_TRACELOOP_SPAN_KIND = 'traceloop.span.kind';
+/** OpenLLMetry / OpenLIT reasoning count. */
+export const ATTR_GEN_AI_USAGE_REASONING_TOKENS = 'gen_ai.usage.reasoning_tokens';
+/** Written by OpenLIT on its spans; its Anthropic input count excludes the cache. */
+export const ATTR_TELEMETRY_SDK_NAME = 'telemetry.sdk.name';
 
 export const ATTR_OPENINFERENCE_SPAN_KIND = 'openinference.span.kind';
 export const ATTR_LLM_PROVIDER = 'llm.provider';
@@ -53,6 +57,8 @@ export const ATTR_LLM_TOKEN_COUNT_PROMPT_CACHE_READ = 'llm.token_count.prompt_de
 export const ATTR_LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE = 'llm.token_count.prompt_details.cache_write';
 export const ATTR_LLM_TOKEN_COUNT_COMPLETION_REASONING =
   'llm.token_count.completion_details.reasoning';
+export const ATTR_LLM_TOKEN_COUNT_PROMPT_AUDIO = 'llm.token_count.prompt_details.audio';
+export const ATTR_LLM_TOKEN_COUNT_COMPLETION_AUDIO = 'llm.token_count.completion_details.audio';
 
 export const ATTR_AI_MODEL_ID = 'ai.model.id';
 export const ATTR_AI_MODEL_PROVIDER = 'ai.model.provider';
@@ -66,6 +72,17 @@ export const ATTR_AI_USAGE_INPUT_CACHE_READ_TOKENS = 'ai.usage.inputTokenDetails
 export const ATTR_AI_USAGE_INPUT_CACHE_WRITE_TOKENS = 'ai.usage.inputTokenDetails.cacheWriteTokens';
 export const ATTR_AI_USAGE_OUTPUT_REASONING_TOKENS = 'ai.usage.outputTokenDetails.reasoningTokens';
 export const ATTR_AI_TOOL_CALL_NAME = 'ai.toolCall.name';
+export const ATTR_AI_RESPONSE_MODEL = 'ai.response.model';
+/** Vercel AI SDK embeddings: input tokens. */
+export const ATTR_AI_USAGE_TOKENS = 'ai.usage.tokens';
+/** Vercel AI SDK: provider metadata JSON (v5 Anthropic keeps the cache split only here). */
+export const ATTR_AI_RESPONSE_PROVIDER_METADATA = 'ai.response.providerMetadata';
+/** OpenInference embeddings model. */
+export const ATTR_EMBEDDING_MODEL_NAME = 'embedding.model_name';
+/** Langfuse: a JSON object of disjoint usage buckets (`input` excludes `input_*` details). */
+export const ATTR_LANGFUSE_USAGE_DETAILS = 'langfuse.observation.usage_details';
+/** Langfuse model name. */
+export const ATTR_LANGFUSE_MODEL_NAME = 'langfuse.observation.model.name';
 
 // --- provider-reported cost attributes already in the wild (read, preferred over estimates) ---
 /** Proposed GenAI semconv cost attributes (semantic-conventions-genai PR #443). */
@@ -78,6 +95,8 @@ export const ATTR_GEN_AI_USAGE_COST = 'gen_ai.usage.cost';
 export const ATTR_GEN_AI_COST_TOTAL_COST = 'gen_ai.cost.total_cost';
 /** OpenInference. */
 export const ATTR_LLM_COST_TOTAL = 'llm.cost.total';
+/** Langfuse: a JSON object whose `total` is the cost. */
+export const ATTR_LANGFUSE_COST_DETAILS = 'langfuse.observation.cost_details';
 
 /** Reported cost keys in order of preference. */
 export const REPORTED_COST_KEYS: readonly string[] = [

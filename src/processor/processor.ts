@@ -1,0 +1,176 @@
+/**
+ * The cost-attributing span processor. Register it FIRST: it writes cost attributes in
+ * `onEnding`, before the span is frozen, so they reach every exporter after it. Nothing here
+ * may throw into the application: the SDK does not guard `span.end()` against processors.
+ */
+import { type Attributes, type Context, trace } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Reporter } from '../diag.js';
+import * as A from '../semconv.js';
+import type { CostCategory } from '../semconv.js';
+import { assessSpan, type CostContext, isRelevant, ownCategory, type SpanCost } from './span-cost.js';
+
+// Parent links and wrapper marks live on the span objects themselves (under private symbols),
+// not in a map: they are collected with the spans, so no per-span structure can grow without
+// bound when an application leaks spans.
+const kParent = Symbol('spanledger.parent');
+const kWrapped = Symbol('spanledger.wrapped');
+
+interface Linked {
+  [kParent]?: Linked & Span;
+  [kWrapped]?: boolean;
+}
+
+/** Options of the cost processor. */
+export interface CostProcessorOptions {
+  context: CostContext;
+  reporter: Reporter;
+  /** Mirror the cost onto `gen_ai.usage.cost.*` on inference spans. */
+  semconvCostAttributes: boolean;
+}
+
+/** Counts of spans by pricing outcome since start. */
+export interface PricingCounts {
+  priced: number;
+  partial: number;
+  unpriced: number;
+}
+
+/** Writes SPEC section 2 cost attributes on every span of priced work. */
+export class CostProcessor implements SpanProcessor {
+  /** Spans by pricing outcome. */
+  readonly counts: PricingCounts = { priced: 0, partial: 0, unpriced: 0 };
+  private readonly ctx: CostContext;
+  private readonly reporter: Reporter;
+  private readonly mirror: boolean;
+
+  constructor(options: CostProcessorOptions) {
+    this.ctx = options.context;
+    this.reporter = options.reporter;
+    this.mirror = options.semconvCostAttributes;
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    try {
+      const parent = trace.getSpan(parentContext) as (Span & Linked) | undefined;
+      // Only a local SDK span has attributes to inherit a category from.
+      if (parent !== undefined && parent !== span && 'attributes' in parent) {
+        (span as Span & Linked)[kParent] = parent;
+      }
+    } catch (e) {
+      this.reporter.count('internal_error', (e as Error).message);
+    }
+  }
+
+  onEnding(span: Span): void {
+    try {
+      const linked = span as Span & Linked;
+      if (!isRelevant(span.name, span.attributes)) return;
+      const cost = assessSpan(
+        span as unknown as Parameters<typeof assessSpan>[0],
+        this.ctx,
+        () => this.inherited(linked),
+        linked[kWrapped] === true,
+      );
+      if (!cost) return;
+      if (cost.llmCall) this.markAncestors(linked);
+      span.setAttributes(this.attributesOf(cost));
+      this.account(cost);
+    } catch (e) {
+      this.reporter.count('internal_error', (e as Error).message);
+    }
+  }
+
+  onEnd(_span: ReadableSpan): void {}
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private inherited(span: Linked): CostCategory | undefined {
+    let node = span[kParent];
+    for (let depth = 0; node !== undefined && depth < 256; depth++) {
+      const c = ownCategory(node.name, node.attributes, this.ctx.rules);
+      if (c === 'evaluation' || c === 'tool' || c === 'retrieval' || c === 'human_review') return c;
+      node = node[kParent];
+    }
+    return undefined;
+  }
+
+  private markAncestors(span: Linked): void {
+    let node = span[kParent];
+    // Stop at the first already-marked ancestor: everything above it is marked too.
+    for (let depth = 0; node !== undefined && node[kWrapped] !== true && depth < 256; depth++) {
+      node[kWrapped] = true;
+      node = node[kParent];
+    }
+  }
+
+  private account(cost: SpanCost): void {
+    if (cost.invalid.length > 0) {
+      this.reporter.count('invalid_attribute', cost.invalid.join(', '));
+    }
+    if (cost.status === undefined) return;
+    this.counts[cost.status]++;
+    if (cost.status === 'unpriced') this.reporter.count(`unpriced.${reasonCode(cost.reason)}`, describe(cost));
+  }
+
+  private attributesOf(cost: SpanCost): Attributes {
+    const out: Attributes = { [A.ATTR_COST_CATEGORY]: cost.category };
+    if (cost.status === undefined) return out;
+    out[A.ATTR_COST_STATUS] = cost.status;
+    if (cost.costUsd !== undefined) out[A.ATTR_COST_USD] = cost.costUsd;
+    if (cost.source !== undefined) out[A.ATTR_COST_SOURCE] = cost.source;
+    if (cost.reason !== undefined) out[A.ATTR_COST_UNPRICED_REASON] = cost.reason;
+    if (cost.quantity !== undefined) out[A.ATTR_USAGE_QUANTITY] = cost.quantity;
+    if (cost.unit !== undefined) out[A.ATTR_USAGE_UNIT] = cost.unit;
+    if (cost.estimatedUsd !== undefined) out[A.ATTR_COST_ESTIMATED_USD] = cost.estimatedUsd;
+    const p = cost.price;
+    if (p !== undefined) {
+      if (p.provider !== undefined) out[A.ATTR_PRICING_PROVIDER] = p.provider;
+      if (p.model !== undefined) out[A.ATTR_PRICING_MODEL] = p.model;
+      if (p.catalog !== undefined) out[A.ATTR_PRICING_CATALOG] = p.catalog;
+      if (p.serviceTier !== undefined) out[A.ATTR_PRICING_SERVICE_TIER] = p.serviceTier;
+      // The breakdown describes the local estimate; on provider-priced spans it would not add up
+      // to spanledger.cost.usd, so it is left off there (the estimate total is kept instead).
+      const b = p.breakdown;
+      if (b !== undefined && cost.source !== 'provider' && cost.status !== 'unpriced') {
+        out[A.ATTR_COST_INPUT_USD] = b.inputUsd;
+        out[A.ATTR_COST_OUTPUT_USD] = b.outputUsd;
+        if (b.cacheReadUsd !== undefined) out[A.ATTR_COST_CACHE_READ_USD] = b.cacheReadUsd;
+        if (b.cacheWriteUsd !== undefined) out[A.ATTR_COST_CACHE_WRITE_USD] = b.cacheWriteUsd;
+      }
+      if (p.cacheSavingsUsd !== undefined && cost.status !== 'unpriced') {
+        out[A.ATTR_COST_CACHE_SAVINGS_USD] = p.cacheSavingsUsd;
+      }
+    }
+    if (
+      this.mirror &&
+      cost.llmCall !== undefined &&
+      cost.costUsd !== undefined &&
+      // Never overwrite an emitter's own semconv cost (it is the reported cost we used).
+      cost.llmCall.reportedCostKey !== A.ATTR_GEN_AI_USAGE_COST_AMOUNT
+    ) {
+      out[A.ATTR_GEN_AI_USAGE_COST_AMOUNT] = cost.costUsd;
+      out[A.ATTR_GEN_AI_USAGE_COST_CURRENCY] = 'USD';
+      out[A.ATTR_GEN_AI_USAGE_COST_SOURCE] = cost.source ?? 'catalog';
+    }
+    return out;
+  }
+}
+
+function reasonCode(reason: string | undefined): string {
+  if (reason === undefined) return 'unknown';
+  const colon = reason.indexOf(':');
+  return colon < 0 ? reason : reason.slice(0, colon);
+}
+
+function describe(cost: SpanCost): string {
+  const call = cost.llmCall;
+  const who = call ? ` ${call.provider ?? '?'}/${call.models[0] ?? '?'}` : '';
+  return `${cost.category}${who}: ${cost.reason ?? ''}`;
+}

@@ -1,0 +1,262 @@
+/**
+ * What one ending span costs: its category (own or inherited, SPEC rule 3), whether it is leaf
+ * work (rule 2), and its price from the catalog, the user's overrides, a unit-price rule, or a
+ * reported cost (rule 5). Pure of OTel state except the parent links the processor keeps.
+ */
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { PriceBook, PriceResult } from '../pricing/price-book.js';
+import * as A from '../semconv.js';
+import type { CostCategory, CostSource, CostStatus } from '../semconv.js';
+import { isWrapperSpan, type LlmCall, readLlmCall } from '../usage/normalize.js';
+import type { RulePrice, UnitRules } from './rules.js';
+
+/** The minimal view of a span this module needs (the SDK Span satisfies it). */
+export interface SpanView {
+  readonly name: string;
+  readonly attributes: Attributes;
+  readonly startTime: [number, number];
+  readonly duration: [number, number];
+}
+
+/** The cost verdict for one span. */
+export interface SpanCost {
+  category: CostCategory;
+  /** Absent when the span carries no priced work of its own (only its category is written). */
+  status?: CostStatus;
+  costUsd?: number;
+  source?: CostSource;
+  reason?: string;
+  /** A model call was read off this span (priced or not): its ancestors are wrappers. */
+  llmCall?: LlmCall;
+  price?: PriceResult;
+  /** Local estimate kept beside a provider-reported cost. */
+  estimatedUsd?: number;
+  quantity?: number;
+  unit?: string;
+  /** Attribute keys with unusable values. */
+  invalid: string[];
+}
+
+const INHERITABLE = new Set<CostCategory>(['evaluation', 'tool', 'retrieval', 'human_review']);
+const CATEGORIES = new Set<string>(A.COST_CATEGORIES);
+const VECTOR_DBS = new Set([
+  'pinecone',
+  'qdrant',
+  'weaviate',
+  'milvus',
+  'chroma',
+  'chromadb',
+  'lancedb',
+  'pgvector',
+  'vespa',
+  'marqo',
+  'turbopuffer',
+]);
+
+// Keys (by prefix) that can make a span interesting; everything else is skipped at once, which
+// keeps the processor's cost on ordinary HTTP and database spans to a key scan.
+const PREFIXES = ['gen_ai.', 'llm.', 'ai.', 'spanledger.', 'openinference.', 'traceloop.', 'db.system', 'mcp.', 'langfuse.'];
+
+/** Whether a span has any attribute spanledger reads (a cheap pre-filter). */
+export function isRelevant(name: string, attrs: Attributes): boolean {
+  for (const k in attrs) {
+    const c = k.charCodeAt(0);
+    // g l a s o t d m: first letters of PREFIXES; most keys fail here.
+    if (c !== 103 && c !== 108 && c !== 97 && c !== 115 && c !== 111 && c !== 116 && c !== 100 && c !== 109) {
+      continue;
+    }
+    for (const p of PREFIXES) if (k.startsWith(p)) return true;
+  }
+  return name.startsWith('ai.');
+}
+
+function str(v: AttributeValue | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** A span's own category from its attributes, or undefined (then it may inherit). */
+export function ownCategory(name: string, attrs: Attributes, rules: UnitRules): CostCategory | undefined {
+  const explicit = attrs[A.ATTR_CATEGORY];
+  if (typeof explicit === 'string' && CATEGORIES.has(explicit)) return explicit as CostCategory;
+  if (attrs[A.ATTR_HUMAN_REVIEW_MINUTES] !== undefined) return 'human_review';
+  const op = attrs[A.ATTR_GEN_AI_OPERATION_NAME];
+  if (op === 'execute_tool') return 'tool';
+  if (op === 'retrieval') return 'retrieval';
+  if (attrs[A.ATTR_GEN_AI_EVALUATION_NAME] !== undefined) return 'evaluation';
+  const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND];
+  if (kind === 'TOOL') return 'tool';
+  if (kind === 'RETRIEVER' || kind === 'RERANKER') return 'retrieval';
+  if (kind === 'EVALUATOR') return 'evaluation';
+  if (attrs[A.ATTR_TRACELOOP_SPAN_KIND] === 'tool') return 'tool';
+  if (name === 'ai.toolCall') return 'tool';
+  const db = str(attrs[A.ATTR_DB_SYSTEM_NAME]) ?? str(attrs[A.ATTR_DB_SYSTEM]);
+  if (db !== undefined && (VECTOR_DBS.has(db) || rules.isRetrievalSystem(db))) return 'retrieval';
+  return undefined;
+}
+
+function finiteNonNegative(v: AttributeValue | undefined): number | undefined | 'invalid' {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1e9) return v;
+  return 'invalid';
+}
+
+function hrMs(t: [number, number]): number {
+  return t[0] * 1000 + t[1] / 1e6;
+}
+
+/** Inputs that stay the same for every span: the price book and the rules. */
+export interface CostContext {
+  priceBook: PriceBook;
+  rules: UnitRules;
+}
+
+/**
+ * Assess one ending span. `inherited` yields the nearest inheritable category of its ancestors;
+ * `wrapped` tells whether a descendant already carried the usage this span may repeat.
+ * Returns undefined for spans with nothing to write.
+ */
+export function assessSpan(
+  span: SpanView,
+  ctx: CostContext,
+  inherited: () => CostCategory | undefined,
+  wrapped: boolean,
+): SpanCost | undefined {
+  const attrs = span.attributes;
+  const own = ownCategory(span.name, attrs, ctx.rules);
+  const invalid: string[] = [];
+  const manual = finiteNonNegative(attrs[A.ATTR_MANUAL_COST_USD]);
+  const reported = finiteNonNegative(attrs[A.ATTR_REPORTED_COST_USD]);
+  if (manual === 'invalid') invalid.push(A.ATTR_MANUAL_COST_USD);
+  if (reported === 'invalid') invalid.push(A.ATTR_REPORTED_COST_USD);
+  const call = readLlmCall(span.name, attrs);
+  if (call) invalid.push(...call.invalid);
+  const isWrapper = call !== undefined && (wrapped || isWrapperSpan(span.name, attrs));
+  const category = (fallback: CostCategory): CostCategory =>
+    own !== undefined && (own !== 'llm' || call) ? own : (inherited() ?? fallback);
+
+  if (typeof manual === 'number') {
+    return { category: category(call ? 'llm' : 'external'), status: 'priced', costUsd: manual, source: 'manual', invalid, ...(call && !isWrapper ? { llmCall: call } : {}) };
+  }
+  if (call && !isWrapper) {
+    return { ...priceCall(span, call, ctx), category: category('llm'), llmCall: call, invalid };
+  }
+  if (call && isWrapper) {
+    // Leaf-only pricing: a wrapper repeats its children's usage; its category still helps.
+    return own !== undefined ? { category: own, invalid } : undefined;
+  }
+  if (typeof reported === 'number') {
+    return { category: category('external'), status: 'priced', costUsd: reported, source: 'provider', invalid };
+  }
+  const quantity = finiteNonNegative(attrs[A.ATTR_USAGE_QUANTITY]);
+  if (quantity === 'invalid') invalid.push(A.ATTR_USAGE_QUANTITY);
+  const q = typeof quantity === 'number' ? quantity : undefined;
+  switch (own) {
+    case 'human_review': {
+      const minutes = finiteNonNegative(attrs[A.ATTR_HUMAN_REVIEW_MINUTES]);
+      if (minutes === 'invalid' || minutes === undefined) {
+        invalid.push(A.ATTR_HUMAN_REVIEW_MINUTES);
+        return { category: own, status: 'unpriced', reason: 'invalid_usage', invalid };
+      }
+      const price = ctx.rules.humanReview(minutes, str(attrs[A.ATTR_HUMAN_REVIEW_ROLE]));
+      return price
+        ? ruleCost(own, price, invalid)
+        : { category: own, status: 'unpriced', reason: 'no_rate', quantity: minutes, unit: 'minute', invalid };
+    }
+    case 'tool': {
+      const name = str(attrs[A.ATTR_GEN_AI_TOOL_NAME]) ?? str(attrs[A.ATTR_AI_TOOL_CALL_NAME]);
+      const price = ctx.rules.tool(name, str(attrs[A.ATTR_MCP_SERVER_NAME]), q);
+      return rulePriceOrCategory(own, price, invalid);
+    }
+    case 'retrieval': {
+      const source = str(attrs[A.ATTR_GEN_AI_DATA_SOURCE_ID]);
+      const db = str(attrs[A.ATTR_DB_SYSTEM_NAME]) ?? str(attrs[A.ATTR_DB_SYSTEM]);
+      return rulePriceOrCategory(own, ctx.rules.retrieval(source, db, q), invalid);
+    }
+    case 'external':
+      return { category: own, status: 'unpriced', reason: 'no_cost_reported', invalid };
+    case undefined:
+      return invalid.length > 0 ? { category: inherited() ?? 'external', invalid } : undefined;
+    default:
+      return { category: own, invalid };
+  }
+}
+
+function ruleCost(category: CostCategory, price: RulePrice, invalid: string[]): SpanCost {
+  return {
+    category,
+    status: 'priced',
+    costUsd: price.costUsd,
+    source: 'rule',
+    quantity: price.quantity,
+    unit: price.unit,
+    invalid,
+  };
+}
+
+function rulePriceOrCategory(
+  category: CostCategory,
+  price: RulePrice | 'missing_quantity' | undefined,
+  invalid: string[],
+): SpanCost {
+  if (price === undefined) return { category, invalid };
+  if (price === 'missing_quantity') {
+    return { category, status: 'unpriced', reason: 'missing_quantity', invalid };
+  }
+  return ruleCost(category, price, invalid);
+}
+
+const USAGE_KEY = /tokens|token_count|usage/;
+
+function priceCall(span: SpanView, call: LlmCall, ctx: CostContext): Omit<SpanCost, 'category' | 'invalid'> {
+  if (call.invalid.some((k) => USAGE_KEY.test(k) && !k.includes('cost'))) {
+    // A garbled count would price the call wrongly: unknown, not a smaller number.
+    return { status: 'unpriced', reason: 'invalid_usage' };
+  }
+  if (call.models.length === 0) return { status: 'unpriced', reason: 'unknown_model' };
+  const at = new Date(hrMs(span.startTime));
+  const secondsAttr = finiteNonNegative(span.attributes[A.ATTR_USAGE_SECONDS]);
+  const seconds = typeof secondsAttr === 'number' ? secondsAttr : span.duration[0] + span.duration[1] / 1e9;
+  let price: PriceResult | undefined;
+  for (const model of call.models) {
+    price = ctx.priceBook.price(
+      {
+        ...(call.provider !== undefined ? { provider: call.provider } : {}),
+        model,
+        inputTokens: call.inputTokens,
+        outputTokens: call.outputTokens,
+        cacheReadTokens: call.cacheReadTokens,
+        cacheWriteTokens: call.cacheWriteTokens,
+        reasoningTokens: call.reasoningTokens,
+        inputAudioTokens: call.inputAudioTokens,
+        outputAudioTokens: call.outputAudioTokens,
+        seconds,
+        ...(call.serviceTier !== undefined ? { serviceTier: call.serviceTier } : {}),
+      },
+      at,
+    );
+    // The response model is the dated snapshot; the request model may be a deployment alias.
+    if (price.status !== 'unpriced' || price.reason !== 'unknown_model') break;
+  }
+  if (!price) return { status: 'unpriced', reason: 'unknown_model' };
+  const noUsage = !call.hasUsage && !((price.breakdown?.otherUsd ?? 0) > 0);
+  if (call.reportedCostUsd !== undefined) {
+    return {
+      status: 'priced',
+      costUsd: call.reportedCostUsd,
+      source: 'provider',
+      price,
+      ...(price.costUsd !== undefined && !noUsage ? { estimatedUsd: price.costUsd } : {}),
+    };
+  }
+  if (noUsage) return { status: 'unpriced', reason: 'no_usage', price };
+  if (price.status === 'unpriced') {
+    return { status: 'unpriced', reason: price.reason ?? 'unknown', price };
+  }
+  return {
+    status: price.status,
+    costUsd: price.costUsd,
+    source: price.source === 'override' ? 'override' : 'catalog',
+    price,
+    ...(price.reason !== undefined ? { reason: price.reason } : {}),
+  };
+}

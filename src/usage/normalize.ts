@@ -1,0 +1,368 @@
+/**
+ * Usage normalisation: every emitter's attributes to one usage record, in the OTel semconv
+ * convention (input counts include cache reads and writes; output counts include reasoning).
+ * This is the one place that knows how each instrumentation counts; see the emitter table in
+ * docs/conventions.md and the per-emitter tests.
+ */
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import * as A from '../semconv.js';
+
+/** Largest token count accepted from one call; anything above is treated as garbage. */
+export const MAX_TOKENS = 1e9;
+
+/** One model call read off a span. */
+export interface LlmCall {
+  provider?: string;
+  /** Candidate model ids, best first (response model, then request model). */
+  models: string[];
+  operation?: string;
+  /** Whether any usage attribute was present (valid or not). */
+  hasUsage: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  inputAudioTokens: number;
+  outputAudioTokens: number;
+  serviceTier?: string;
+  /** Provider-reported cost in USD, and the attribute it came from. */
+  reportedCostUsd?: number;
+  reportedCostKey?: string;
+  /** Attribute keys whose values were unusable (wrong type, negative, NaN, absurd). */
+  invalid: string[];
+}
+
+/** Operations whose spans aggregate their children's usage: never priced from usage. */
+const WRAPPER_OPERATIONS = new Set(['invoke_agent', 'invoke_workflow', 'create_agent']);
+/** Vercel AI SDK outer spans repeat the usage of their inner `.do*` spans. */
+const VERCEL_WRAPPER = /^ai\.(generateText|streamText|generateObject|streamObject|embed|embedMany)$/;
+/** Span kinds (OpenInference, OpenLLMetry) that aggregate their children. */
+const WRAPPER_KINDS = new Set(['AGENT', 'CHAIN', 'agent', 'workflow', 'task']);
+const LLM_OPERATIONS = new Set([
+  'chat',
+  'text_completion',
+  'generate_content',
+  'embeddings',
+  'completion',
+  'embedding',
+]);
+
+function str(v: AttributeValue | undefined): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+function first(attrs: Attributes, keys: readonly string[]): string | undefined {
+  for (const k of keys) {
+    const v = str(attrs[k]);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Read a token count: a non-negative integer below MAX_TOKENS, else recorded as invalid. */
+function tokens(attrs: Attributes, keys: readonly string[], call: LlmCall): number | undefined {
+  for (const k of keys) {
+    const v = attrs[k];
+    if (v === undefined || v === null) continue;
+    call.hasUsage = true;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS) return v;
+    call.invalid.push(k);
+    return undefined;
+  }
+  return undefined;
+}
+
+const PROVIDER_KEYS = [A.ATTR_GEN_AI_PROVIDER_NAME, A.ATTR_GEN_AI_SYSTEM, A.ATTR_LLM_PROVIDER, A.ATTR_LLM_SYSTEM, A.ATTR_AI_MODEL_PROVIDER];
+const RESPONSE_MODEL_KEYS = [A.ATTR_GEN_AI_RESPONSE_MODEL, A.ATTR_AI_RESPONSE_MODEL, A.ATTR_LANGFUSE_MODEL_NAME];
+const REQUEST_MODEL_KEYS = [
+  A.ATTR_GEN_AI_REQUEST_MODEL,
+  A.ATTR_LLM_MODEL_NAME,
+  A.ATTR_AI_MODEL_ID,
+  A.ATTR_EMBEDDING_MODEL_NAME,
+];
+const INPUT_KEYS = [
+  A.ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  A.ATTR_GEN_AI_USAGE_PROMPT_TOKENS,
+  A.ATTR_LLM_TOKEN_COUNT_PROMPT,
+  A.ATTR_AI_USAGE_INPUT_TOKENS,
+  A.ATTR_AI_USAGE_PROMPT_TOKENS,
+  A.ATTR_AI_USAGE_TOKENS,
+];
+const OUTPUT_KEYS = [
+  A.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  A.ATTR_GEN_AI_USAGE_COMPLETION_TOKENS,
+  A.ATTR_LLM_TOKEN_COUNT_COMPLETION,
+  A.ATTR_AI_USAGE_OUTPUT_TOKENS,
+  A.ATTR_AI_USAGE_COMPLETION_TOKENS,
+];
+/** Cache reads counted inside the input total. */
+const CACHE_READ_INCLUSIVE_KEYS = [
+  A.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  A.ATTR_LLM_TOKEN_COUNT_PROMPT_CACHE_READ,
+  A.ATTR_AI_USAGE_INPUT_CACHE_READ_TOKENS,
+  A.ATTR_AI_USAGE_CACHED_INPUT_TOKENS,
+];
+const CACHE_WRITE_INCLUSIVE_KEYS = [
+  A.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+  A.ATTR_ANTHROPIC_SDK_CACHE_WRITE_INPUT_TOKENS,
+  A.ATTR_LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE,
+  A.ATTR_AI_USAGE_INPUT_CACHE_WRITE_TOKENS,
+];
+const REASONING_KEYS = [
+  A.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+  A.ATTR_LLM_TOKEN_COUNT_COMPLETION_REASONING,
+  A.ATTR_AI_USAGE_OUTPUT_REASONING_TOKENS,
+  A.ATTR_AI_USAGE_REASONING_TOKENS,
+  A.ATTR_GEN_AI_USAGE_REASONING_TOKENS,
+];
+const INPUT_AUDIO_KEYS = [A.ATTR_LLM_TOKEN_COUNT_PROMPT_AUDIO];
+const OUTPUT_AUDIO_KEYS = [A.ATTR_LLM_TOKEN_COUNT_COMPLETION_AUDIO];
+const SERVICE_TIER_KEYS = [
+  A.ATTR_OPENAI_RESPONSE_SERVICE_TIER,
+  A.ATTR_GEN_AI_OPENAI_RESPONSE_SERVICE_TIER,
+  A.ATTR_OPENAI_REQUEST_SERVICE_TIER,
+  A.ATTR_GEN_AI_OPENAI_REQUEST_SERVICE_TIER,
+  A.ATTR_SERVICE_TIER,
+];
+
+/** Whether a span only aggregates the usage of its children (agent, workflow, outer SDK span). */
+export function isWrapperSpan(name: string, attrs: Attributes): boolean {
+  const op = attrs[A.ATTR_GEN_AI_OPERATION_NAME];
+  if (typeof op === 'string' && WRAPPER_OPERATIONS.has(op)) return true;
+  const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND] ?? attrs[A.ATTR_TRACELOOP_SPAN_KIND];
+  if (typeof kind === 'string' && WRAPPER_KINDS.has(kind)) return true;
+  return VERCEL_WRAPPER.test(name);
+}
+
+/** Reported cost in USD from any known cost attribute (first usable wins). */
+export function reportedCost(attrs: Attributes, call: { invalid: string[] }): [number, string] | undefined {
+  const currency = attrs[A.ATTR_GEN_AI_USAGE_COST_CURRENCY];
+  for (const k of A.REPORTED_COST_KEYS) {
+    const v = attrs[k];
+    if (v === undefined || v === null) continue;
+    if (k === A.ATTR_GEN_AI_USAGE_COST_AMOUNT && currency !== undefined && currency !== 'USD') {
+      // A cost in another currency cannot be summed with USD; keep the local estimate instead.
+      call.invalid.push(A.ATTR_GEN_AI_USAGE_COST_CURRENCY);
+      continue;
+    }
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1e6) return [v, k];
+    call.invalid.push(k);
+  }
+  const details = attrs[A.ATTR_LANGFUSE_COST_DETAILS];
+  if (typeof details === 'string') {
+    try {
+      const parsed = JSON.parse(details) as { total?: unknown };
+      const total = parsed?.total;
+      if (typeof total === 'number' && Number.isFinite(total) && total >= 0 && total < 1e6) {
+        return [total, A.ATTR_LANGFUSE_COST_DETAILS];
+      }
+    } catch {
+      // fall through: recorded as invalid below
+    }
+    call.invalid.push(A.ATTR_LANGFUSE_COST_DETAILS);
+  }
+  return undefined;
+}
+
+/**
+ * Read a model call off a span's attributes, or undefined when the span is not one
+ * (no model, no usage, no inference operation).
+ */
+export function readLlmCall(
+  name: string,
+  attrs: Attributes,
+  scope?: InstrumentationScopeView,
+): LlmCall | undefined {
+  const responseModel = first(attrs, RESPONSE_MODEL_KEYS);
+  const requestModel = first(attrs, REQUEST_MODEL_KEYS);
+  const operation = str(attrs[A.ATTR_GEN_AI_OPERATION_NAME]);
+  const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND];
+  const call: LlmCall = {
+    models: [],
+    hasUsage: false,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+    inputAudioTokens: 0,
+    outputAudioTokens: 0,
+    invalid: [],
+  };
+  if (responseModel) call.models.push(responseModel);
+  if (requestModel && requestModel !== responseModel) call.models.push(requestModel);
+  const provider = first(attrs, PROVIDER_KEYS);
+  if (provider) call.provider = provider;
+  if (operation) call.operation = operation;
+
+  let input = tokens(attrs, INPUT_KEYS, call);
+  let output = tokens(attrs, OUTPUT_KEYS, call);
+  let langfuse: Buckets | undefined;
+  if (input === undefined && output === undefined) {
+    langfuse = langfuseUsage(attrs, call);
+    if (langfuse) {
+      input = langfuse.input;
+      output = langfuse.output;
+    }
+  }
+  let cacheRead = tokens(attrs, CACHE_READ_INCLUSIVE_KEYS, call) ?? langfuse?.cacheRead;
+  let cacheWrite = tokens(attrs, CACHE_WRITE_INCLUSIVE_KEYS, call) ?? langfuse?.cacheWrite;
+  // OpenLLMetry writes Anthropic's own counts: its input excludes cache reads and writes.
+  const exclusiveRead = tokens(attrs, [A.ATTR_TRACELOOP_CACHE_READ_INPUT_TOKENS], call);
+  const exclusiveWrite = tokens(attrs, [A.ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS], call);
+  let exclusive = false;
+  if (cacheWrite === undefined) {
+    const meta = anthropicMetadata(attrs);
+    if (meta) {
+      cacheRead = meta.read;
+      cacheWrite = meta.write;
+      // The metadata carries Anthropic's raw input count: equal to ours means ours is raw too.
+      exclusive = meta.rawInput !== undefined && meta.rawInput === input;
+    }
+  }
+  if (cacheRead === undefined && cacheWrite === undefined) {
+    if (exclusiveRead !== undefined || exclusiveWrite !== undefined) {
+      cacheRead = exclusiveRead;
+      cacheWrite = exclusiveWrite;
+      exclusive = isAnthropic(call.provider);
+    }
+  }
+  let total = input ?? 0;
+  const cached = (cacheRead ?? 0) + (cacheWrite ?? 0);
+  // Anthropic's API counts input without the cache, and several emitters pass that on under
+  // semconv names. A cache count above the input total cannot be inclusive; below it, only
+  // emitters known to pass the raw count are corrected (see docs/conventions.md).
+  if (input !== undefined && cached > 0 && (exclusive || cached > total || exclusiveEmitter(call.provider, attrs, scope))) {
+    total += cached;
+  }
+  call.inputTokens = total;
+  call.outputTokens = output ?? 0;
+  call.cacheReadTokens = cacheRead ?? 0;
+  call.cacheWriteTokens = cacheWrite ?? 0;
+  call.reasoningTokens = tokens(attrs, REASONING_KEYS, call) ?? langfuse?.reasoning ?? 0;
+  call.inputAudioTokens = tokens(attrs, INPUT_AUDIO_KEYS, call) ?? 0;
+  call.outputAudioTokens = tokens(attrs, OUTPUT_AUDIO_KEYS, call) ?? 0;
+  if (call.reasoningTokens > call.outputTokens) {
+    // Some emitters report reasoning beside output (Gemini's thoughts): fold it in once.
+    call.outputTokens += call.reasoningTokens;
+  }
+  const tier = first(attrs, SERVICE_TIER_KEYS);
+  if (tier) call.serviceTier = tier;
+  const reported = reportedCost(attrs, call);
+  if (reported) {
+    call.reportedCostUsd = reported[0];
+    call.reportedCostKey = reported[1];
+  }
+
+  const inferenceKind = kind === 'LLM' || kind === 'EMBEDDING';
+  const isCall =
+    call.hasUsage ||
+    (call.models.length > 0 &&
+      ((operation !== undefined && LLM_OPERATIONS.has(operation)) || inferenceKind || reported !== undefined));
+  return isCall ? call : undefined;
+}
+
+interface Buckets {
+  input: number;
+  output: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+}
+
+/** Langfuse usage details are disjoint buckets: `input` excludes every `input_*` detail and
+ * the cache buckets, `output` every `output_*` one. Summing them gives semconv totals. */
+function langfuseUsage(attrs: Attributes, call: LlmCall): Buckets | undefined {
+  const raw = attrs[A.ATTR_LANGFUSE_USAGE_DETAILS];
+  if (typeof raw !== 'string') return undefined;
+  call.hasUsage = true;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    call.invalid.push(A.ATTR_LANGFUSE_USAGE_DETAILS);
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    call.invalid.push(A.ATTR_LANGFUSE_USAGE_DETAILS);
+    return undefined;
+  }
+  const b: Buckets = { input: 0, output: 0 };
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (k === 'total') continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_TOKENS) {
+      call.invalid.push(A.ATTR_LANGFUSE_USAGE_DETAILS);
+      return undefined;
+    }
+    if (k.includes('cache_read') || k === 'input_cached_tokens') b.cacheRead = (b.cacheRead ?? 0) + v;
+    else if (k.includes('cache_creation') || k.includes('cache_write')) b.cacheWrite = (b.cacheWrite ?? 0) + v;
+    if (k.startsWith('output')) {
+      b.output += v;
+      if (k.includes('reasoning')) b.reasoning = (b.reasoning ?? 0) + v;
+    } else {
+      b.input += v;
+    }
+  }
+  return b;
+}
+
+/** The instrumentation scope of a span (name and version), when known. */
+export interface InstrumentationScopeView {
+  name: string;
+  version?: string;
+}
+
+function isAnthropic(provider: string | undefined): boolean {
+  return provider !== undefined && provider.toLowerCase().startsWith('anthropic');
+}
+
+/** Emitters that pass Anthropic's exclusive input count on under inclusive semconv names:
+ * OpenLLMetry's Anthropic instrumentation up to 0.27.0, and OpenLIT. */
+function exclusiveEmitter(
+  provider: string | undefined,
+  attrs: Attributes,
+  scope: InstrumentationScopeView | undefined,
+): boolean {
+  if (!isAnthropic(provider)) return false;
+  if (attrs[A.ATTR_TELEMETRY_SDK_NAME] === 'openlit') return true;
+  if (scope?.name === '@traceloop/instrumentation-anthropic') {
+    return scope.version === undefined || compareVersions(scope.version, '0.27.0') <= 0;
+  }
+  return false;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Vercel AI SDK 5 with the Anthropic provider keeps the cache split only in its provider
+ * metadata JSON, in Anthropic's own (exclusive) counting. */
+function anthropicMetadata(
+  attrs: Attributes,
+): { read: number; write: number; rawInput?: number } | undefined {
+  const raw = attrs[A.ATTR_AI_RESPONSE_PROVIDER_METADATA];
+  if (typeof raw !== 'string' || !raw.includes('anthropic')) return undefined;
+  try {
+    const usage = (JSON.parse(raw) as { anthropic?: { usage?: Record<string, unknown> } }).anthropic?.usage;
+    if (!usage) return undefined;
+    const read = usage.cache_read_input_tokens;
+    const write = usage.cache_creation_input_tokens;
+    const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS;
+    if (!ok(read) && !ok(write)) return undefined;
+    const rawInput = usage.input_tokens;
+    return {
+      read: ok(read) ? read : 0,
+      write: ok(write) ? write : 0,
+      ...(ok(rawInput) ? { rawInput } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
