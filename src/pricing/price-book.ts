@@ -353,10 +353,15 @@ export class PriceBook {
           until: d.effectiveUntil ?? Number.POSITIVE_INFINITY,
         }));
 
+    const catalogRes = this.resolveCatalog(provider, model);
+    // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
+    // entries on the catalog model the id resolves to as well as on the id itself.
     const custom =
       this.customModels.get(this.key(provider, model.toLowerCase())) ??
-      this.prefixed(provider, model, (p, m) => this.customModels.get(this.key(p, m.toLowerCase())));
-    const catalogRes = this.resolveCatalog(provider, model);
+      this.prefixed(provider, model, (p, m) => this.customModels.get(this.key(p, m.toLowerCase()))) ??
+      (catalogRes.kind === 'catalog'
+        ? this.customModels.get(this.key(catalogRes.model.providerId, catalogRes.model.modelId.toLowerCase()))
+        : undefined);
     const withDiscounts = (r: Resolution): Resolution =>
       r.kind === 'catalog'
         ? { ...r, discounts: discounts({ providerId: r.model.providerId, modelId: r.model.modelId }) }

@@ -7,7 +7,12 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { PriceBook, PriceResult } from '../pricing/price-book.js';
 import * as A from '../semconv.js';
 import type { CostCategory, CostSource, CostStatus } from '../semconv.js';
-import { isWrapperSpan, type LlmCall, readLlmCall } from '../usage/normalize.js';
+import {
+  type InstrumentationScopeView,
+  isWrapperSpan,
+  type LlmCall,
+  readLlmCall,
+} from '../usage/normalize.js';
 import type { RulePrice, UnitRules } from './rules.js';
 
 /** The minimal view of a span this module needs (the SDK Span satisfies it). */
@@ -16,6 +21,7 @@ export interface SpanView {
   readonly attributes: Attributes;
   readonly startTime: [number, number];
   readonly duration: [number, number];
+  readonly instrumentationScope?: InstrumentationScopeView;
 }
 
 /** The cost verdict for one span. */
@@ -128,7 +134,7 @@ export function assessSpan(
   const reported = finiteNonNegative(attrs[A.ATTR_REPORTED_COST_USD]);
   if (manual === 'invalid') invalid.push(A.ATTR_MANUAL_COST_USD);
   if (reported === 'invalid') invalid.push(A.ATTR_REPORTED_COST_USD);
-  const call = readLlmCall(span.name, attrs);
+  const call = readLlmCall(span.name, attrs, span.instrumentationScope);
   if (call) invalid.push(...call.invalid);
   const isWrapper = call !== undefined && (wrapped || isWrapperSpan(span.name, attrs));
   const category = (fallback: CostCategory): CostCategory =>
