@@ -38,7 +38,8 @@ export const ATTR_GEN_AI_USAGE_COMPLETION_TOKENS = 'gen_ai.usage.completion_toke
 /** OpenLLMetry (Traceloop): Anthropic-style, excluded from `input_tokens`. */
 export const ATTR_TRACELOOP_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read_input_tokens';
 /** OpenLLMetry (Traceloop): Anthropic-style, excluded from `input_tokens`. */
-export const ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation_input_tokens';
+export const ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS =
+  'gen_ai.usage.cache_creation_input_tokens';
 /** `@anthropic-ai/sdk` built-in spans: cache writes, inside the (inclusive) input count. */
 export const ATTR_ANTHROPIC_SDK_CACHE_WRITE_INPUT_TOKENS = 'gen_ai.usage.cache_write.input_tokens';
 export const ATTR_TRACELOOP_SPAN_KIND = 'traceloop.span.kind';

@@ -6,9 +6,16 @@
 import { type Attributes, type Context, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Reporter } from '../diag.js';
-import * as A from '../semconv.js';
 import type { CostCategory } from '../semconv.js';
-import { assessSpan, type CostContext, isRelevant, ownCategory, type SpanCost } from './span-cost.js';
+import * as A from '../semconv.js';
+import {
+  assessSpan,
+  type CostContext,
+  INHERITABLE,
+  isRelevant,
+  ownCategory,
+  type SpanCost,
+} from './span-cost.js';
 
 // Parent links and wrapper marks live on the span objects themselves (under private symbols),
 // not in a map: they are collected with the spans, so no per-span structure can grow without
@@ -95,7 +102,7 @@ export class CostProcessor implements SpanProcessor {
     let node = span[kParent];
     for (let depth = 0; node !== undefined && depth < 256; depth++) {
       const c = ownCategory(node.name, node.attributes, this.ctx.rules);
-      if (c === 'evaluation' || c === 'tool' || c === 'retrieval' || c === 'human_review') return c;
+      if (c !== undefined && INHERITABLE.has(c)) return c;
       node = node[kParent];
     }
     return undefined;
@@ -116,7 +123,8 @@ export class CostProcessor implements SpanProcessor {
     }
     if (cost.status === undefined) return;
     this.counts[cost.status]++;
-    if (cost.status === 'unpriced') this.reporter.count(`unpriced.${reasonCode(cost.reason)}`, describe(cost));
+    if (cost.status === 'unpriced')
+      this.reporter.count(`unpriced.${reasonCode(cost.reason)}`, describe(cost));
   }
 
   private attributesOf(cost: SpanCost): Attributes {

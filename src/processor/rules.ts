@@ -16,7 +16,12 @@ type RetrievalRule = NonNullable<PricesConfig['retrievals']>[number];
 
 function matcher(pattern: string): (v: string) => boolean {
   if (!pattern.includes('*')) return (v) => v === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return (v) => re.test(v);
 }
 
@@ -34,7 +39,11 @@ function perUnit(
 
 /** The unit-price rules of one prices configuration. */
 export class UnitRules {
-  private readonly tools: { name?: (v: string) => boolean; mcp?: (v: string) => boolean; rule: ToolRule }[];
+  private readonly tools: {
+    name?: (v: string) => boolean;
+    mcp?: (v: string) => boolean;
+    rule: ToolRule;
+  }[];
   private readonly retrievals: {
     source?: (v: string) => boolean;
     db?: (v: string) => boolean;
@@ -92,7 +101,8 @@ export class UnitRules {
   /** Price minutes of human review at the role's hourly rate; undefined with no rate set. */
   humanReview(minutes: number, role: string | undefined): RulePrice | undefined {
     if (!this.review) return undefined;
-    const rate = (role !== undefined ? this.review.roles?.[role] : undefined) ?? this.review.ratePerHourUsd;
+    const rate =
+      (role !== undefined ? this.review.roles?.[role] : undefined) ?? this.review.ratePerHourUsd;
     return { costUsd: (rate * minutes) / 60, quantity: minutes, unit: 'minute' };
   }
 }

@@ -5,8 +5,8 @@
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { PriceBook, PriceResult } from '../pricing/price-book.js';
-import * as A from '../semconv.js';
 import type { CostCategory, CostSource, CostStatus } from '../semconv.js';
+import * as A from '../semconv.js';
 import {
   type InstrumentationScopeView,
   isWrapperSpan,
@@ -43,7 +43,13 @@ export interface SpanCost {
   invalid: string[];
 }
 
-const INHERITABLE = new Set<CostCategory>(['evaluation', 'tool', 'retrieval', 'human_review']);
+/** Categories that work done inside a span of that category is charged to (SPEC rule 3). */
+export const INHERITABLE: ReadonlySet<CostCategory> = new Set<CostCategory>([
+  'evaluation',
+  'tool',
+  'retrieval',
+  'human_review',
+]);
 const CATEGORIES = new Set<string>(A.COST_CATEGORIES);
 const VECTOR_DBS = new Set([
   'pinecone',
@@ -61,14 +67,33 @@ const VECTOR_DBS = new Set([
 
 // Keys (by prefix) that can make a span interesting; everything else is skipped at once, which
 // keeps the processor's cost on ordinary HTTP and database spans to a key scan.
-const PREFIXES = ['gen_ai.', 'llm.', 'ai.', 'spanledger.', 'openinference.', 'traceloop.', 'db.system', 'mcp.', 'langfuse.'];
+const PREFIXES = [
+  'gen_ai.',
+  'llm.',
+  'ai.',
+  'spanledger.',
+  'openinference.',
+  'traceloop.',
+  'db.system',
+  'mcp.',
+  'langfuse.',
+];
 
 /** Whether a span has any attribute spanledger reads (a cheap pre-filter). */
 export function isRelevant(name: string, attrs: Attributes): boolean {
   for (const k in attrs) {
     const c = k.charCodeAt(0);
     // g l a s o t d m: first letters of PREFIXES; most keys fail here.
-    if (c !== 103 && c !== 108 && c !== 97 && c !== 115 && c !== 111 && c !== 116 && c !== 100 && c !== 109) {
+    if (
+      c !== 103 &&
+      c !== 108 &&
+      c !== 97 &&
+      c !== 115 &&
+      c !== 111 &&
+      c !== 116 &&
+      c !== 100 &&
+      c !== 109
+    ) {
       continue;
     }
     for (const p of PREFIXES) if (k.startsWith(p)) return true;
@@ -81,7 +106,11 @@ function str(v: AttributeValue | undefined): string | undefined {
 }
 
 /** A span's own category from its attributes, or undefined (then it may inherit). */
-export function ownCategory(name: string, attrs: Attributes, rules: UnitRules): CostCategory | undefined {
+export function ownCategory(
+  name: string,
+  attrs: Attributes,
+  rules: UnitRules,
+): CostCategory | undefined {
   const explicit = attrs[A.ATTR_CATEGORY];
   if (typeof explicit === 'string' && CATEGORIES.has(explicit)) return explicit as CostCategory;
   if (attrs[A.ATTR_HUMAN_REVIEW_MINUTES] !== undefined) return 'human_review';
@@ -141,7 +170,14 @@ export function assessSpan(
     own !== undefined && (own !== 'llm' || call) ? own : (inherited() ?? fallback);
 
   if (typeof manual === 'number') {
-    return { category: category(call ? 'llm' : 'external'), status: 'priced', costUsd: manual, source: 'manual', invalid, ...(call && !isWrapper ? { llmCall: call } : {}) };
+    return {
+      category: category(call ? 'llm' : 'external'),
+      status: 'priced',
+      costUsd: manual,
+      source: 'manual',
+      invalid,
+      ...(call && !isWrapper ? { llmCall: call } : {}),
+    };
   }
   if (call && !isWrapper) {
     return { ...priceCall(span, call, ctx), category: category('llm'), llmCall: call, invalid };
@@ -151,7 +187,13 @@ export function assessSpan(
     return own !== undefined ? { category: own, invalid } : undefined;
   }
   if (typeof reported === 'number') {
-    return { category: category('external'), status: 'priced', costUsd: reported, source: 'provider', invalid };
+    return {
+      category: category('external'),
+      status: 'priced',
+      costUsd: reported,
+      source: 'provider',
+      invalid,
+    };
   }
   const quantity = finiteNonNegative(attrs[A.ATTR_USAGE_QUANTITY]);
   if (quantity === 'invalid') invalid.push(A.ATTR_USAGE_QUANTITY);
@@ -166,7 +208,14 @@ export function assessSpan(
       const price = ctx.rules.humanReview(minutes, str(attrs[A.ATTR_HUMAN_REVIEW_ROLE]));
       return price
         ? ruleCost(own, price, invalid)
-        : { category: own, status: 'unpriced', reason: 'no_rate', quantity: minutes, unit: 'minute', invalid };
+        : {
+            category: own,
+            status: 'unpriced',
+            reason: 'no_rate',
+            quantity: minutes,
+            unit: 'minute',
+            invalid,
+          };
     }
     case 'tool': {
       const name = str(attrs[A.ATTR_GEN_AI_TOOL_NAME]) ?? str(attrs[A.ATTR_AI_TOOL_CALL_NAME]);
@@ -213,7 +262,11 @@ function rulePriceOrCategory(
 
 const USAGE_KEY = /tokens|token_count|usage/;
 
-function priceCall(span: SpanView, call: LlmCall, ctx: CostContext): Omit<SpanCost, 'category' | 'invalid'> {
+function priceCall(
+  span: SpanView,
+  call: LlmCall,
+  ctx: CostContext,
+): Omit<SpanCost, 'category' | 'invalid'> {
   if (call.invalid.some((k) => USAGE_KEY.test(k) && !k.includes('cost'))) {
     // A garbled count would price the call wrongly: unknown, not a smaller number.
     return { status: 'unpriced', reason: 'invalid_usage' };
@@ -221,7 +274,8 @@ function priceCall(span: SpanView, call: LlmCall, ctx: CostContext): Omit<SpanCo
   if (call.models.length === 0) return { status: 'unpriced', reason: 'unknown_model' };
   const at = new Date(hrMs(span.startTime));
   const secondsAttr = finiteNonNegative(span.attributes[A.ATTR_USAGE_SECONDS]);
-  const seconds = typeof secondsAttr === 'number' ? secondsAttr : span.duration[0] + span.duration[1] / 1e9;
+  const seconds =
+    typeof secondsAttr === 'number' ? secondsAttr : span.duration[0] + span.duration[1] / 1e9;
   let price: PriceResult | undefined;
   for (const model of call.models) {
     price = ctx.priceBook.price(

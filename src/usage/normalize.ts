@@ -36,7 +36,8 @@ export interface LlmCall {
 /** Operations whose spans aggregate their children's usage: never priced from usage. */
 const WRAPPER_OPERATIONS = new Set(['invoke_agent', 'invoke_workflow', 'create_agent']);
 /** Vercel AI SDK outer spans repeat the usage of their inner `.do*` spans. */
-const VERCEL_WRAPPER = /^ai\.(generateText|streamText|generateObject|streamObject|embed|embedMany)$/;
+const VERCEL_WRAPPER =
+  /^ai\.(generateText|streamText|generateObject|streamObject|embed|embedMany)$/;
 /** Span kinds (OpenInference, OpenLLMetry) that aggregate their children. */
 const WRAPPER_KINDS = new Set(['AGENT', 'CHAIN', 'agent', 'workflow', 'task']);
 const LLM_OPERATIONS = new Set([
@@ -73,8 +74,18 @@ function tokens(attrs: Attributes, keys: readonly string[], call: LlmCall): numb
   return undefined;
 }
 
-const PROVIDER_KEYS = [A.ATTR_GEN_AI_PROVIDER_NAME, A.ATTR_GEN_AI_SYSTEM, A.ATTR_LLM_PROVIDER, A.ATTR_LLM_SYSTEM, A.ATTR_AI_MODEL_PROVIDER];
-const RESPONSE_MODEL_KEYS = [A.ATTR_GEN_AI_RESPONSE_MODEL, A.ATTR_AI_RESPONSE_MODEL, A.ATTR_LANGFUSE_MODEL_NAME];
+const PROVIDER_KEYS = [
+  A.ATTR_GEN_AI_PROVIDER_NAME,
+  A.ATTR_GEN_AI_SYSTEM,
+  A.ATTR_LLM_PROVIDER,
+  A.ATTR_LLM_SYSTEM,
+  A.ATTR_AI_MODEL_PROVIDER,
+];
+const RESPONSE_MODEL_KEYS = [
+  A.ATTR_GEN_AI_RESPONSE_MODEL,
+  A.ATTR_AI_RESPONSE_MODEL,
+  A.ATTR_LANGFUSE_MODEL_NAME,
+];
 const REQUEST_MODEL_KEYS = [
   A.ATTR_GEN_AI_REQUEST_MODEL,
   A.ATTR_LLM_MODEL_NAME,
@@ -136,7 +147,10 @@ export function isWrapperSpan(name: string, attrs: Attributes): boolean {
 }
 
 /** Reported cost in USD from any known cost attribute (first usable wins). */
-export function reportedCost(attrs: Attributes, call: { invalid: string[] }): [number, string] | undefined {
+export function reportedCost(
+  attrs: Attributes,
+  call: { invalid: string[] },
+): [number, string] | undefined {
   const currency = attrs[A.ATTR_GEN_AI_USAGE_COST_CURRENCY];
   for (const k of A.REPORTED_COST_KEYS) {
     const v = attrs[k];
@@ -170,7 +184,7 @@ export function reportedCost(attrs: Attributes, call: { invalid: string[] }): [n
  * (no model, no usage, no inference operation).
  */
 export function readLlmCall(
-  name: string,
+  _name: string,
   attrs: Attributes,
   scope?: InstrumentationScopeView,
 ): LlmCall | undefined {
@@ -233,7 +247,11 @@ export function readLlmCall(
   // Anthropic's API counts input without the cache, and several emitters pass that on under
   // semconv names. A cache count above the input total cannot be inclusive; below it, only
   // emitters known to pass the raw count are corrected (see docs/conventions.md).
-  if (input !== undefined && cached > 0 && (exclusive || cached > total || exclusiveEmitter(call.provider, attrs, scope))) {
+  if (
+    input !== undefined &&
+    cached > 0 &&
+    (exclusive || cached > total || exclusiveEmitter(call.provider, attrs, scope))
+  ) {
     total += cached;
   }
   call.inputTokens = total;
@@ -259,7 +277,9 @@ export function readLlmCall(
   const isCall =
     call.hasUsage ||
     (call.models.length > 0 &&
-      ((operation !== undefined && LLM_OPERATIONS.has(operation)) || inferenceKind || reported !== undefined));
+      ((operation !== undefined && LLM_OPERATIONS.has(operation)) ||
+        inferenceKind ||
+        reported !== undefined));
   return isCall ? call : undefined;
 }
 
@@ -295,8 +315,10 @@ function langfuseUsage(attrs: Attributes, call: LlmCall): Buckets | undefined {
       call.invalid.push(A.ATTR_LANGFUSE_USAGE_DETAILS);
       return undefined;
     }
-    if (k.includes('cache_read') || k === 'input_cached_tokens') b.cacheRead = (b.cacheRead ?? 0) + v;
-    else if (k.includes('cache_creation') || k.includes('cache_write')) b.cacheWrite = (b.cacheWrite ?? 0) + v;
+    if (k.includes('cache_read') || k === 'input_cached_tokens')
+      b.cacheRead = (b.cacheRead ?? 0) + v;
+    else if (k.includes('cache_creation') || k.includes('cache_write'))
+      b.cacheWrite = (b.cacheWrite ?? 0) + v;
     if (k.startsWith('output')) {
       b.output += v;
       if (k.includes('reasoning')) b.reasoning = (b.reasoning ?? 0) + v;
@@ -314,7 +336,7 @@ export interface InstrumentationScopeView {
 }
 
 function isAnthropic(provider: string | undefined): boolean {
-  return provider !== undefined && provider.toLowerCase().startsWith('anthropic');
+  return provider?.toLowerCase().startsWith('anthropic') === true;
 }
 
 /** Emitters that pass Anthropic's exclusive input count on under inclusive semconv names:
@@ -350,11 +372,13 @@ function anthropicMetadata(
   const raw = attrs[A.ATTR_AI_RESPONSE_PROVIDER_METADATA];
   if (typeof raw !== 'string' || !raw.includes('anthropic')) return undefined;
   try {
-    const usage = (JSON.parse(raw) as { anthropic?: { usage?: Record<string, unknown> } }).anthropic?.usage;
+    const usage = (JSON.parse(raw) as { anthropic?: { usage?: Record<string, unknown> } }).anthropic
+      ?.usage;
     if (!usage) return undefined;
     const read = usage.cache_read_input_tokens;
     const write = usage.cache_creation_input_tokens;
-    const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS;
+    const ok = (v: unknown): v is number =>
+      typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS;
     if (!ok(read) && !ok(write)) return undefined;
     const rawInput = usage.input_tokens;
     return {

@@ -20,7 +20,13 @@ export interface Harness {
   /** Finished span by name (the last one with that name). */
   span(name: string): ReadableSpan;
   /** Start a span as a child of `parent` (or a root), run `fn`, end it. */
-  run(name: string, attrs: Attributes, fn?: (span: Span) => void, parent?: Span, startTime?: Date): Span;
+  run(
+    name: string,
+    attrs: Attributes,
+    fn?: (span: Span) => void,
+    parent?: Span,
+    startTime?: Date,
+  ): Span;
 }
 
 export function harness(options: SpanLedgerOptions = {}): Harness {
@@ -43,7 +49,11 @@ export function harness(options: SpanLedgerOptions = {}): Harness {
     },
     run(name, attrs, fn, parent, startTime) {
       const ctx = parent ? trace.setSpan(context.active(), parent) : context.active();
-      const span = tracer.startSpan(name, { attributes: attrs, ...(startTime ? { startTime } : {}) }, ctx);
+      const span = tracer.startSpan(
+        name,
+        { attributes: attrs, ...(startTime ? { startTime } : {}) },
+        ctx,
+      );
       fn?.(span);
       span.end();
       return span;

@@ -32,7 +32,9 @@ const prices = {
     {
       provider: 'openai',
       model: 'gpt-4o',
-      prices: [{ effectiveFrom: '2026-11-15', inputPerMTok: 2, cacheReadPerMTok: 1, outputPerMTok: 8 }],
+      prices: [
+        { effectiveFrom: '2026-11-15', inputPerMTok: 2, cacheReadPerMTok: 1, outputPerMTok: 8 },
+      ],
     },
   ],
 };
@@ -72,7 +74,10 @@ describe('cost processor: LLM spans', () => {
     h.run('after', openaiChat, undefined, undefined, new Date('2026-11-15T00:00:00Z'));
     expect(h.span('before').attributes['spanledger.cost.usd']).toBeCloseTo(OPENAI_CHAT_USD, 15);
     expect(h.span('before').attributes['spanledger.cost.source']).toBe('catalog');
-    expect(h.span('after').attributes['spanledger.cost.usd']).toBeCloseTo((176 * 2 + 1024 * 1 + 300 * 8) / 1e6, 15);
+    expect(h.span('after').attributes['spanledger.cost.usd']).toBeCloseTo(
+      (176 * 2 + 1024 * 1 + 300 * 8) / 1e6,
+      15,
+    );
     expect(h.span('after').attributes['spanledger.cost.source']).toBe('override');
   });
 
@@ -95,12 +100,21 @@ describe('cost processor: LLM spans', () => {
     span.end();
     const a = h.span('chat claude-sonnet-4-5').attributes;
     // 5000 uncached at $3, 2000 read at $0.30, 500 written at $3.75, 400 out at $15 per MTok.
-    expect(a['spanledger.cost.usd']).toBeCloseTo((5000 * 3 + 2000 * 0.3 + 500 * 3.75 + 400 * 15) / 1e6, 15);
+    expect(a['spanledger.cost.usd']).toBeCloseTo(
+      (5000 * 3 + 2000 * 0.3 + 500 * 3.75 + 400 * 15) / 1e6,
+      15,
+    );
   });
 
   it('applies a service tier multiplier (batch is half price)', () => {
     const h = harness();
-    h.run('batch', { ...openaiChat, 'openai.request.service_tier': 'batch' }, undefined, undefined, AT);
+    h.run(
+      'batch',
+      { ...openaiChat, 'openai.request.service_tier': 'batch' },
+      undefined,
+      undefined,
+      AT,
+    );
     expect(h.span('batch').attributes['spanledger.cost.usd']).toBeCloseTo(OPENAI_CHAT_USD / 2, 15);
     expect(h.span('batch').attributes['spanledger.pricing.service_tier']).toBe('batch');
   });
@@ -119,8 +133,16 @@ describe('cost processor: LLM spans', () => {
 
   it('never prices unknown usage at zero', () => {
     const h = harness();
-    h.run('unknown model', { ...openaiChat, 'gen_ai.request.model': 'gpt-9-ultra', 'gen_ai.response.model': 'gpt-9-ultra' });
-    h.run('unknown provider', { ...openaiChat, 'gen_ai.provider.name': 'acme-llm', 'gen_ai.response.model': 'x' });
+    h.run('unknown model', {
+      ...openaiChat,
+      'gen_ai.request.model': 'gpt-9-ultra',
+      'gen_ai.response.model': 'gpt-9-ultra',
+    });
+    h.run('unknown provider', {
+      ...openaiChat,
+      'gen_ai.provider.name': 'acme-llm',
+      'gen_ai.response.model': 'x',
+    });
     h.run('no usage', {
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'openai',
@@ -147,7 +169,9 @@ describe('cost processor: LLM spans', () => {
 
   it('falls back to the request model when the response model is unknown (Azure deployments)', () => {
     const h = harness({
-      prices: { deployments: [{ name: 'prod-chat', priceAs: { provider: 'openai', model: 'gpt-4o' } }] },
+      prices: {
+        deployments: [{ name: 'prod-chat', priceAs: { provider: 'openai', model: 'gpt-4o' } }],
+      },
     });
     h.run(
       'azure',
@@ -168,22 +192,51 @@ describe('cost processor: LLM spans', () => {
 describe('cost processor: leaf-only pricing (SPEC rule 2)', () => {
   it('prices the inner SDK span, not an instrumentation span around it with the same usage', () => {
     const h = harness();
-    h.run('anthropic.chat (outer)', openaiChat, (outer) => {
-      h.run('chat (inner)', openaiChat, undefined, outer, AT);
-    }, undefined, AT);
-    expect(h.span('chat (inner)').attributes['spanledger.cost.usd']).toBeCloseTo(OPENAI_CHAT_USD, 15);
+    h.run(
+      'anthropic.chat (outer)',
+      openaiChat,
+      (outer) => {
+        h.run('chat (inner)', openaiChat, undefined, outer, AT);
+      },
+      undefined,
+      AT,
+    );
+    expect(h.span('chat (inner)').attributes['spanledger.cost.usd']).toBeCloseTo(
+      OPENAI_CHAT_USD,
+      15,
+    );
     expect(h.span('anthropic.chat (outer)').attributes['spanledger.cost.usd']).toBeUndefined();
     expect(h.ledger.stats().spans.priced).toBe(1);
   });
 
   it('never prices agent or SDK wrapper spans that repeat their children', () => {
     const h = harness();
-    h.run('invoke_agent support', { ...openaiChat, 'gen_ai.operation.name': 'invoke_agent' }, (agent) => {
-      h.run('ai.generateText', { 'ai.model.id': 'gpt-4o', 'ai.model.provider': 'openai.chat', 'ai.usage.inputTokens': 1200, 'ai.usage.outputTokens': 300 }, (outer) => {
-        h.run('ai.generateText.doGenerate', openaiChat, undefined, outer, AT);
-      }, agent, AT);
-    }, undefined, AT);
-    expect(h.span('ai.generateText.doGenerate').attributes['spanledger.cost.usd']).toBeCloseTo(OPENAI_CHAT_USD, 15);
+    h.run(
+      'invoke_agent support',
+      { ...openaiChat, 'gen_ai.operation.name': 'invoke_agent' },
+      (agent) => {
+        h.run(
+          'ai.generateText',
+          {
+            'ai.model.id': 'gpt-4o',
+            'ai.model.provider': 'openai.chat',
+            'ai.usage.inputTokens': 1200,
+            'ai.usage.outputTokens': 300,
+          },
+          (outer) => {
+            h.run('ai.generateText.doGenerate', openaiChat, undefined, outer, AT);
+          },
+          agent,
+          AT,
+        );
+      },
+      undefined,
+      AT,
+    );
+    expect(h.span('ai.generateText.doGenerate').attributes['spanledger.cost.usd']).toBeCloseTo(
+      OPENAI_CHAT_USD,
+      15,
+    );
     expect(h.span('ai.generateText').attributes['spanledger.cost.usd']).toBeUndefined();
     expect(h.span('invoke_agent support').attributes['spanledger.cost.usd']).toBeUndefined();
   });
@@ -195,24 +248,51 @@ describe('cost processor: categories (SPEC rule 3)', () => {
     h.run('evaluate faithfulness', { 'gen_ai.evaluation.name': 'faithfulness' }, (ev) => {
       h.run('judge', openaiChat, undefined, ev, AT);
     });
-    h.run('retrieve', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.data_source.id': 'kb-other' }, (r) => {
-      h.run('embed', { 'gen_ai.operation.name': 'embeddings', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'text-embedding-3-small', 'gen_ai.usage.input_tokens': 1000 }, undefined, r, AT);
-    });
+    h.run(
+      'retrieve',
+      { 'gen_ai.operation.name': 'retrieval', 'gen_ai.data_source.id': 'kb-other' },
+      (r) => {
+        h.run(
+          'embed',
+          {
+            'gen_ai.operation.name': 'embeddings',
+            'gen_ai.provider.name': 'openai',
+            'gen_ai.request.model': 'text-embedding-3-small',
+            'gen_ai.usage.input_tokens': 1000,
+          },
+          undefined,
+          r,
+          AT,
+        );
+      },
+    );
     expect(h.span('judge').attributes['spanledger.cost.category']).toBe('evaluation');
     expect(h.span('judge').attributes['spanledger.cost.usd']).toBeCloseTo(OPENAI_CHAT_USD, 15);
     expect(h.span('embed').attributes['spanledger.cost.category']).toBe('retrieval');
     expect(h.span('embed').attributes['spanledger.cost.usd']).toBeCloseTo((1000 * 0.02) / 1e6, 15);
-    expect(h.span('evaluate faithfulness').attributes['spanledger.cost.category']).toBe('evaluation');
+    expect(h.span('evaluate faithfulness').attributes['spanledger.cost.category']).toBe(
+      'evaluation',
+    );
   });
 
   it('takes the nearest categorised ancestor, through plain spans', () => {
     const h = harness();
     h.run('eval', { 'spanledger.cost.category': 'evaluation' }, (ev) => {
-      h.run('execute_tool lookup', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'lookup' }, (tool) => {
-        h.run('plain step', { 'http.method': 'GET' }, (plain) => {
-          h.run('llm inside tool', openaiChat, undefined, plain, AT);
-        }, tool);
-      }, ev);
+      h.run(
+        'execute_tool lookup',
+        { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'lookup' },
+        (tool) => {
+          h.run(
+            'plain step',
+            { 'http.method': 'GET' },
+            (plain) => {
+              h.run('llm inside tool', openaiChat, undefined, plain, AT);
+            },
+            tool,
+          );
+        },
+        ev,
+      );
     });
     expect(h.span('llm inside tool').attributes['spanledger.cost.category']).toBe('tool');
     expect(h.span('plain step').attributes['spanledger.cost.category']).toBeUndefined();
@@ -222,23 +302,51 @@ describe('cost processor: categories (SPEC rule 3)', () => {
 describe('cost processor: unit-price rules', () => {
   it('prices tools, MCP calls, retrievals, human review and external SaaS', () => {
     const h = harness({ prices });
-    h.run('execute_tool web_search', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'web_search' });
-    h.run('execute_tool create_issue', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'create_issue', 'mcp.server.name': 'github' });
-    h.run('execute_tool ocr', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'ocr', 'spanledger.usage.quantity': 12 });
-    h.run('execute_tool ocr no quantity', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'ocr' });
-    h.run('execute_tool local_fn', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'local_fn' });
-    h.run('retrieval kb', { 'gen_ai.operation.name': 'retrieval', 'gen_ai.data_source.id': 'kb-main' });
+    h.run('execute_tool web_search', {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'web_search',
+    });
+    h.run('execute_tool create_issue', {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'create_issue',
+      'mcp.server.name': 'github',
+    });
+    h.run('execute_tool ocr', {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'ocr',
+      'spanledger.usage.quantity': 12,
+    });
+    h.run('execute_tool ocr no quantity', {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'ocr',
+    });
+    h.run('execute_tool local_fn', {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'local_fn',
+    });
+    h.run('retrieval kb', {
+      'gen_ai.operation.name': 'retrieval',
+      'gen_ai.data_source.id': 'kb-main',
+    });
     h.run('pinecone query', { 'db.system.name': 'pinecone', 'spanledger.usage.quantity': 250 });
     h.run('review', { 'spanledger.human_review.minutes': 7.5 });
-    h.run('legal review', { 'spanledger.human_review.minutes': 30, 'spanledger.human_review.role': 'legal' });
-    h.run('send sms', { 'spanledger.cost.category': 'external', 'spanledger.reported.cost.usd': 0.0079 });
+    h.run('legal review', {
+      'spanledger.human_review.minutes': 30,
+      'spanledger.human_review.role': 'legal',
+    });
+    h.run('send sms', {
+      'spanledger.cost.category': 'external',
+      'spanledger.reported.cost.usd': 0.0079,
+    });
     h.run('send fax', { 'spanledger.cost.category': 'external' });
     const cost = (n: string) => h.span(n).attributes['spanledger.cost.usd'];
     expect(cost('execute_tool web_search')).toBe(0.01);
     expect(cost('execute_tool create_issue')).toBe(0.002);
     expect(cost('execute_tool ocr')).toBeCloseTo(0.018, 15);
     expect(h.span('execute_tool ocr').attributes['spanledger.usage.unit']).toBe('page');
-    expect(h.span('execute_tool ocr no quantity').attributes['spanledger.cost.unpriced_reason']).toBe('missing_quantity');
+    expect(
+      h.span('execute_tool ocr no quantity').attributes['spanledger.cost.unpriced_reason'],
+    ).toBe('missing_quantity');
     // No rule: the category is written, no price is claimed either way.
     expect(h.span('execute_tool local_fn').attributes['spanledger.cost.category']).toBe('tool');
     expect(h.span('execute_tool local_fn').attributes['spanledger.cost.status']).toBeUndefined();
@@ -251,7 +359,9 @@ describe('cost processor: unit-price rules', () => {
     expect(cost('send sms')).toBe(0.0079);
     expect(h.span('send sms').attributes['spanledger.cost.source']).toBe('provider');
     expect(h.span('send fax').attributes['spanledger.cost.status']).toBe('unpriced');
-    expect(h.span('send fax').attributes['spanledger.cost.unpriced_reason']).toBe('no_cost_reported');
+    expect(h.span('send fax').attributes['spanledger.cost.unpriced_reason']).toBe(
+      'no_cost_reported',
+    );
   });
 
   it('reports human review with no rate configured as unpriced', () => {
