@@ -23,7 +23,9 @@ export interface CatalogModel {
 }
 
 /** A price level: USD per unit, flat or tiered on the request's total input tokens. */
-export type Rate = number | { base: number; tiers: ReadonlyArray<{ start: number; price: number }> };
+export type Rate =
+  | number
+  | { base: number; tiers: ReadonlyArray<{ start: number; price: number }> };
 
 /** Raw catalog prices in force at one instant (keys like `input_mtok`, `cache_read_mtok`). */
 export type CatalogPrices = Readonly<Record<string, Rate | undefined>>;
@@ -76,7 +78,8 @@ function secondsOfDayUtc(time: string): number {
   const m = /^(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|([+-])(\d{2}):(\d{2}))$/.exec(time);
   if (!m) return Number.NaN;
   const local = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
-  const offset = m[4] === 'Z' ? 0 : (m[5] === '+' ? 1 : -1) * (Number(m[6]) * 3600 + Number(m[7]) * 60);
+  const offset =
+    m[4] === 'Z' ? 0 : (m[5] === '+' ? 1 : -1) * (Number(m[6]) * 3600 + Number(m[7]) * 60);
   return (local - offset + 86400) % 86400;
 }
 

@@ -42,7 +42,10 @@ const pricePeriod = z
       p.outputPerMTok !== undefined ||
       p.perRequestUsd !== undefined ||
       p.perSecondUsd !== undefined,
-    { message: 'a price period needs at least one of inputPerMTok, outputPerMTok, perRequestUsd, perSecondUsd' },
+    {
+      message:
+        'a price period needs at least one of inputPerMTok, outputPerMTok, perRequestUsd, perSecondUsd',
+    },
   );
 
 const customModel = z
@@ -71,7 +74,11 @@ const deployment = z
       try {
         new RegExp(d.pattern);
       } catch (e) {
-        ctx.addIssue({ code: 'custom', path: ['pattern'], message: `bad regular expression: ${(e as Error).message}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pattern'],
+          message: `bad regular expression: ${(e as Error).message}`,
+        });
       }
     }
   });
@@ -168,7 +175,9 @@ function describe(issues: z.core.$ZodIssue[]): string {
 export function validatePricesConfig(input: unknown, origin: string): PricesConfig {
   const parsed = pricesConfigSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    throw new ConfigError(`spanledger: invalid prices in ${origin}: ${describe(parsed.error.issues)}`);
+    throw new ConfigError(
+      `spanledger: invalid prices in ${origin}: ${describe(parsed.error.issues)}`,
+    );
   }
   return parsed.data;
 }

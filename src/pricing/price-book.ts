@@ -12,7 +12,12 @@ import {
   findCatalogModel,
   pricesAt,
 } from './catalog.js';
-import { loadPricesFile, type PricesConfig, type PricesConfigInput, validatePricesConfig } from './config.js';
+import {
+  loadPricesFile,
+  type PricesConfig,
+  type PricesConfigInput,
+  validatePricesConfig,
+} from './config.js';
 import {
   breakdownTotal,
   type CostBreakdown,
@@ -164,7 +169,9 @@ export class PriceBook {
   constructor(options: PriceBookOptions = {}) {
     const prices = options.prices;
     this.config =
-      typeof prices === 'string' ? loadPricesFile(prices) : validatePricesConfig(prices, 'options.prices');
+      typeof prices === 'string'
+        ? loadPricesFile(prices)
+        : validatePricesConfig(prices, 'options.prices');
     this.maxCached = options.maxCachedModels ?? 10_000;
     this.aliases = {};
     for (const [k, v] of Object.entries(this.config.providerAliases ?? {})) {
@@ -183,7 +190,8 @@ export class PriceBook {
       this.customModels.set(this.key(this.provider(m.provider), m.model.toLowerCase()), m);
     }
     this.tiers = { ...DEFAULT_TIER_MULTIPLIERS };
-    for (const [k, v] of Object.entries(this.config.serviceTiers ?? {})) this.tiers[k.toLowerCase()] = v;
+    for (const [k, v] of Object.entries(this.config.serviceTiers ?? {}))
+      this.tiers[k.toLowerCase()] = v;
   }
 
   /** Canonical provider id for a raw provider name (aliases applied). */
@@ -276,7 +284,11 @@ export class PriceBook {
     if (card.perSecondUsd !== undefined && usage.seconds === undefined && !pricesTokens(card)) {
       return { status: 'unpriced', reason: 'missing_duration', provider, model };
     }
-    if (!pricesTokens(card) && card.perSecondUsd === undefined && card.perRequestUsd === undefined) {
+    if (
+      !pricesTokens(card) &&
+      card.perSecondUsd === undefined &&
+      card.perRequestUsd === undefined
+    ) {
       return { status: 'unpriced', reason: 'unsupported_unit', provider, model };
     }
     const audio = count(usage.inputAudioTokens) + count(usage.outputAudioTokens) > 0;
@@ -358,13 +370,20 @@ export class PriceBook {
     // entries on the catalog model the id resolves to as well as on the id itself.
     const custom =
       this.customModels.get(this.key(provider, model.toLowerCase())) ??
-      this.prefixed(provider, model, (p, m) => this.customModels.get(this.key(p, m.toLowerCase()))) ??
+      this.prefixed(provider, model, (p, m) =>
+        this.customModels.get(this.key(p, m.toLowerCase())),
+      ) ??
       (catalogRes.kind === 'catalog'
-        ? this.customModels.get(this.key(catalogRes.model.providerId, catalogRes.model.modelId.toLowerCase()))
+        ? this.customModels.get(
+            this.key(catalogRes.model.providerId, catalogRes.model.modelId.toLowerCase()),
+          )
         : undefined);
     const withDiscounts = (r: Resolution): Resolution =>
       r.kind === 'catalog'
-        ? { ...r, discounts: discounts({ providerId: r.model.providerId, modelId: r.model.modelId }) }
+        ? {
+            ...r,
+            discounts: discounts({ providerId: r.model.providerId, modelId: r.model.modelId }),
+          }
         : r;
     if (custom) {
       const periods = custom.prices
@@ -427,7 +446,9 @@ export class PriceBook {
         ) ?? { kind: 'unpriced', reason: 'unknown_model' }
       );
     }
-    const direct = catalogHasProvider(provider) ? found(findCatalogModel(provider, model)) : undefined;
+    const direct = catalogHasProvider(provider)
+      ? found(findCatalogModel(provider, model))
+      : undefined;
     if (direct) return direct;
     const viaPrefix = this.prefixed(provider, model, (p, m) =>
       catalogHasProvider(p) ? found(findCatalogModel(p, m)) : undefined,
@@ -438,22 +459,21 @@ export class PriceBook {
       : { kind: 'unpriced', reason: 'unknown_provider', provider };
   }
 
-  private findDeployment(
-    provider: string | undefined,
-    model: string,
-  ): Deployment | undefined {
+  private findDeployment(provider: string | undefined, model: string): Deployment | undefined {
     const scoped = (d: Deployment): boolean =>
       d.provider === undefined ||
       (provider !== undefined && this.provider(d.provider) === this.provider(provider));
     for (const d of this.deploymentsByName.get(model) ?? []) if (scoped(d)) return d;
-    for (const { re, entry } of this.deploymentPatterns) if (re.test(model) && scoped(entry)) return entry;
+    for (const { re, entry } of this.deploymentPatterns)
+      if (re.test(model) && scoped(entry)) return entry;
     return undefined;
   }
 }
 
 function validCount(name: string, v: number | undefined): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `${name} must be a finite non-negative number`;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    return `${name} must be a finite non-negative number`;
   return undefined;
 }
 
