@@ -9,7 +9,16 @@
  * skipped with a warning.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,15 +70,53 @@ function ensureNode24() {
   return true;
 }
 
+/** One `npm test` at a time per work tree: a concurrent build would wipe dist/ under this one.
+ * The lock holds the owner's pid; a lock whose owner is gone is taken over. */
+function lockWorkTree() {
+  const file = join(root, '.tools', 'test.lock');
+  mkdirSync(dirname(file), { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      process.on('exit', () => rmSync(file, { force: true }));
+      return;
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      } catch {
+        continue; // removed meanwhile
+      }
+      let alive = true;
+      if (owner > 0) {
+        try {
+          process.kill(owner, 0);
+        } catch (err) {
+          alive = err.code === 'EPERM';
+        }
+      }
+      if (!alive) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (!told) console.log(`waiting for another npm test in this work tree (pid ${owner})...`);
+      told = true;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
+}
+
 const results = [];
 let built = false;
 
-/** A phase: prints a header, times it, records pass/fail/skip. `body` returns true, false or
- * a string (skipped, with the reason). */
+/** A phase: prints a header, times it, records its outcome. `body` returns true (ok), false
+ * (failed) or a string (skipped, with the reason); it may add a note to `phase.note`. */
 function phase(name, body) {
   const n = results.length + 1;
   console.log(`\n${'━'.repeat(4)} [${n}] ${name} ${'━'.repeat(Math.max(4, 90 - name.length))}`);
   const start = process.hrtime.bigint();
+  phase.note = '';
   let outcome;
   try {
     outcome = body();
@@ -79,8 +126,11 @@ function phase(name, body) {
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const status = outcome === true ? 'ok' : outcome === false ? 'FAILED' : 'skipped';
-  if (typeof outcome === 'string') console.warn(`SKIPPED: ${outcome}`);
-  results.push({ name, status, seconds, note: typeof outcome === 'string' ? outcome : '' });
+  if (typeof outcome === 'string') {
+    console.warn(`SKIPPED: ${outcome}`);
+    phase.note = outcome;
+  }
+  results.push({ name, status, seconds, note: phase.note });
   return outcome === true;
 }
 
@@ -97,6 +147,29 @@ const needsBuild = (body) => () => {
   return false;
 };
 
+// Vitest also writes a JSON report here, for the test counts of the closing lines.
+const reports = mkdtempSync(join(tmpdir(), 'spanledger-test-'));
+const counts = {};
+
+/** Runs vitest with `node`; records its test counts under `label`. */
+function vitestRun(label, node, args, env = process.env) {
+  const file = join(reports, `${label}.json`);
+  const json = ['--reporter=default', '--reporter=json', `--outputFile.json=${file}`];
+  const ok = run(node, [vitest, 'run', ...args, ...json], { env });
+  if (existsSync(file)) {
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    const c = {
+      passed: r.numPassedTests,
+      failed: r.numFailedTests,
+      skipped: r.numPendingTests + r.numTodoTests,
+    };
+    counts[label] = c;
+    phase.note = `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
+  }
+  return ok;
+}
+
+lockWorkTree();
 const total = process.hrtime.bigint();
 console.log(`spanledger tests on Node ${process.version}${ci ? ' (CI)' : ''}`);
 
@@ -114,7 +187,7 @@ phase(
   ),
 );
 phase(`tests: vitest run (all projects) on Node ${process.version}`, () =>
-  run(process.execPath, [vitest, 'run']),
+  vitestRun('node20', process.execPath, []),
 );
 phase('tests: vitest run --project unit on Node 24', () => {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -124,8 +197,9 @@ phase('tests: vitest run --project unit on Node 24', () => {
     return missing('Node 24 could not be installed into .tools/node24');
   }
   const PATH = `${dirname(NODE24)}${delimiter}${process.env.PATH ?? ''}`;
-  return run(NODE24, [vitest, 'run', '--project', 'unit'], { env: { ...process.env, PATH } });
+  return vitestRun('node24', NODE24, ['--project', 'unit'], { ...process.env, PATH });
 });
+rmSync(reports, { recursive: true, force: true });
 
 const totalSeconds = Number(process.hrtime.bigint() - total) / 1e9;
 console.log(`\n${'━'.repeat(4)} summary ${'━'.repeat(90)}`);
@@ -133,10 +207,13 @@ for (const r of results) {
   const note = r.note ? `  (${r.note})` : '';
   console.log(`${r.status.padEnd(8)} ${r.seconds.toFixed(1).padStart(6)}s  ${r.name}${note}`);
 }
-const count = (status) => results.filter((r) => r.status === status).length;
-const failed = count('FAILED');
+const failedPhases = results.filter((r) => r.status === 'FAILED').map((r) => r.name);
 console.log(
-  `${failed ? 'FAILED' : 'ok'}: ${count('ok')} passed, ${failed} failed, ${count('skipped')} skipped` +
-    ` in ${totalSeconds.toFixed(1)}s`,
+  failedPhases.length
+    ? `FAILED after ${totalSeconds.toFixed(1)}s: ${failedPhases.join('; ')}`
+    : `all ${results.length} phases passed in ${totalSeconds.toFixed(1)}s`,
 );
-process.exit(failed ? 1 : 0);
+// The closing line: test counts, both Node runs added up.
+const sum = (key) => Object.values(counts).reduce((acc, c) => acc + c[key], 0);
+console.log(`tests: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`);
+process.exit(failedPhases.length ? 1 : 0);
