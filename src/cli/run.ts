@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../pricing/config.js';
 import { type CliIO, EXIT, UsageError } from './args.js';
+import { DEMO_USAGE, runDemo } from './demo.js';
 import { PRICE_USAGE, runPrice } from './price.js';
 
 export type { CliIO } from './args.js';
@@ -15,14 +16,6 @@ interface Command {
   run: (argv: string[], io: CliIO) => Promise<number>;
 }
 
-const DEMO_NOTE = `spanledger demo: not available yet.
-
-The demo (an instrumented sample agent whose spans are priced, rolled up per trace and checked
-against a budget, printed as a cost-per-trace summary) lands with a later change. Until then,
-\`spanledger price\` shows what the pricing engine makes of a single model call, for example:
-  spanledger price --provider openai --model gpt-4o --input 1000000 --output 1000000
-`;
-
 const COMMANDS: Readonly<Record<string, Command>> = {
   price: {
     summary: 'price one model call (tokens by type) from the catalog and a prices file',
@@ -30,12 +23,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: runPrice,
   },
   demo: {
-    summary: 'run a priced sample agent (placeholder: lands with a later change)',
-    usage: 'Usage: spanledger demo\n',
-    run: async (_argv, io) => {
-      io.stdout(DEMO_NOTE);
-      return EXIT.ok;
-    },
+    summary: 'run an embedded sample agent through the real processor and report its cost',
+    usage: DEMO_USAGE,
+    run: runDemo,
   },
 };
 
