@@ -9,6 +9,7 @@ import {
   type ModelInfo,
   type ModelPrice,
   type Provider,
+  waitForUpdate,
 } from '@pydantic/genai-prices';
 
 /** Catalog name and version written to `spanledger.pricing.catalog`. Checked by a test against
@@ -30,7 +31,9 @@ export type Rate =
 /** Raw catalog prices in force at one instant (keys like `input_mtok`, `cache_read_mtok`). */
 export type CatalogPrices = Readonly<Record<string, Rate | undefined>>;
 
-/** Usage in the catalog's own vocabulary; input tokens include cache reads and writes. */
+/** Usage in the catalog's own vocabulary. Totals include their parts: input tokens include
+ * cache reads, cache writes and audio input; output tokens include reasoning and audio output;
+ * cache writes include the 1-hour ones. */
 export interface CatalogUsage {
   input_tokens?: number;
   output_tokens?: number;
@@ -39,6 +42,9 @@ export interface CatalogUsage {
   cache_write_1h_tokens?: number;
   input_audio_tokens?: number;
   output_audio_tokens?: number;
+  output_reasoning_tokens?: number;
+  /** Seconds of audio, for models priced per hour of audio (transcription). */
+  audio_seconds?: number;
 }
 
 const providerCache = new Map<string, boolean>();
@@ -75,43 +81,71 @@ function isConditional(
 }
 
 function secondsOfDayUtc(time: string): number {
-  const m = /^(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|([+-])(\d{2}):(\d{2}))$/.exec(time);
+  const m = /^(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|([+-])(\d{2}):(\d{2}))$/.exec(time);
   if (!m) return Number.NaN;
-  const local = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  const local = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(`0${m[4] ?? ''}`);
   const offset =
-    m[4] === 'Z' ? 0 : (m[5] === '+' ? 1 : -1) * (Number(m[6]) * 3600 + Number(m[7]) * 60);
+    m[5] === 'Z' ? 0 : (m[6] === '+' ? 1 : -1) * (Number(m[7]) * 3600 + Number(m[8]) * 60);
   return (local - offset + 86400) % 86400;
 }
 
-/**
- * The catalog prices in force at `at`, following the catalog's rule: the last conditional price
- * whose constraint holds (start date reached, or time of day inside the window), else the first.
- * A test checks this against the package's own choice for every model at many instants.
- */
-export function pricesAt(model: CatalogModel, at: Date): CatalogPrices {
-  const prices = model.info.prices;
-  if (!isConditional(prices)) return prices as CatalogPrices;
-  const ms = at.getTime();
-  for (let i = prices.length - 1; i >= 0; i--) {
-    const entry = prices[i];
-    if (!entry) continue;
+const MS_PER_DAY = 86_400_000;
+
+/** One conditional price entry, compiled once: instants as epoch ms, times as seconds of day. */
+type CompiledPeriod =
+  | { kind: 'always'; prices: CatalogPrices }
+  | { kind: 'from'; startMs: number; prices: CatalogPrices }
+  | { kind: 'daily'; startSec: number; endSec: number; prices: CatalogPrices };
+
+const compiledCache = new WeakMap<ModelInfo, CompiledPeriod[]>();
+
+// Parsing the constraint strings on every call costs more than the token arithmetic itself.
+function compiled(info: ModelInfo): CompiledPeriod[] {
+  let out = compiledCache.get(info);
+  if (out) return out;
+  out = [];
+  for (const entry of info.prices as Extract<ModelInfo['prices'], unknown[]>) {
+    const prices = entry.prices as CatalogPrices;
     const c = entry.constraint;
-    if (c === undefined) return entry.prices as CatalogPrices;
-    if (c.type === 'start_date') {
-      if (ms >= Date.parse(c.start_date)) return entry.prices as CatalogPrices;
+    if (c === undefined) out.push({ kind: 'always', prices });
+    else if (c.type === 'start_date') {
+      out.push({ kind: 'from', startMs: Date.parse(c.start_date), prices });
     } else {
-      const now =
-        at.getUTCHours() * 3600 +
-        at.getUTCMinutes() * 60 +
-        at.getUTCSeconds() +
-        at.getUTCMilliseconds() / 1000;
-      const start = secondsOfDayUtc(c.start_time);
-      const end = secondsOfDayUtc(c.end_time);
-      const inside = end < start ? now >= start || now < end : now >= start && now < end;
-      if (inside) return entry.prices as CatalogPrices;
+      const startSec = secondsOfDayUtc(c.start_time);
+      const endSec = secondsOfDayUtc(c.end_time);
+      out.push({ kind: 'daily', startSec, endSec, prices });
     }
   }
-  return (prices[0]?.prices ?? {}) as CatalogPrices;
+  compiledCache.set(info, out);
+  return out;
+}
+
+/**
+ * The catalog prices in force at `at` (a Date or epoch ms), following the catalog's rule: the
+ * last conditional price whose constraint holds (start date reached, or time of day inside the
+ * window, end exclusive, windows may wrap midnight), else the first. A test checks this against
+ * the package's own choice for every model at many instants.
+ */
+export function pricesAt(model: CatalogModel, at: Date | number): CatalogPrices {
+  const prices = model.info.prices;
+  if (!isConditional(prices)) return prices as CatalogPrices;
+  const ms = typeof at === 'number' ? at : at.getTime();
+  const periods = compiled(model.info);
+  for (let i = periods.length - 1; i >= 0; i--) {
+    const p = periods[i] as CompiledPeriod;
+    if (p.kind === 'always') return p.prices;
+    if (p.kind === 'from') {
+      if (ms >= p.startMs) return p.prices;
+    } else {
+      const now = (((ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY) / 1000;
+      const inside =
+        p.endSec < p.startSec
+          ? now >= p.startSec || now < p.endSec
+          : now >= p.startSec && now < p.endSec;
+      if (inside) return p.prices;
+    }
+  }
+  return (periods[0]?.prices ?? {}) as CatalogPrices;
 }
 
 /** Whether a catalog entry has time-of-day prices, whose choice depends on the hour. */
@@ -139,7 +173,7 @@ export function priceChangeInstants(model: CatalogModel): number[] {
 export function catalogTotal(
   model: CatalogModel,
   usage: CatalogUsage,
-  at: Date,
+  at: Date | number,
 ): { inputUsd: number; outputUsd: number; totalUsd: number } {
   const provider: Provider = {
     id: model.providerId,
@@ -147,7 +181,8 @@ export function catalogTotal(
     api_pattern: '',
     models: [{ ...model.info, match: { equals: model.modelId } }],
   };
-  const r = calcPrice(usage as Record<string, number>, model.modelId, { provider, timestamp: at });
+  const timestamp = typeof at === 'number' ? new Date(at) : at;
+  const r = calcPrice(usage as Record<string, number>, model.modelId, { provider, timestamp });
   if (!r) throw new Error(`catalog lost model ${model.providerId}/${model.modelId}`);
   return { inputUsd: r.input_price, outputUsd: r.output_price, totalUsd: r.total_price };
 }
@@ -161,4 +196,10 @@ export function catalogReference(
 ): { totalUsd: number; prices: ModelPrice } | undefined {
   const r = calcPrice(usage as Record<string, number>, modelId, { providerId, timestamp: at });
   return r ? { totalUsd: r.total_price, prices: r.model_price } : undefined;
+}
+
+/** For tests and tooling: every provider in the bundled catalog, in catalog order. The package
+ * resolves this promise from the data bundled in it (it never fetches unless told to). */
+export async function catalogProviders(): Promise<readonly Provider[]> {
+  return (await waitForUpdate()) ?? [];
 }

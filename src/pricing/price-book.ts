@@ -7,6 +7,7 @@ import {
   CATALOG_NAME,
   type CatalogModel,
   type CatalogPrices,
+  type CatalogUsage,
   catalogHasProvider,
   catalogTotal,
   findCatalogModel,
@@ -126,6 +127,14 @@ const DEFAULT_TIER_MULTIPLIERS: Readonly<Record<string, number>> = {
 
 const cardCache = new WeakMap<object, RateCard>();
 
+const FREE_BREAKDOWN: CostBreakdown = Object.freeze({
+  inputUsd: 0,
+  outputUsd: 0,
+  cacheReadUsd: 0,
+  cacheWriteUsd: 0,
+  otherUsd: 0,
+});
+
 function catalogCard(prices: CatalogPrices): RateCard {
   let card = cardCache.get(prices);
   if (!card) {
@@ -151,6 +160,43 @@ function count(value: number | undefined): number {
   return value === undefined ? 0 : value;
 }
 
+function unpriced(reason: string, provider?: string, model?: string): PriceResult {
+  return { status: 'unpriced', reason, provider, model };
+}
+
+/**
+ * Every priced result is built here with the same keys in the same order (absent values are
+ * `undefined`): one hidden class for the engine, where conditional spreads built a fresh
+ * dictionary-mode object per call and cost microseconds.
+ */
+function priced(
+  status: PriceResult['status'],
+  costUsd: number,
+  source: 'catalog' | 'override',
+  reason: string | undefined,
+  provider: string,
+  model: string,
+  catalog: string | undefined,
+  breakdown: PriceResult['breakdown'],
+  cacheSavingsUsd: number | undefined,
+  serviceTier: string | undefined,
+  multiplier: number,
+): PriceResult {
+  return {
+    status,
+    costUsd,
+    source,
+    reason,
+    provider,
+    model,
+    catalog,
+    breakdown,
+    cacheSavingsUsd,
+    serviceTier,
+    multiplier: multiplier === 1 ? undefined : multiplier,
+  };
+}
+
 /**
  * Prices model usage. Construct once (it validates and indexes the prices file) and reuse:
  * lookups are cached per (provider, model), so a repeated lookup costs well under a microsecond.
@@ -162,8 +208,12 @@ export class PriceBook {
   private readonly deploymentsByName = new Map<string, Deployment[]>();
   private readonly deploymentPatterns: { re: RegExp; entry: Deployment }[] = [];
   private readonly customModels = new Map<string, CustomModel>();
+  /** Custom models by model id alone, for usage that names no provider. */
+  private readonly customByModel = new Map<string, CustomModel>();
   private readonly tiers: Record<string, number>;
-  private readonly cache = new Map<string, Resolution>();
+  /** Resolutions by raw provider ('' when absent), then raw model: no key string to build. */
+  private readonly cache = new Map<string, Map<string, Resolution>>();
+  private cached = 0;
   private readonly maxCached: number;
 
   constructor(options: PriceBookOptions = {}) {
@@ -172,10 +222,10 @@ export class PriceBook {
       typeof prices === 'string'
         ? loadPricesFile(prices)
         : validatePricesConfig(prices, 'options.prices');
-    this.maxCached = options.maxCachedModels ?? 10_000;
+    this.maxCached = Math.max(1, options.maxCachedModels ?? 10_000);
     this.aliases = {};
     for (const [k, v] of Object.entries(this.config.providerAliases ?? {})) {
-      this.aliases[k.toLowerCase()] = v.toLowerCase();
+      this.aliases[k.trim().toLowerCase()] = v.trim().toLowerCase();
     }
     for (const d of this.config.deployments ?? []) {
       if (d.name !== undefined) {
@@ -187,11 +237,14 @@ export class PriceBook {
       }
     }
     for (const m of this.config.models ?? []) {
-      this.customModels.set(this.key(this.provider(m.provider), m.model.toLowerCase()), m);
+      const model = m.model.toLowerCase();
+      this.customModels.set(this.key(this.provider(m.provider), model), m);
+      if (!this.customByModel.has(model)) this.customByModel.set(model, m);
     }
     this.tiers = { ...DEFAULT_TIER_MULTIPLIERS };
-    for (const [k, v] of Object.entries(this.config.serviceTiers ?? {}))
+    for (const [k, v] of Object.entries(this.config.serviceTiers ?? {})) {
       this.tiers[k.toLowerCase()] = v;
+    }
   }
 
   /** Canonical provider id for a raw provider name (aliases applied). */
@@ -203,35 +256,53 @@ export class PriceBook {
     return `${provider ?? ''}\u0000${model}`;
   }
 
-  /** Price one usage record at an instant (default now). Never throws on bad usage: returns
-   * status `unpriced` with the reason. */
-  price(usage: UsageRecord, at: Date = new Date()): PriceResult {
+  /**
+   * Price one usage record at an instant (a Date or epoch milliseconds; default now): the
+   * prices in force when the call started. Never throws on bad usage: returns status
+   * `unpriced` with the reason.
+   */
+  price(usage: UsageRecord, at?: Date | number): PriceResult {
+    const ms = at === undefined ? Date.now() : typeof at === 'number' ? at : at.getTime();
+    // NaN or an infinite instant would silently pick the first (oldest) price period.
+    if (!Number.isFinite(ms)) return unpriced('invalid_time');
     const invalid = validateUsage(usage);
-    if (invalid) return { status: 'unpriced', reason: `invalid_usage: ${invalid}` };
-    const cacheKey = this.key(usage.provider, usage.model);
-    let res = this.cache.get(cacheKey);
+    if (invalid !== undefined) return unpriced(`invalid_usage: ${invalid}`);
+    const rawProvider = usage.provider ?? '';
+    let byModel = this.cache.get(rawProvider);
+    let res = byModel?.get(usage.model);
     if (res === undefined) {
-      res = this.resolve(usage.provider, usage.model);
-      if (this.cache.size >= this.maxCached) {
-        // Oldest-first eviction keeps the map bounded for services with unbounded model names.
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
+      res = this.resolveSafe(usage.provider, usage.model);
+      if (this.cached >= this.maxCached) this.evictOldest();
+      if (byModel === undefined) {
+        byModel = new Map();
+        this.cache.set(rawProvider, byModel);
       }
-      this.cache.set(cacheKey, res);
+      byModel.set(usage.model, res);
+      this.cached++;
     }
     try {
-      return this.priceResolved(res, usage, at);
+      return this.priceResolved(res, usage, ms);
     } catch (e) {
       // The catalog package throws on usage it finds inconsistent; that is unpriced, not fatal.
-      return { status: 'unpriced', reason: `catalog_error: ${(e as Error).message}` };
+      return unpriced(`catalog_error: ${(e as Error).message}`);
     }
   }
 
-  private priceResolved(res: Resolution, usage: UsageRecord, at: Date): PriceResult {
-    const ms = at.getTime();
-    if (res.kind === 'unpriced') {
-      return { status: 'unpriced', reason: res.reason, provider: res.provider };
+  // Oldest-first eviction keeps the cache bounded for services with unbounded model names.
+  private evictOldest(): void {
+    const first = this.cache.entries().next().value;
+    if (first === undefined) return;
+    const [provider, byModel] = first;
+    const oldest = byModel.keys().next().value;
+    if (oldest !== undefined) {
+      byModel.delete(oldest);
+      this.cached--;
     }
+    if (byModel.size === 0) this.cache.delete(provider);
+  }
+
+  private priceResolved(res: Resolution, usage: UsageRecord, ms: number): PriceResult {
+    if (res.kind === 'unpriced') return unpriced(res.reason, res.provider);
     let card: RateCard;
     let source: 'catalog' | 'override';
     let provider: string;
@@ -241,13 +312,8 @@ export class PriceBook {
       let period: Period | undefined;
       for (const p of res.periods) if (p.from <= ms) period = p;
       if (!period) {
-        if (res.before) return this.priceResolved(res.before, usage, at);
-        return {
-          status: 'unpriced',
-          reason: 'no_price_in_effect',
-          provider: res.provider,
-          model: res.model,
-        };
+        if (res.before) return this.priceResolved(res.before, usage, ms);
+        return unpriced('no_price_in_effect', res.provider, res.model);
       }
       card = period.card;
       source = 'override';
@@ -255,13 +321,15 @@ export class PriceBook {
       model = res.model;
     } else {
       catalog = res.model;
-      card = res.fixed ?? catalogCard(pricesAt(res.model, at));
+      card = res.fixed ?? catalogCard(pricesAt(res.model, ms));
       source = 'catalog';
       provider = res.model.providerId;
       model = res.model.modelId;
     }
     let multiplier = 1;
-    for (const d of res.discounts) {
+    const discounts = res.discounts;
+    for (let i = 0; i < discounts.length; i++) {
+      const d = discounts[i] as Discount;
       if (ms >= d.from && ms < d.until) {
         multiplier *= d.multiplier;
         source = 'override';
@@ -269,8 +337,9 @@ export class PriceBook {
     }
     let status: PriceResult['status'] = 'priced';
     let reason: string | undefined;
-    const tier = usage.serviceTier?.toLowerCase();
-    if (tier !== undefined && tier !== '') {
+    let tier: string | undefined;
+    if (usage.serviceTier !== undefined && usage.serviceTier !== '') {
+      tier = usage.serviceTier.toLowerCase();
       const m = this.tiers[tier];
       if (m === undefined) {
         // Priced at the standard rate, flagged: the real price is unknown, not this one.
@@ -280,52 +349,61 @@ export class PriceBook {
         multiplier *= m;
       }
     }
-    const seconds = count(usage.seconds);
-    if (card.perSecondUsd !== undefined && usage.seconds === undefined && !pricesTokens(card)) {
-      return { status: 'unpriced', reason: 'missing_duration', provider, model };
+    const catalogName = catalog ? CATALOG_NAME : undefined;
+    if (card.free) {
+      // The catalog lists the model with no price: the provider does not charge for it.
+      return priced(
+        status,
+        0,
+        source,
+        reason,
+        provider,
+        model,
+        catalogName,
+        FREE_BREAKDOWN,
+        0,
+        tier,
+        multiplier,
+      );
+    }
+    const tokens = pricesTokens(card);
+    if (
+      !tokens &&
+      usage.seconds === undefined &&
+      (card.perSecondUsd !== undefined || card.pricesDuration)
+    ) {
+      return unpriced('missing_duration', provider, model);
     }
     if (
-      !pricesTokens(card) &&
+      !tokens &&
       card.perSecondUsd === undefined &&
-      card.perRequestUsd === undefined
+      card.perRequestUsd === undefined &&
+      !card.pricesDuration
     ) {
-      return { status: 'unpriced', reason: 'unsupported_unit', provider, model };
+      return unpriced('unsupported_unit', provider, model);
     }
-    const audio = count(usage.inputAudioTokens) + count(usage.outputAudioTokens) > 0;
-    const base: PriceResult = {
-      status,
-      source,
-      provider,
-      model,
-      ...(catalog && source === 'catalog' ? { catalog: CATALOG_NAME } : {}),
-      ...(catalog && source === 'override' ? { catalog: CATALOG_NAME } : {}),
-      ...(reason ? { reason } : {}),
-      ...(tier ? { serviceTier: tier } : {}),
-      ...(multiplier !== 1 ? { multiplier } : {}),
-    };
-    if (catalog && (!card.fastPath || audio)) {
-      const t = catalogTotal(
-        catalog,
+    if (
+      catalog !== undefined &&
+      (!card.fastPath || count(usage.inputAudioTokens) > 0 || count(usage.outputAudioTokens) > 0)
+    ) {
+      const t = catalogTotal(catalog, catalogUsage(usage, card), ms);
+      return priced(
+        status,
+        t.totalUsd * multiplier,
+        source,
+        reason,
+        provider,
+        model,
+        catalogName,
         {
-          input_tokens: count(usage.inputTokens),
-          output_tokens: count(usage.outputTokens),
-          cache_read_tokens: count(usage.cacheReadTokens),
-          cache_write_tokens: count(usage.cacheWriteTokens),
-          cache_write_1h_tokens: count(usage.cacheWrite1hTokens),
-          input_audio_tokens: count(usage.inputAudioTokens),
-          output_audio_tokens: count(usage.outputAudioTokens),
-        },
-        at,
-      );
-      return {
-        ...base,
-        costUsd: t.totalUsd * multiplier,
-        breakdown: {
           inputUsd: t.inputUsd * multiplier,
           outputUsd: t.outputUsd * multiplier,
           otherUsd: (t.totalUsd - t.inputUsd - t.outputUsd) * multiplier,
         },
-      };
+        undefined,
+        tier,
+        multiplier,
+      );
     }
     const { breakdown, savingsUsd } = priceTokens(
       card,
@@ -337,9 +415,31 @@ export class PriceBook {
         cacheWrite1hTokens: count(usage.cacheWrite1hTokens),
       },
       multiplier,
-      seconds,
+      count(usage.seconds),
     );
-    return { ...base, costUsd: breakdownTotal(breakdown), breakdown, cacheSavingsUsd: savingsUsd };
+    return priced(
+      status,
+      breakdownTotal(breakdown),
+      source,
+      reason,
+      provider,
+      model,
+      catalogName,
+      breakdown,
+      savingsUsd,
+      tier,
+      multiplier,
+    );
+  }
+
+  // Resolution runs the catalog's matching code, which throws on price data it finds
+  // inconsistent: that must not escape the never-throw boundary.
+  private resolveSafe(rawProvider: string | undefined, rawModel: string): Resolution {
+    try {
+      return this.resolve(rawProvider, rawModel);
+    } catch (e) {
+      return { kind: 'unpriced', reason: `catalog_error: ${(e as Error).message}` };
+    }
   }
 
   private resolve(rawProvider: string | undefined, rawModel: string): Resolution {
@@ -470,42 +570,65 @@ export class PriceBook {
   }
 }
 
-function validCount(name: string, v: number | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    return `${name} must be a finite non-negative number`;
-  return undefined;
+function badCount(v: number | undefined): boolean {
+  // `!(v >= 0)` is also true for NaN and for non-numbers that slipped past the types.
+  return v !== undefined && (typeof v !== 'number' || !(v >= 0) || v === Number.POSITIVE_INFINITY);
 }
 
 /** Why a usage record cannot be priced as given, or undefined when it is consistent. */
 export function validateUsage(u: UsageRecord): string | undefined {
   if (typeof u.model !== 'string' || u.model.trim() === '') return 'model is missing';
-  const fields = [
-    'inputTokens',
-    'outputTokens',
-    'cacheReadTokens',
-    'cacheWriteTokens',
-    'cacheWrite1hTokens',
-    'reasoningTokens',
-    'inputAudioTokens',
-    'outputAudioTokens',
-    'seconds',
-  ] as const;
-  for (const f of fields) {
-    const bad = validCount(f, u[f]);
-    if (bad) return bad;
+  // Unrolled (no array of field names): this runs on every priced span.
+  if (badCount(u.inputTokens)) return 'inputTokens must be a finite non-negative number';
+  if (badCount(u.outputTokens)) return 'outputTokens must be a finite non-negative number';
+  if (badCount(u.cacheReadTokens)) return 'cacheReadTokens must be a finite non-negative number';
+  if (badCount(u.cacheWriteTokens)) return 'cacheWriteTokens must be a finite non-negative number';
+  if (badCount(u.cacheWrite1hTokens)) {
+    return 'cacheWrite1hTokens must be a finite non-negative number';
   }
+  if (badCount(u.reasoningTokens)) return 'reasoningTokens must be a finite non-negative number';
+  if (badCount(u.inputAudioTokens)) return 'inputAudioTokens must be a finite non-negative number';
+  if (badCount(u.outputAudioTokens)) {
+    return 'outputAudioTokens must be a finite non-negative number';
+  }
+  if (badCount(u.seconds)) return 'seconds must be a finite non-negative number';
   const input = count(u.inputTokens);
-  if (count(u.cacheReadTokens) + count(u.cacheWriteTokens) + count(u.inputAudioTokens) > input) {
-    return 'cache and audio input tokens exceed input tokens (input counts include them)';
+  if (count(u.cacheReadTokens) + count(u.cacheWriteTokens) > input) {
+    return 'cache read and write tokens exceed input tokens (input counts include them)';
+  }
+  // Audio input may itself be cached, so it is bounded by the input total on its own.
+  if (count(u.inputAudioTokens) > input) {
+    return 'inputAudioTokens exceed input tokens (input counts include them)';
   }
   if (count(u.cacheWrite1hTokens) > count(u.cacheWriteTokens)) {
     return 'cacheWrite1hTokens exceed cacheWriteTokens';
   }
-  if (count(u.reasoningTokens) + count(u.outputAudioTokens) > count(u.outputTokens)) {
-    return 'reasoning and audio output tokens exceed output tokens (output counts include them)';
+  const output = count(u.outputTokens);
+  if (count(u.reasoningTokens) > output) {
+    return 'reasoningTokens exceed output tokens (output counts include them)';
+  }
+  if (count(u.outputAudioTokens) > output) {
+    return 'outputAudioTokens exceed output tokens (output counts include them)';
   }
   return undefined;
+}
+
+/** The usage in the catalog's vocabulary, for the catalog's own (slow) calculation. */
+function catalogUsage(u: UsageRecord, card: RateCard): CatalogUsage {
+  const usage: CatalogUsage = {
+    input_tokens: count(u.inputTokens),
+    output_tokens: count(u.outputTokens),
+    cache_read_tokens: count(u.cacheReadTokens),
+    cache_write_tokens: count(u.cacheWriteTokens),
+    cache_write_1h_tokens: count(u.cacheWrite1hTokens),
+    input_audio_tokens: count(u.inputAudioTokens),
+    output_audio_tokens: count(u.outputAudioTokens),
+    // A model that prices reasoning apart (Perplexity deep research) charges it instead of the
+    // output rate, never on top: reasoning is a part of the output count.
+    output_reasoning_tokens: count(u.reasoningTokens),
+  };
+  if (card.pricesDuration && u.seconds !== undefined) usage.audio_seconds = u.seconds;
+  return usage;
 }
 
 let defaultBook: PriceBook | undefined;
@@ -523,9 +646,21 @@ export interface PriceUsageOptions {
  * unless a price book with user prices is given. Never throws on bad usage.
  */
 export function priceUsage(usage: UsageRecord, options: PriceUsageOptions = {}): PriceResult {
-  defaultBook ??= options.priceBook ? undefined : new PriceBook();
-  const book = options.priceBook ?? (defaultBook as PriceBook);
-  const at = options.at === undefined ? new Date() : new Date(options.at);
-  if (Number.isNaN(at.getTime())) return { status: 'unpriced', reason: 'invalid_time' };
-  return book.price(usage, at);
+  let book = options.priceBook;
+  if (book === undefined) {
+    defaultBook ??= new PriceBook();
+    book = defaultBook;
+  }
+  const at = options.at;
+  // Epoch ms and Dates go straight through; only strings need parsing (no Date allocation).
+  const ms =
+    at === undefined
+      ? Date.now()
+      : typeof at === 'number'
+        ? at
+        : typeof at === 'string'
+          ? Date.parse(at)
+          : at.getTime();
+  if (!Number.isFinite(ms)) return unpriced('invalid_time');
+  return book.price(usage, ms);
 }

@@ -21,6 +21,11 @@ export interface RateCard {
   perSecondUsd?: number;
   /** False when the catalog prices units this module does not compute (audio, reasoning...). */
   fastPath: boolean;
+  /** The catalog prices hours of audio (transcription): priced from a duration, not tokens. */
+  pricesDuration?: boolean;
+  /** The catalog entry lists no price at all: the provider does not charge (`:free` models,
+   * subscription-included models). Priced at zero, which is a known price, not a missing one. */
+  free?: boolean;
 }
 
 /** Token counts in the OTel semconv convention: input and output are totals. */
@@ -43,6 +48,8 @@ export interface CostBreakdown {
   /** Per-request fees and per-second compute. */
   otherUsd: number;
 }
+
+const DURATION_KEYS = new Set(['audio_hours', 'input_audio_hours', 'output_audio_hours']);
 
 const FAST_KEYS: Readonly<Record<string, keyof RateCard>> = {
   input_mtok: 'input',
@@ -78,17 +85,28 @@ const IGNORABLE_KEYS = new Set([
 /** Turn catalog prices into a RateCard; prices are USD per million tokens as in the catalog. */
 export function rateCardFromCatalog(prices: CatalogPrices): RateCard {
   const card: RateCard = { fastPath: true };
+  let listed = 0;
   for (const [key, value] of Object.entries(prices)) {
     if (value === undefined) continue;
+    listed++;
     const field = FAST_KEYS[key];
     if (field) {
-      (card as unknown as Record<string, Rate>)[field] = value;
+      // The catalog sorts tiers by start before use; `level` relies on the same order.
+      (card as unknown as Record<string, Rate>)[field] =
+        typeof value === 'number'
+          ? value
+          : { base: value.base, tiers: [...value.tiers].sort((a, b) => a.start - b.start) };
     } else if (key === 'requests_kcount' && typeof value === 'number') {
       card.perRequestUsd = value / 1000;
+    } else if (DURATION_KEYS.has(key)) {
+      card.pricesDuration = true;
+      card.fastPath = false;
     } else if (!IGNORABLE_KEYS.has(key)) {
+      // Includes a tiered per-request fee: rare enough to leave to the catalog's own code.
       card.fastPath = false;
     }
   }
+  if (listed === 0) card.free = true;
   return card;
 }
 
