@@ -91,7 +91,21 @@ const discount = z
     effectiveFrom: instant.optional(),
     effectiveUntil: instant.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    // An empty window would silently never apply.
+    if (
+      d.effectiveFrom !== undefined &&
+      d.effectiveUntil !== undefined &&
+      d.effectiveUntil <= d.effectiveFrom
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['effectiveUntil'],
+        message: 'effectiveUntil must be after effectiveFrom',
+      });
+    }
+  });
 
 const toolRule = z
   .object({

@@ -469,7 +469,10 @@ export class PriceBook {
     // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
     // entries on the catalog model the id resolves to as well as on the id itself.
     const custom =
-      this.customModels.get(this.key(provider, model.toLowerCase())) ??
+      // Usage that names no provider (a fine-tune id alone) still finds its custom entry.
+      (provider === undefined
+        ? this.customByModel.get(model.toLowerCase())
+        : this.customModels.get(this.key(provider, model.toLowerCase()))) ??
       this.prefixed(provider, model, (p, m) =>
         this.customModels.get(this.key(p, m.toLowerCase())),
       ) ??
