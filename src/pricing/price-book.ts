@@ -2,6 +2,7 @@
  * The pricing engine: resolves (provider, model) through user deployments, aliases, custom
  * models and the catalog, caches the resolution, and prices token usage at an instant.
  */
+import { globMatcher } from '../glob.js';
 import { canonicalProvider, normaliseModel, splitProviderPrefix } from './aliases.js';
 import {
   CATALOG_NAME,
@@ -146,14 +147,8 @@ function catalogCard(prices: CatalogPrices): RateCard {
 
 function globMatch(pattern: string | undefined, ...values: (string | undefined)[]): boolean {
   if (pattern === undefined) return true;
-  const p = pattern.toLowerCase();
-  if (!p.includes('*')) return values.some((v) => v?.toLowerCase() === p);
-  const re = new RegExp(`^${p.split('*').map(escapeRe).join('.*')}$`);
-  return values.some((v) => v !== undefined && re.test(v.toLowerCase()));
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = globMatcher(pattern, true);
+  return values.some((v) => v !== undefined && match(v));
 }
 
 function count(value: number | undefined): number {

@@ -2,6 +2,7 @@
  * Unit-price rules for work the catalog does not price: tool and MCP calls, retrievals,
  * human review. Built once from the prices file; lookups are cached per name.
  */
+import { globMatcher } from '../glob.js';
 import type { PricesConfig } from '../pricing/config.js';
 
 /** A rule's price for one span: cost, the quantity and unit it was priced on. */
@@ -13,17 +14,6 @@ export interface RulePrice {
 
 type ToolRule = NonNullable<PricesConfig['tools']>[number];
 type RetrievalRule = NonNullable<PricesConfig['retrievals']>[number];
-
-function matcher(pattern: string): (v: string) => boolean {
-  if (!pattern.includes('*')) return (v) => v === pattern;
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return (v) => re.test(v);
-}
 
 function perUnit(
   perCall: number | undefined,
@@ -53,13 +43,13 @@ export class UnitRules {
 
   constructor(config: PricesConfig) {
     this.tools = (config.tools ?? []).map((rule) => ({
-      ...(rule.name !== undefined ? { name: matcher(rule.name) } : {}),
-      ...(rule.mcpServer !== undefined ? { mcp: matcher(rule.mcpServer) } : {}),
+      ...(rule.name !== undefined ? { name: globMatcher(rule.name) } : {}),
+      ...(rule.mcpServer !== undefined ? { mcp: globMatcher(rule.mcpServer) } : {}),
       rule,
     }));
     this.retrievals = (config.retrievals ?? []).map((rule) => ({
-      ...(rule.dataSource !== undefined ? { source: matcher(rule.dataSource) } : {}),
-      ...(rule.dbSystem !== undefined ? { db: matcher(rule.dbSystem) } : {}),
+      ...(rule.dataSource !== undefined ? { source: globMatcher(rule.dataSource) } : {}),
+      ...(rule.dbSystem !== undefined ? { db: globMatcher(rule.dbSystem) } : {}),
       rule,
     }));
     this.review = config.humanReview;
