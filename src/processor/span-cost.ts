@@ -180,7 +180,11 @@ export function assessSpan(
     };
   }
   if (call && !isWrapper) {
-    return { ...priceCall(span, call, ctx), category: category('llm'), llmCall: call, invalid };
+    const cost = priceCall(span, call, ctx) as SpanCost;
+    cost.category = category('llm');
+    cost.llmCall = call;
+    cost.invalid = invalid;
+    return cost;
   }
   if (call && isWrapper) {
     // Leaf-only pricing: a wrapper repeats its children's usage; its category still helps.
@@ -278,9 +282,10 @@ function priceCall(
     typeof secondsAttr === 'number' ? secondsAttr : span.duration[0] + span.duration[1] / 1e9;
   let price: PriceResult | undefined;
   for (const model of call.models) {
+    // A plain literal: on Node 20 a spread-then-properties literal costs microseconds.
     price = ctx.priceBook.price(
       {
-        ...(call.provider !== undefined ? { provider: call.provider } : {}),
+        provider: call.provider,
         model,
         inputTokens: call.inputTokens,
         outputTokens: call.outputTokens,
@@ -290,7 +295,7 @@ function priceCall(
         inputAudioTokens: call.inputAudioTokens,
         outputAudioTokens: call.outputAudioTokens,
         seconds,
-        ...(call.serviceTier !== undefined ? { serviceTier: call.serviceTier } : {}),
+        serviceTier: call.serviceTier,
       },
       at,
     );
