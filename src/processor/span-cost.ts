@@ -276,7 +276,7 @@ function priceCall(
     return { status: 'unpriced', reason: 'invalid_usage' };
   }
   if (call.models.length === 0) return { status: 'unpriced', reason: 'unknown_model' };
-  const at = new Date(hrMs(span.startTime));
+  const at = hrMs(span.startTime);
   const secondsAttr = finiteNonNegative(span.attributes[A.ATTR_USAGE_SECONDS]);
   const seconds =
     typeof secondsAttr === 'number' ? secondsAttr : span.duration[0] + span.duration[1] / 1e9;

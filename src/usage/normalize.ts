@@ -53,27 +53,6 @@ function str(v: AttributeValue | undefined): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }
 
-function first(attrs: Attributes, keys: readonly string[]): string | undefined {
-  for (const k of keys) {
-    const v = str(attrs[k]);
-    if (v !== undefined) return v;
-  }
-  return undefined;
-}
-
-/** Read a token count: a non-negative integer below MAX_TOKENS, else recorded as invalid. */
-function tokens(attrs: Attributes, keys: readonly string[], call: LlmCall): number | undefined {
-  for (const k of keys) {
-    const v = attrs[k];
-    if (v === undefined || v === null) continue;
-    call.hasUsage = true;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS) return v;
-    call.invalid.push(k);
-    return undefined;
-  }
-  return undefined;
-}
-
 const PROVIDER_KEYS = [
   A.ATTR_GEN_AI_PROVIDER_NAME,
   A.ATTR_GEN_AI_SYSTEM,
@@ -137,6 +116,92 @@ const SERVICE_TIER_KEYS = [
   A.ATTR_SERVICE_TIER,
 ];
 
+const EXCLUSIVE_READ_KEYS = [A.ATTR_TRACELOOP_CACHE_READ_INPUT_TOKENS];
+const EXCLUSIVE_WRITE_KEYS = [A.ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS];
+
+// Key groups, one per field, each in order of preference. A span's attributes are scanned once
+// and each field takes its most preferred present key: one pass over the few keys a span has
+// instead of a lookup for each of the ~45 keys spanledger knows (most of them absent).
+const GROUPS: readonly (readonly string[])[] = [
+  PROVIDER_KEYS,
+  RESPONSE_MODEL_KEYS,
+  REQUEST_MODEL_KEYS,
+  INPUT_KEYS,
+  OUTPUT_KEYS,
+  CACHE_READ_INCLUSIVE_KEYS,
+  CACHE_WRITE_INCLUSIVE_KEYS,
+  EXCLUSIVE_READ_KEYS,
+  EXCLUSIVE_WRITE_KEYS,
+  REASONING_KEYS,
+  INPUT_AUDIO_KEYS,
+  OUTPUT_AUDIO_KEYS,
+  SERVICE_TIER_KEYS,
+];
+const F_PROVIDER = 0;
+const F_RESPONSE_MODEL = 1;
+const F_REQUEST_MODEL = 2;
+const F_INPUT = 3;
+const F_OUTPUT = 4;
+const F_CACHE_READ = 5;
+const F_CACHE_WRITE = 6;
+const F_EXCLUSIVE_READ = 7;
+const F_EXCLUSIVE_WRITE = 8;
+const F_REASONING = 9;
+const F_INPUT_AUDIO = 10;
+const F_OUTPUT_AUDIO = 11;
+const F_SERVICE_TIER = 12;
+
+const SLOT = new Map<string, number>();
+GROUPS.forEach((keys, field) => {
+  keys.forEach((key, rank) => {
+    SLOT.set(key, field * 64 + rank);
+  });
+});
+// Reused across calls: the processor is synchronous, so one scratch array cannot be shared by
+// two reads at once, and the hot path allocates nothing for it.
+const best = new Int8Array(GROUPS.length);
+
+function scan(attrs: Attributes): void {
+  best.fill(-1);
+  for (const k in attrs) {
+    const slot = SLOT.get(k);
+    if (slot === undefined) continue;
+    const field = slot >> 6;
+    const rank = slot & 63;
+    const current = best[field] as number;
+    if (current < 0 || rank < current) best[field] = rank;
+  }
+}
+
+/** The first non-empty string among a field's keys, by preference. */
+function first(attrs: Attributes, field: number): string | undefined {
+  const rank = best[field] as number;
+  if (rank < 0) return undefined;
+  const keys = GROUPS[field] as readonly string[];
+  for (let i = rank; i < keys.length; i++) {
+    const v = str(attrs[keys[i] as string]);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Read a token count: a non-negative integer below MAX_TOKENS, else recorded as invalid. */
+function tokens(attrs: Attributes, field: number, call: LlmCall): number | undefined {
+  const rank = best[field] as number;
+  if (rank < 0) return undefined;
+  const keys = GROUPS[field] as readonly string[];
+  for (let i = rank; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = attrs[k];
+    if (v === undefined || v === null) continue;
+    call.hasUsage = true;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS) return v;
+    call.invalid.push(k);
+    return undefined;
+  }
+  return undefined;
+}
+
 /** Whether a span only aggregates the usage of its children (agent, workflow, outer SDK span). */
 export function isWrapperSpan(name: string, attrs: Attributes): boolean {
   const op = attrs[A.ATTR_GEN_AI_OPERATION_NAME];
@@ -188,8 +253,9 @@ export function readLlmCall(
   attrs: Attributes,
   scope?: InstrumentationScopeView,
 ): LlmCall | undefined {
-  const responseModel = first(attrs, RESPONSE_MODEL_KEYS);
-  const requestModel = first(attrs, REQUEST_MODEL_KEYS);
+  scan(attrs);
+  const responseModel = first(attrs, F_RESPONSE_MODEL);
+  const requestModel = first(attrs, F_REQUEST_MODEL);
   const operation = str(attrs[A.ATTR_GEN_AI_OPERATION_NAME]);
   const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND];
   const call: LlmCall = {
@@ -206,12 +272,12 @@ export function readLlmCall(
   };
   if (responseModel) call.models.push(responseModel);
   if (requestModel && requestModel !== responseModel) call.models.push(requestModel);
-  const provider = first(attrs, PROVIDER_KEYS);
+  const provider = first(attrs, F_PROVIDER);
   if (provider) call.provider = provider;
   if (operation) call.operation = operation;
 
-  let input = tokens(attrs, INPUT_KEYS, call);
-  let output = tokens(attrs, OUTPUT_KEYS, call);
+  let input = tokens(attrs, F_INPUT, call);
+  let output = tokens(attrs, F_OUTPUT, call);
   let langfuse: Buckets | undefined;
   if (input === undefined && output === undefined) {
     langfuse = langfuseUsage(attrs, call);
@@ -220,11 +286,11 @@ export function readLlmCall(
       output = langfuse.output;
     }
   }
-  let cacheRead = tokens(attrs, CACHE_READ_INCLUSIVE_KEYS, call) ?? langfuse?.cacheRead;
-  let cacheWrite = tokens(attrs, CACHE_WRITE_INCLUSIVE_KEYS, call) ?? langfuse?.cacheWrite;
+  let cacheRead = tokens(attrs, F_CACHE_READ, call) ?? langfuse?.cacheRead;
+  let cacheWrite = tokens(attrs, F_CACHE_WRITE, call) ?? langfuse?.cacheWrite;
   // OpenLLMetry writes Anthropic's own counts: its input excludes cache reads and writes.
-  const exclusiveRead = tokens(attrs, [A.ATTR_TRACELOOP_CACHE_READ_INPUT_TOKENS], call);
-  const exclusiveWrite = tokens(attrs, [A.ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS], call);
+  const exclusiveRead = tokens(attrs, F_EXCLUSIVE_READ, call);
+  const exclusiveWrite = tokens(attrs, F_EXCLUSIVE_WRITE, call);
   let exclusive = false;
   if (cacheWrite === undefined) {
     const meta = anthropicMetadata(attrs);
@@ -258,14 +324,14 @@ export function readLlmCall(
   call.outputTokens = output ?? 0;
   call.cacheReadTokens = cacheRead ?? 0;
   call.cacheWriteTokens = cacheWrite ?? 0;
-  call.reasoningTokens = tokens(attrs, REASONING_KEYS, call) ?? langfuse?.reasoning ?? 0;
-  call.inputAudioTokens = tokens(attrs, INPUT_AUDIO_KEYS, call) ?? 0;
-  call.outputAudioTokens = tokens(attrs, OUTPUT_AUDIO_KEYS, call) ?? 0;
+  call.reasoningTokens = tokens(attrs, F_REASONING, call) ?? langfuse?.reasoning ?? 0;
+  call.inputAudioTokens = tokens(attrs, F_INPUT_AUDIO, call) ?? 0;
+  call.outputAudioTokens = tokens(attrs, F_OUTPUT_AUDIO, call) ?? 0;
   if (call.reasoningTokens > call.outputTokens) {
     // Some emitters report reasoning beside output (Gemini's thoughts): fold it in once.
     call.outputTokens += call.reasoningTokens;
   }
-  const tier = first(attrs, SERVICE_TIER_KEYS);
+  const tier = first(attrs, F_SERVICE_TIER);
   if (tier) call.serviceTier = tier;
   const reported = reportedCost(attrs, call);
   if (reported) {
