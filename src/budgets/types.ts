@@ -1,0 +1,67 @@
+/**
+ * The contract between budget definitions, windows, ledgers and the decision API (issue 3).
+ * Ledgers store money per key; they know nothing about dimensions, windows or actions.
+ */
+
+/** Totals of one budget window in a ledger. */
+export interface WindowTotals {
+  /** Settled spend in the window, USD. */
+  spentUsd: number;
+  /** Reservations held for calls in flight, USD. */
+  reservedUsd: number;
+}
+
+/** Result of a reservation attempt. */
+export interface ReserveResult extends WindowTotals {
+  /** Whether the reservation was taken. Totals are after the attempt. */
+  ok: boolean;
+}
+
+/**
+ * Where a window lives in a ledger. A calendar window is one key (`readKeys` = [`writeKey`]);
+ * a rolling window is a set of time buckets: writes go to the current bucket, the limit applies
+ * to the sum over the buckets still inside the window.
+ */
+export interface WindowRef {
+  /** Key written now (the calendar window, or the current bucket). */
+  writeKey: string;
+  /** Keys whose totals count toward the limit (includes `writeKey`). */
+  readKeys: readonly string[];
+  /** How long `writeKey` must live after this write: the window's remaining length plus grace,
+   * so windows expire by themselves. */
+  ttlMs: number;
+}
+
+/** A key and its time to live, for writes that target a specific bucket. */
+export interface KeyRef {
+  key: string;
+  ttlMs: number;
+}
+
+/**
+ * Budget state store. Every operation is atomic (a concurrent caller never sees a half-applied
+ * update, and two reservations can never both pass a limit only one fits). Amounts are USD
+ * doubles, never rounded. Unknown or expired keys read as zeros.
+ */
+export interface BudgetLedger {
+  /** Reserve `amountUsd` on `window.writeKey` if sum(spent + reserved over readKeys) +
+   * amountUsd <= limitUsd. With `enforce` false the reservation is always taken (alert and
+   * degrade budgets still account for calls in flight). */
+  reserve(
+    window: WindowRef,
+    amountUsd: number,
+    limitUsd: number,
+    enforce: boolean,
+  ): Promise<ReserveResult>;
+  /** Turn a reservation into spend: `reservedUsd` leaves the key it was reserved on, `actualUsd`
+   * lands on `spend` (the bucket current at settle time; the same key for calendar windows). */
+  settle(reservation: KeyRef, reservedUsd: number, spend: KeyRef, actualUsd: number): Promise<void>;
+  /** Drop a reservation without spend (error, timeout). */
+  release(reservation: KeyRef, reservedUsd: number): Promise<void>;
+  /** Record spend that had no reservation. */
+  add(spend: KeyRef, amountUsd: number): Promise<void>;
+  /** Current totals summed over `keys`. */
+  get(keys: readonly string[]): Promise<WindowTotals>;
+  /** Release resources (connections, timers); idempotent. */
+  close(): Promise<void>;
+}
