@@ -8,6 +8,7 @@ import { type ProblemCounts, Reporter } from './diag.js';
 import type { PricesConfigInput } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
 import { CostProcessor, type PricingCounts } from './processor/processor.js';
+import { TraceRegistry } from './processor/rollup.js';
 import { UnitRules } from './processor/rules.js';
 
 /** Options of {@link createSpanLedger}. */
@@ -21,11 +22,19 @@ export interface SpanLedgerOptions {
   /** Also write `gen_ai.usage.cost.amount|currency|source` (the proposed GenAI semconv cost
    * attributes) on inference spans. Default true. */
   semconvCostAttributes?: boolean;
+  /** Cap on open traces (local roots not yet ended) holding rollup state; the oldest are
+   * evicted beyond it. Default 10000 (about 3 MB). */
+  maxOpenTraces?: number;
+  /** Evict a trace's rollup state when its local root has been open this long. Default
+   * 3600000 (one hour). */
+  traceTtlMs?: number;
 }
 
 /** Counters since start: spans by pricing outcome, and run-time problems by kind. */
 export interface SpanLedgerStats {
   spans: PricingCounts;
+  /** Open traces with rollup state, and how many were evicted by the cap or the expiry. */
+  traces: { open: number; evictions: number };
   problems: ProblemCounts;
 }
 
@@ -49,7 +58,12 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   }
   const priceBook = options.priceBook ?? new PriceBook({ prices: options.prices });
   const reporter = new Reporter();
+  const traces = new TraceRegistry({
+    ...(options.maxOpenTraces !== undefined ? { maxOpenTraces: options.maxOpenTraces } : {}),
+    ...(options.traceTtlMs !== undefined ? { traceTtlMs: options.traceTtlMs } : {}),
+  });
   const processor = new CostProcessor({
+    traces,
     context: { priceBook, rules: new UnitRules(priceBook.config) },
     reporter,
     semconvCostAttributes: options.semconvCostAttributes ?? true,
@@ -58,7 +72,11 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   return {
     processor,
     priceBook,
-    stats: () => ({ spans: { ...processor.counts }, problems: reporter.snapshot() }),
+    stats: () => ({
+      spans: { ...processor.counts },
+      traces: { open: traces.size, evictions: traces.evictions },
+      problems: reporter.snapshot(),
+    }),
     shutdown() {
       shutdown ??= processor.shutdown().then(() => reporter.summary());
       return shutdown;

@@ -143,6 +143,25 @@ export const ATTR_PRICING_SERVICE_TIER = 'spanledger.pricing.service_tier';
 export const ATTR_USAGE_QUANTITY = 'spanledger.usage.quantity';
 export const ATTR_USAGE_UNIT = 'spanledger.usage.unit';
 
+// --- rollups written by the processor (fixed, SPEC section 2) ---
+/** On every span whose subtree (itself and its descendants) carries cost. */
+export const ATTR_SUBTREE_COST_USD = 'spanledger.subtree.cost.usd';
+export const ATTR_TRACE_COST_USD = 'spanledger.trace.cost.usd';
+export const ATTR_TRACE_LLM_CALLS = 'spanledger.trace.llm_calls';
+export const ATTR_TRACE_TOOL_CALLS = 'spanledger.trace.tool_calls';
+export const ATTR_TRACE_RETRIEVALS = 'spanledger.trace.retrievals';
+export const ATTR_TRACE_EVALUATIONS = 'spanledger.trace.evaluations';
+export const ATTR_TRACE_INPUT_TOKENS = 'spanledger.trace.input_tokens';
+export const ATTR_TRACE_OUTPUT_TOKENS = 'spanledger.trace.output_tokens';
+export const ATTR_TRACE_CACHE_READ_TOKENS = 'spanledger.trace.cache_read_tokens';
+export const ATTR_TRACE_UNPRICED_SPANS = 'spanledger.trace.unpriced_spans';
+export const ATTR_TRACE_FAILED_COST_USD = 'spanledger.trace.failed_cost.usd';
+
+/** `spanledger.trace.cost.<category>.usd` on the local root. */
+export function traceCategoryCostAttribute(category: CostCategory): string {
+  return `spanledger.trace.cost.${category}.usd`;
+}
+
 export const COST_CATEGORIES = [
   'llm',
   'tool',

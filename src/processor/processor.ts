@@ -3,11 +3,12 @@
  * `onEnding`, before the span is frozen, so they reach every exporter after it. Nothing here
  * may throw into the application: the SDK does not guard `span.end()` against processors.
  */
-import { type Context, trace } from '@opentelemetry/api';
+import { type Context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Reporter } from '../diag.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
+import type { TraceRegistry, TraceState } from './rollup.js';
 import {
   assessSpan,
   type CostContext,
@@ -22,10 +23,19 @@ import {
 // bound when an application leaks spans.
 const kParent = Symbol('spanledger.parent');
 const kWrapped = Symbol('spanledger.wrapped');
+/** The local root of a span's trace (absent on the local root itself). */
+const kRoot = Symbol('spanledger.root');
+/** Cost of descendants' subtrees, accumulated as they end. */
+const kSubtree = Symbol('spanledger.subtree');
+/** Rollup state, on the local root only, created with the first cost in the run. */
+const kState = Symbol('spanledger.state');
 
 interface Linked {
   [kParent]?: Linked & Span;
   [kWrapped]?: boolean;
+  [kRoot]?: Linked & Span;
+  [kSubtree]?: number;
+  [kState]?: TraceState;
 }
 
 /** Options of the cost processor. */
@@ -34,6 +44,8 @@ export interface CostProcessorOptions {
   reporter: Reporter;
   /** Mirror the cost onto `gen_ai.usage.cost.*` on inference spans. */
   semconvCostAttributes: boolean;
+  /** Open traces' rollup states. */
+  traces: TraceRegistry;
 }
 
 /** Counts of spans by pricing outcome since start. */
@@ -41,12 +53,17 @@ export interface PricingCounts {
   priced: number;
   partial: number;
   unpriced: number;
+  /** Spans that ended after their local root (or after its state was evicted): counted,
+   * reported, but no longer part of the root's `spanledger.trace.*` attributes. */
+  late: number;
 }
 
 /** Writes SPEC section 2 cost attributes on every span of priced work. */
 export class CostProcessor implements SpanProcessor {
   /** Spans by pricing outcome. */
-  readonly counts: PricingCounts = { priced: 0, partial: 0, unpriced: 0 };
+  readonly counts: PricingCounts = { priced: 0, partial: 0, unpriced: 0, late: 0 };
+  /** Open traces' rollup states. */
+  readonly traces: TraceRegistry;
   private readonly ctx: CostContext;
   private readonly reporter: Reporter;
   private readonly mirror: boolean;
@@ -55,6 +72,7 @@ export class CostProcessor implements SpanProcessor {
     this.ctx = options.context;
     this.reporter = options.reporter;
     this.mirror = options.semconvCostAttributes;
+    this.traces = options.traces;
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -62,7 +80,9 @@ export class CostProcessor implements SpanProcessor {
       const parent = trace.getSpan(parentContext) as (Span & Linked) | undefined;
       // Only a local SDK span has attributes to inherit a category from.
       if (parent !== undefined && parent !== span && 'attributes' in parent) {
-        (span as Span & Linked)[kParent] = parent;
+        const linked = span as Span & Linked;
+        linked[kParent] = parent;
+        linked[kRoot] = parent[kRoot] ?? parent;
       }
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
@@ -72,19 +92,80 @@ export class CostProcessor implements SpanProcessor {
   onEnding(span: Span): void {
     try {
       const linked = span as Span & Linked;
-      if (!isRelevant(span.name, span.attributes)) return;
-      const cost = assessSpan(
-        span as unknown as Parameters<typeof assessSpan>[0],
-        this.ctx,
-        () => this.inherited(linked),
-        linked[kWrapped] === true,
-      );
-      if (!cost) return;
-      if (cost.llmCall) this.markAncestors(linked);
-      this.write(span, cost);
-      this.account(cost);
+      let cost: SpanCost | undefined;
+      if (isRelevant(span.name, span.attributes)) {
+        cost = assessSpan(
+          span as unknown as Parameters<typeof assessSpan>[0],
+          this.ctx,
+          () => this.inherited(linked),
+          linked[kWrapped] === true,
+        );
+        if (cost) {
+          if (cost.llmCall) this.markAncestors(linked);
+          this.write(span, cost);
+          this.account(cost);
+          this.rollUp(linked, cost);
+        }
+      }
+      const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
+      const subtree = own + (linked[kSubtree] ?? 0);
+      if (subtree > 0) {
+        span.setAttribute(A.ATTR_SUBTREE_COST_USD, subtree);
+        const parent = linked[kParent];
+        // A parent that already ended is frozen: the trace total still has this cost.
+        if (parent !== undefined && !parent.ended)
+          parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
+      }
+      if (linked[kRoot] === undefined) {
+        const state = linked[kState];
+        if (state !== undefined && !state.evicted) {
+          span.setAttributes(state.attributes());
+          this.traces.close(state);
+        }
+      }
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
+    }
+  }
+
+  private rollUp(span: Span & Linked, cost: SpanCost): void {
+    const root = span[kRoot] ?? span;
+    let state = root[kState];
+    if (state === undefined && !root.ended) {
+      state = this.traces.create(root.spanContext().spanId);
+      root[kState] = state;
+    }
+    if (state === undefined || state.closed || state.evicted) {
+      this.counts.late++;
+      this.reporter.count('late_span', `${span.name} ended after its local root`);
+      return;
+    }
+    if (cost.costUsd !== undefined && cost.status !== 'unpriced') {
+      state.costUsd += cost.costUsd;
+      state.byCategory[cost.category] += cost.costUsd;
+      if (span.status.code === SpanStatusCode.ERROR) state.failedCostUsd += cost.costUsd;
+    }
+    if (cost.status === 'unpriced') state.unpricedSpans++;
+    const call = cost.llmCall;
+    if (call !== undefined) {
+      state.llmCalls++;
+      state.inputTokens += call.inputTokens;
+      state.outputTokens += call.outputTokens;
+      state.cacheReadTokens += call.cacheReadTokens;
+      return;
+    }
+    // Work counts go by the span's own category: an LLM call inside a tool is not a tool call.
+    switch (ownCategory(span.name, span.attributes, this.ctx.rules)) {
+      case 'tool':
+        state.toolCalls++;
+        break;
+      case 'retrieval':
+        state.retrievals++;
+        break;
+      case 'evaluation':
+        state.evaluations++;
+        break;
+      default:
     }
   }
 

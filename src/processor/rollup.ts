@@ -1,0 +1,121 @@
+/**
+ * Per-trace rollups: what one agent run cost, by category, and how much work it did. One
+ * TraceState per local root span, created lazily when the first span of that run carries cost
+ * or counted work, so traces without agent work cost nothing here. Registered in a bounded,
+ * expiring registry: a service that leaks never-ended root spans keeps at most `maxOpenTraces`
+ * states, and the oldest are evicted (and counted) first.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import type { CostCategory } from '../semconv.js';
+import * as A from '../semconv.js';
+
+/** The running totals of one local trace. */
+export class TraceState {
+  costUsd = 0;
+  readonly byCategory: Record<CostCategory, number> = {
+    llm: 0,
+    tool: 0,
+    retrieval: 0,
+    evaluation: 0,
+    human_review: 0,
+    external: 0,
+  };
+  llmCalls = 0;
+  toolCalls = 0;
+  retrievals = 0;
+  evaluations = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  cacheReadTokens = 0;
+  unpricedSpans = 0;
+  failedCostUsd = 0;
+  /** The local root has ended: later spans are late (counted, never lost elsewhere). */
+  closed = false;
+  /** Dropped from the registry by the cap or the expiry. */
+  evicted = false;
+
+  constructor(
+    /** Registry key (the local root's span id). */
+    readonly id: string,
+    /** When the state was created (registry clock, ms). */
+    readonly createdMs: number,
+  ) {}
+
+  /** The SPEC section 2 rollup attributes for the local root. */
+  attributes(): Attributes {
+    const out: Attributes = {
+      [A.ATTR_TRACE_COST_USD]: this.costUsd,
+      [A.ATTR_TRACE_LLM_CALLS]: this.llmCalls,
+      [A.ATTR_TRACE_TOOL_CALLS]: this.toolCalls,
+      [A.ATTR_TRACE_RETRIEVALS]: this.retrievals,
+      [A.ATTR_TRACE_EVALUATIONS]: this.evaluations,
+      [A.ATTR_TRACE_INPUT_TOKENS]: this.inputTokens,
+      [A.ATTR_TRACE_OUTPUT_TOKENS]: this.outputTokens,
+      [A.ATTR_TRACE_CACHE_READ_TOKENS]: this.cacheReadTokens,
+      [A.ATTR_TRACE_UNPRICED_SPANS]: this.unpricedSpans,
+      [A.ATTR_TRACE_FAILED_COST_USD]: this.failedCostUsd,
+    };
+    for (const c of A.COST_CATEGORIES) {
+      const v = this.byCategory[c];
+      if (v !== 0) out[A.traceCategoryCostAttribute(c)] = v;
+    }
+    return out;
+  }
+}
+
+/** Options of {@link TraceRegistry}. */
+export interface TraceRegistryOptions {
+  /** Cap on open traces (local roots not yet ended) with rollup state. Default 10000. */
+  maxOpenTraces?: number;
+  /** A trace open longer than this is evicted. Default 3600000 (one hour). */
+  traceTtlMs?: number;
+  /** Clock for expiry (ms). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Open traces' rollup states, bounded by count and age. */
+export class TraceRegistry {
+  /** Traces evicted by the cap or the expiry since start. */
+  evictions = 0;
+  private readonly open = new Map<string, TraceState>();
+  private readonly max: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(options: TraceRegistryOptions = {}) {
+    this.max = options.maxOpenTraces ?? 10_000;
+    this.ttlMs = options.traceTtlMs ?? 3_600_000;
+    this.now = options.now ?? Date.now;
+    if (!Number.isInteger(this.max) || this.max < 1) {
+      throw new RangeError(`spanledger: maxOpenTraces must be a positive integer, got ${this.max}`);
+    }
+    if (!(this.ttlMs > 0))
+      throw new RangeError(`spanledger: traceTtlMs must be > 0, got ${this.ttlMs}`);
+  }
+
+  /** Number of open traces held. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Create and register the state of a new local trace, evicting the oldest when needed. */
+  create(id: string): TraceState {
+    const now = this.now();
+    // Map iteration is insertion order, which is creation order: the head is the oldest.
+    for (const [key, oldest] of this.open) {
+      if (this.open.size < this.max && now - oldest.createdMs < this.ttlMs) break;
+      this.open.delete(key);
+      oldest.evicted = true;
+      this.evictions++;
+    }
+    const state = new TraceState(id, now);
+    this.open.set(id, state);
+    return state;
+  }
+
+  /** The local root ended: the state leaves the registry. */
+  close(state: TraceState): void {
+    state.closed = true;
+    this.open.delete(state.id);
+  }
+}
