@@ -1,0 +1,414 @@
+/**
+ * Budget definitions (issue 3, SPEC section 4): the `budgets:` list of the config file, or the
+ * same list given in code. Validated once at startup; any problem throws `ConfigError` naming the
+ * origin, the entry path (`budgets[2].window.timeZone`) and the reason.
+ */
+import { z } from 'zod';
+import { ConfigError, readConfigFile } from '../pricing/config.js';
+
+/** What happens when a budget is exceeded (SPEC section 4). */
+export type BudgetAction = 'alert' | 'degrade' | 'block';
+
+/** Built-in scope dimensions and the span attribute each one reads (SPEC section 2). */
+export const BUILTIN_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({
+  team: 'spanledger.team',
+  costCenter: 'spanledger.cost_center',
+  tenant: 'spanledger.tenant',
+  useCase: 'spanledger.use_case',
+  agent: 'gen_ai.agent.name',
+});
+
+/** Matcher value meaning "any value, one budget window per distinct value". */
+export const PER_VALUE = '*';
+
+/** A dimension matcher: one value, any of several values (one shared window), or `'*'`. */
+export type ScopeMatcher = string | readonly string[];
+
+/** Dimension matchers, all of which must match; keys are dimension names (`team`, `tenant`,
+ * ...), including configured extra dimensions. */
+export type ScopeMatchers = Readonly<Record<string, ScopeMatcher>>;
+
+/** `'trace'`: every run; or dimension matchers. */
+export type BudgetScope = 'trace' | ScopeMatchers;
+
+/** A calendar window in a named IANA time zone. */
+export interface CalendarWindow {
+  calendar: 'day' | 'week' | 'month';
+  /** IANA time zone, e.g. `America/New_York`; windows start at local midnight. */
+  timeZone: string;
+  /** First day of a week (`calendar: 'week'` only). Default `monday` (ISO 8601). */
+  weekStartsOn?: 'monday' | 'sunday';
+}
+
+/** A rolling window of the last `rollingMs` milliseconds. */
+export interface RollingWindow {
+  rollingMs: number;
+}
+
+/** When spend counts: a calendar period, a rolling duration, or one run (`'trace'`). */
+export type BudgetWindow = CalendarWindow | RollingWindow | 'trace';
+
+/** What `degrade` suggests to the caller; every field is advisory. */
+export interface DegradeSuggestion {
+  /** A cheaper model to switch to. */
+  model?: string;
+  /** A lower max-output-tokens setting. */
+  maxTokens?: number;
+  /** Skip optional tools and evaluations. */
+  skipOptional?: boolean;
+}
+
+/** A budget as written by users (YAML/JSON entry or object in code). */
+export interface BudgetInput {
+  /** Unique name; also the budget's identity in the ledger (rename to start afresh). */
+  name: string;
+  scope: BudgetScope;
+  /** Required unless the scope is `'trace'` (then it defaults to `'trace'`). */
+  window?: BudgetWindow;
+  /** USD limit per window. Required unless the window is `'trace'`. */
+  limitUsd?: number;
+  /** Per-run limits (`window: 'trace'` only). */
+  maxLlmCalls?: number;
+  maxToolCalls?: number;
+  maxTokens?: number;
+  /** How many identical tool calls (same name and arguments) a run may make. */
+  maxRepeatedToolCalls?: number;
+  /** Warning thresholds as fractions of `limitUsd`, each in (0, 1). Default `[0.5, 0.8]`. */
+  warnAt?: readonly number[];
+  /** Default `alert`. */
+  action?: BudgetAction;
+  /** Suggestion returned with `degrade` decisions (`action: 'degrade'` only). */
+  degrade?: DegradeSuggestion;
+}
+
+/** A validated budget: defaults applied, `warnAt` sorted ascending. */
+export interface Budget {
+  name: string;
+  scope: BudgetScope;
+  window: BudgetWindow;
+  limitUsd?: number;
+  maxLlmCalls?: number;
+  maxToolCalls?: number;
+  maxTokens?: number;
+  maxRepeatedToolCalls?: number;
+  warnAt: readonly number[];
+  action: BudgetAction;
+  degrade?: DegradeSuggestion;
+}
+
+/** Options of the budgets schema. */
+export interface BudgetsSchemaOptions {
+  /** Extra dimension names usable in scopes besides {@link BUILTIN_DIMENSIONS}. */
+  dimensions?: readonly string[];
+}
+
+const TRACE_ONLY_LIMITS = [
+  'maxLlmCalls',
+  'maxToolCalls',
+  'maxTokens',
+  'maxRepeatedToolCalls',
+] as const;
+
+/** Rolling windows are kept in 60 buckets: anything under a second is a typo. */
+const MIN_ROLLING_MS = 1000;
+/** One leap year and a bit; longer windows belong in a calendar window. */
+const MAX_ROLLING_MS = 400 * 24 * 3_600_000;
+
+const DIMENSION_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+type Ctx = z.core.$RefinementCtx;
+
+function fail(ctx: Ctx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: 'custom', path, message });
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Whether Intl knows the zone. Node 20 ships full ICU, so every IANA zone is available. */
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseScope(value: unknown, known: ReadonlySet<string>, ctx: Ctx): BudgetScope {
+  if (value === 'trace') return 'trace';
+  if (!isRecord(value)) {
+    fail(ctx, [], `expected 'trace' or dimension matchers such as { team: 'payments' }`);
+    return z.NEVER;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) {
+    // An empty matcher set would silently match everything; make the intent explicit.
+    fail(ctx, [], `empty scope: name at least one dimension (e.g. tenant: '*'), or use 'trace'`);
+  }
+  const out: Record<string, ScopeMatcher> = {};
+  for (const key of keys) {
+    const v = value[key];
+    if (!known.has(key)) {
+      fail(
+        ctx,
+        [key],
+        `unknown dimension "${key}" (known: ${[...known].join(', ')}; more can be configured)`,
+      );
+      continue;
+    }
+    if (typeof v === 'string') {
+      if (v === '') fail(ctx, [key], 'empty value');
+      out[key] = v;
+    } else if (Array.isArray(v)) {
+      if (v.length === 0) fail(ctx, [key], 'empty list of values');
+      v.forEach((item, i) => {
+        if (typeof item !== 'string' || item === '') {
+          fail(ctx, [key, i], 'expected a non-empty string');
+        } else if (item === PER_VALUE) {
+          // A list shares one window; '*' means one window per value. Both at once is ambiguous.
+          fail(ctx, [key, i], `'*' cannot be part of a list; use ${key}: '*' alone`);
+        }
+      });
+      out[key] = [...new Set(v as string[])];
+    } else {
+      fail(ctx, [key], `expected a string, a list of strings, or '*'`);
+    }
+  }
+  return out;
+}
+
+function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
+  if (value === 'trace') return 'trace';
+  if (!isRecord(value)) {
+    fail(ctx, [], `expected 'trace', { calendar, timeZone } or { rollingMs }`);
+    return z.NEVER;
+  }
+  const keys = Object.keys(value);
+  if ('rollingMs' in value) {
+    for (const k of keys) if (k !== 'rollingMs') fail(ctx, [k], `not allowed with rollingMs`);
+    const ms = value.rollingMs;
+    if (typeof ms !== 'number' || !Number.isInteger(ms)) {
+      fail(ctx, ['rollingMs'], 'expected an integer number of milliseconds');
+    } else if (ms < MIN_ROLLING_MS || ms > MAX_ROLLING_MS) {
+      fail(
+        ctx,
+        ['rollingMs'],
+        `must be between ${MIN_ROLLING_MS} and ${MAX_ROLLING_MS} (400 days)`,
+      );
+    }
+    return { rollingMs: ms as number };
+  }
+  if (!('calendar' in value)) {
+    fail(ctx, [], `expected 'trace', { calendar, timeZone } or { rollingMs }`);
+    return z.NEVER;
+  }
+  for (const k of keys) {
+    if (k !== 'calendar' && k !== 'timeZone' && k !== 'weekStartsOn') {
+      fail(ctx, [k], `unknown key (calendar windows take calendar, timeZone, weekStartsOn)`);
+    }
+  }
+  const { calendar, timeZone, weekStartsOn } = value;
+  if (calendar !== 'day' && calendar !== 'week' && calendar !== 'month') {
+    fail(ctx, ['calendar'], `expected 'day', 'week' or 'month', got ${JSON.stringify(calendar)}`);
+  }
+  if (timeZone === undefined) {
+    // No silent UTC: a day in UTC is not the day people in New York budget for.
+    fail(ctx, ['timeZone'], 'required (an IANA time zone such as America/New_York or UTC)');
+  } else if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone)) {
+    fail(ctx, ['timeZone'], `unknown IANA time zone ${JSON.stringify(timeZone)}`);
+  }
+  if (weekStartsOn !== undefined) {
+    if (calendar !== 'week') {
+      fail(ctx, ['weekStartsOn'], `only applies to calendar: 'week'`);
+    } else if (weekStartsOn !== 'monday' && weekStartsOn !== 'sunday') {
+      fail(ctx, ['weekStartsOn'], `expected 'monday' or 'sunday'`);
+    }
+  }
+  const out: CalendarWindow = {
+    calendar: calendar as CalendarWindow['calendar'],
+    timeZone: timeZone as string,
+  };
+  if (weekStartsOn !== undefined) out.weekStartsOn = weekStartsOn as 'monday' | 'sunday';
+  return out;
+}
+
+const count = z.number().int().positive();
+
+function budgetSchema(known: ReadonlySet<string>) {
+  return z
+    .object({
+      name: z.string().min(1).max(100),
+      scope: z.unknown().transform((v, ctx) => parseScope(v, known, ctx)),
+      window: z
+        .unknown()
+        .optional()
+        .transform((v, ctx) => (v === undefined ? undefined : parseWindow(v, ctx))),
+      limitUsd: z.number().finite().nonnegative().optional(),
+      maxLlmCalls: count.optional(),
+      maxToolCalls: count.optional(),
+      maxTokens: count.optional(),
+      maxRepeatedToolCalls: count.optional(),
+      warnAt: z
+        .array(
+          z
+            .number()
+            .gt(0, 'a warning threshold is a fraction in (0, 1), e.g. 0.8')
+            .lt(1, 'a warning threshold is a fraction in (0, 1), e.g. 0.8'),
+        )
+        .optional(),
+      action: z.enum(['alert', 'degrade', 'block']).default('alert'),
+      degrade: z
+        .object({
+          model: z.string().min(1).optional(),
+          maxTokens: count.optional(),
+          skipOptional: z.boolean().optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .transform((b, ctx): Budget => {
+      let window = b.window;
+      if (window === undefined) {
+        if (b.scope === 'trace') window = 'trace';
+        else
+          fail(
+            ctx,
+            ['window'],
+            `required for a dimension scope ({ calendar, timeZone } or { rollingMs })`,
+          );
+      } else if (b.scope === 'trace' && window !== 'trace') {
+        fail(ctx, ['window'], `scope 'trace' is per run: its window is 'trace'`);
+      }
+      if (window !== 'trace') {
+        for (const k of TRACE_ONLY_LIMITS) {
+          if (b[k] !== undefined) fail(ctx, [k], `per-run limit: only with window 'trace'`);
+        }
+        if (b.limitUsd === undefined) fail(ctx, ['limitUsd'], 'required');
+      } else if (b.limitUsd === undefined && TRACE_ONLY_LIMITS.every((k) => b[k] === undefined)) {
+        fail(
+          ctx,
+          [],
+          `a budget needs limitUsd or a per-run limit (${TRACE_ONLY_LIMITS.join(', ')})`,
+        );
+      }
+      if (b.degrade !== undefined && b.action !== 'degrade') {
+        fail(ctx, ['degrade'], `only with action: 'degrade'`);
+      }
+      const warnAt = [...(b.warnAt ?? [0.5, 0.8])].sort((x, y) => x - y);
+      if (new Set(warnAt).size !== warnAt.length) fail(ctx, ['warnAt'], 'duplicate threshold');
+      if (b.warnAt !== undefined && b.warnAt.length > 0 && b.limitUsd === undefined) {
+        fail(ctx, ['warnAt'], 'warning thresholds are fractions of limitUsd, which is not set');
+      }
+      const out: Budget = {
+        name: b.name,
+        scope: b.scope,
+        window: window ?? 'trace',
+        // Thresholds are fractions of the USD limit; without one there is nothing to warn about.
+        warnAt: b.limitUsd === undefined ? [] : warnAt,
+        action: b.action,
+      };
+      if (b.limitUsd !== undefined) out.limitUsd = b.limitUsd;
+      for (const k of TRACE_ONLY_LIMITS) if (b[k] !== undefined) out[k] = b[k];
+      if (b.degrade !== undefined) out.degrade = b.degrade;
+      return out;
+    });
+}
+
+/**
+ * Schema of the `budgets:` list. Embed it in another schema (e.g. the prices file's
+ * `budgets` key); issue paths are relative to the list.
+ */
+export function createBudgetsSchema(options: BudgetsSchemaOptions = {}) {
+  const known = new Set(Object.keys(BUILTIN_DIMENSIONS));
+  for (const d of options.dimensions ?? []) {
+    if (!DIMENSION_NAME.test(d)) {
+      throw new ConfigError(
+        `spanledger: invalid dimension name ${JSON.stringify(d)} (letters, digits and _, starting with a letter)`,
+      );
+    }
+    known.add(d);
+  }
+  return z.array(budgetSchema(known)).superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((b, i) => {
+      const first = seen.get(b.name);
+      // The name is the budget's identity in the ledger: two budgets would share windows.
+      if (first !== undefined)
+        fail(ctx, [i, 'name'], `duplicate name "${b.name}" (also budgets[${first}])`);
+      else seen.set(b.name, i);
+    });
+  });
+}
+
+/** Schema of the `budgets:` list with the built-in dimensions only. */
+export const budgetsSchema = createBudgetsSchema();
+
+function describe(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const path = i.path
+        .map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
+        .join('');
+      return `${path || '(root)'}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Validate a budgets list; `origin` names it in errors (a file path, or `options.budgets`).
+ * Errors read `spanledger: invalid budgets in <origin>: budgets[2].window.timeZone: ...`.
+ */
+export function validateBudgets(
+  input: unknown,
+  origin: string,
+  options: BudgetsSchemaOptions = {},
+): Budget[] {
+  // Parse under a `budgets` key so every path names the list, as it appears in the file.
+  const parsed = z
+    .object({ budgets: createBudgetsSchema(options) })
+    .safeParse({ budgets: input ?? [] });
+  if (!parsed.success) {
+    throw new ConfigError(
+      `spanledger: invalid budgets in ${origin}: ${describe(parsed.error.issues)}`,
+    );
+  }
+  return parsed.data.budgets;
+}
+
+/** Load the `budgets:` list of a YAML or JSON config file (other top-level keys are ignored
+ * here: the prices file validates them). A file without `budgets` has none. */
+export function loadBudgetsFile(path: string, options: BudgetsSchemaOptions = {}): Budget[] {
+  const doc = readConfigFile(path);
+  if (doc === null || doc === undefined) return [];
+  if (!isRecord(doc)) {
+    throw new ConfigError(`spanledger: invalid budgets in ${path}: (root): expected a mapping`);
+  }
+  return validateBudgets(doc.budgets, path, options);
+}
+
+/**
+ * Match a budget's dimension scope against the dimension values of a span or context.
+ * Returns `undefined` when the budget does not apply, otherwise the values that select the
+ * budget's window: one entry per `'*'` dimension (per-value budgets), `{}` when the budget has
+ * one shared window. A dimension that is absent never matches, not even `'*'`. Trace scopes
+ * always match with `{}`.
+ */
+export function matchScope(
+  scope: BudgetScope,
+  values: Readonly<Record<string, string | undefined>>,
+): Record<string, string> | undefined {
+  if (scope === 'trace') return {};
+  const grouped: Record<string, string> = {};
+  for (const key in scope) {
+    const matcher = scope[key] as ScopeMatcher;
+    const value = values[key];
+    if (value === undefined || value === '') return undefined;
+    if (matcher === PER_VALUE) grouped[key] = value;
+    else if (typeof matcher === 'string' ? matcher !== value : !matcher.includes(value)) {
+      return undefined;
+    }
+  }
+  return grouped;
+}

@@ -1,0 +1,313 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type BudgetInput,
+  budgetsSchema,
+  loadBudgetsFile,
+  matchScope,
+  validateBudgets,
+} from '../../src/budgets/config.js';
+import { ConfigError } from '../../src/pricing/config.js';
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const monthly = {
+  name: 'team-monthly',
+  scope: { team: 'payments' },
+  window: { calendar: 'month', timeZone: 'America/New_York' },
+  limitUsd: 500,
+  action: 'block',
+} as const;
+
+const invalid = (entry: Record<string, unknown>, ...before: unknown[]): string =>
+  errorOf(() => validateBudgets([...before, entry], 'options.budgets'));
+
+describe('validateBudgets: valid definitions', () => {
+  it('applies defaults: warnAt [0.5, 0.8], action alert, trace window for trace scope', () => {
+    const [perRun] = validateBudgets(
+      [{ name: 'per-run', scope: 'trace', limitUsd: 2, maxLlmCalls: 50 }],
+      'options.budgets',
+    );
+    expect(perRun).toEqual({
+      name: 'per-run',
+      scope: 'trace',
+      window: 'trace',
+      limitUsd: 2,
+      maxLlmCalls: 50,
+      warnAt: [0.5, 0.8],
+      action: 'alert',
+    });
+  });
+
+  it('keeps scopes, windows, sorted thresholds and the degrade suggestion', () => {
+    const input: BudgetInput[] = [
+      monthly,
+      {
+        name: 'tenant-daily',
+        scope: { tenant: '*', useCase: ['support', 'sales'] },
+        window: { calendar: 'week', timeZone: 'Europe/Berlin', weekStartsOn: 'sunday' },
+        limitUsd: 20,
+        warnAt: [0.9, 0.25],
+        action: 'degrade',
+        degrade: { model: 'gpt-4o-mini', maxTokens: 512, skipOptional: true },
+      },
+      { name: 'burst', scope: { agent: 'planner' }, window: { rollingMs: 3_600_000 }, limitUsd: 5 },
+      {
+        name: 'loops',
+        scope: 'trace',
+        window: 'trace',
+        maxRepeatedToolCalls: 3,
+        maxToolCalls: 100,
+        maxTokens: 1_000_000,
+        action: 'block',
+      },
+    ];
+    const out = validateBudgets(input, 'options.budgets');
+    expect(out[0]).toMatchObject({ window: { calendar: 'month', timeZone: 'America/New_York' } });
+    expect(out[1]).toMatchObject({
+      scope: { tenant: '*', useCase: ['support', 'sales'] },
+      warnAt: [0.25, 0.9],
+      degrade: { model: 'gpt-4o-mini', maxTokens: 512, skipOptional: true },
+    });
+    expect(out[2]?.window).toEqual({ rollingMs: 3_600_000 });
+    // Without a USD limit there is nothing to warn about.
+    expect(out[3]).toMatchObject({ maxRepeatedToolCalls: 3, warnAt: [], action: 'block' });
+  });
+
+  it('per-run caps for matching runs: a dimension scope with window trace', () => {
+    const [b] = validateBudgets(
+      [{ name: 'support-run', scope: { useCase: 'support' }, window: 'trace', maxLlmCalls: 20 }],
+      'x',
+    );
+    expect(b?.window).toBe('trace');
+  });
+
+  it('extra configured dimensions are accepted', () => {
+    const b = { name: 'r', scope: { region: 'eu' }, window: 'trace', limitUsd: 1 };
+    expect(errorOf(() => validateBudgets([b], 'x'))).toContain(
+      'budgets[0].scope.region: unknown dimension "region"',
+    );
+    expect(validateBudgets([b], 'x', { dimensions: ['region'] })[0]?.scope).toEqual({
+      region: 'eu',
+    });
+    expect(() => validateBudgets([], 'x', { dimensions: ['bad name'] })).toThrow(ConfigError);
+  });
+
+  it('undefined and empty lists mean no budgets', () => {
+    expect(validateBudgets(undefined, 'x')).toEqual([]);
+    expect(validateBudgets([], 'x')).toEqual([]);
+  });
+
+  it('the schema can be embedded; paths are relative to the list', () => {
+    const r = budgetsSchema.safeParse([{ ...monthly, limitUsd: -1 }]);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual([0, 'limitUsd']);
+  });
+});
+
+describe('validateBudgets: errors name origin, entry and reason', () => {
+  it('unknown IANA time zone', () => {
+    const msg = invalid(
+      { ...monthly, name: 'c', window: { calendar: 'day', timeZone: 'America/New_Yrok' } },
+      { ...monthly, name: 'a' },
+      { ...monthly, name: 'b' },
+    );
+    expect(msg).toBe(
+      'spanledger: invalid budgets in options.budgets: budgets[2].window.timeZone: unknown IANA time zone "America/New_Yrok"',
+    );
+  });
+
+  it('missing time zone, bad calendar, weekStartsOn on a month', () => {
+    expect(invalid({ ...monthly, window: { calendar: 'month' } })).toContain(
+      'budgets[0].window.timeZone: required',
+    );
+    expect(invalid({ ...monthly, window: { calendar: 'year', timeZone: 'UTC' } })).toContain(
+      `budgets[0].window.calendar: expected 'day', 'week' or 'month', got "year"`,
+    );
+    expect(
+      invalid({
+        ...monthly,
+        window: { calendar: 'month', timeZone: 'UTC', weekStartsOn: 'monday' },
+      }),
+    ).toContain(`budgets[0].window.weekStartsOn: only applies to calendar: 'week'`);
+    expect(
+      invalid({
+        ...monthly,
+        window: { calendar: 'week', timeZone: 'UTC', weekStartsOn: 'friday' },
+      }),
+    ).toContain(`budgets[0].window.weekStartsOn: expected 'monday' or 'sunday'`);
+  });
+
+  it('bad rolling windows', () => {
+    expect(invalid({ ...monthly, window: { rollingMs: 500 } })).toContain(
+      'budgets[0].window.rollingMs: must be between 1000 and',
+    );
+    expect(invalid({ ...monthly, window: { rollingMs: '1h' } })).toContain(
+      'budgets[0].window.rollingMs: expected an integer number of milliseconds',
+    );
+    expect(invalid({ ...monthly, window: { rollingMs: 60_000, timeZone: 'UTC' } })).toContain(
+      'budgets[0].window.timeZone: not allowed with rollingMs',
+    );
+  });
+
+  it('trace-only limits on calendar or rolling windows', () => {
+    expect(invalid({ ...monthly, maxLlmCalls: 10 })).toContain(
+      `budgets[0].maxLlmCalls: per-run limit: only with window 'trace'`,
+    );
+    expect(
+      invalid({ ...monthly, window: { rollingMs: 60_000 }, maxRepeatedToolCalls: 3 }),
+    ).toContain(`budgets[0].maxRepeatedToolCalls: per-run limit: only with window 'trace'`);
+  });
+
+  it('scope trace with a calendar window; dimension scope without a window', () => {
+    expect(invalid({ ...monthly, scope: 'trace' })).toContain(
+      `budgets[0].window: scope 'trace' is per run: its window is 'trace'`,
+    );
+    const { window: _w, ...noWindow } = monthly;
+    expect(invalid(noWindow)).toContain('budgets[0].window: required for a dimension scope');
+  });
+
+  it('duplicate names', () => {
+    expect(invalid({ ...monthly }, { ...monthly }, { ...monthly, name: 'other' })).toBe(
+      'spanledger: invalid budgets in options.budgets: budgets[2].name: duplicate name "team-monthly" (also budgets[0])',
+    );
+  });
+
+  it('empty scopes and empty matcher values', () => {
+    expect(invalid({ ...monthly, scope: {} })).toContain('budgets[0].scope: empty scope');
+    expect(invalid({ ...monthly, scope: { team: '' } })).toContain(
+      'budgets[0].scope.team: empty value',
+    );
+    expect(invalid({ ...monthly, scope: { team: [] } })).toContain(
+      'budgets[0].scope.team: empty list of values',
+    );
+    expect(invalid({ ...monthly, scope: { team: ['a', '*'] } })).toContain(
+      `budgets[0].scope.team[1]: '*' cannot be part of a list`,
+    );
+    expect(invalid({ ...monthly, scope: { team: 3 } })).toContain(
+      'budgets[0].scope.team: expected a string, a list of strings',
+    );
+    expect(invalid({ ...monthly, scope: 'global' })).toContain(
+      `budgets[0].scope: expected 'trace' or dimension matchers`,
+    );
+  });
+
+  it('limits, thresholds, actions, degrade', () => {
+    const { limitUsd: _l, ...noLimit } = monthly;
+    expect(invalid(noLimit)).toContain('budgets[0].limitUsd: required');
+    expect(invalid({ name: 'x', scope: 'trace' })).toContain(
+      'budgets[0]: a budget needs limitUsd or a per-run limit',
+    );
+    expect(invalid({ ...monthly, warnAt: [0.5, 1] })).toContain(
+      'budgets[0].warnAt[1]: a warning threshold is a fraction in (0, 1), e.g. 0.8',
+    );
+    expect(invalid({ ...monthly, warnAt: [0.5, 0.5] })).toContain(
+      'budgets[0].warnAt: duplicate threshold',
+    );
+    expect(invalid({ ...monthly, action: 'stop' })).toContain('budgets[0].action:');
+    expect(invalid({ ...monthly, degrade: { model: 'm' } })).toContain(
+      `budgets[0].degrade: only with action: 'degrade'`,
+    );
+    expect(invalid({ ...monthly, action: 'degrade', degrade: { temperature: 0 } })).toContain(
+      'budgets[0].degrade: Unrecognized key: "temperature"',
+    );
+    expect(invalid({ ...monthly, limitUSD: 5 })).toContain(
+      'budgets[0]: Unrecognized key: "limitUSD"',
+    );
+    expect(invalid({ name: 'r', scope: 'trace', maxLlmCalls: 2.5 })).toContain(
+      'budgets[0].maxLlmCalls:',
+    );
+  });
+
+  it('a list is required', () => {
+    expect(errorOf(() => validateBudgets({ name: 'x' }, 'options.budgets'))).toContain(
+      'budgets: Invalid input: expected array',
+    );
+  });
+});
+
+describe('loadBudgetsFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spanledger-budgets-'));
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads the budgets list of a YAML config file next to the prices sections', () => {
+    const path = file(
+      'ok.yaml',
+      `providerAliases: { my-gateway: openai }
+budgets:
+  - name: tenant-monthly
+    scope: { tenant: '*' }
+    window: { calendar: month, timeZone: America/New_York }
+    limitUsd: 250
+    action: block
+`,
+    );
+    expect(loadBudgetsFile(path)).toEqual([
+      {
+        name: 'tenant-monthly',
+        scope: { tenant: '*' },
+        window: { calendar: 'month', timeZone: 'America/New_York' },
+        limitUsd: 250,
+        warnAt: [0.5, 0.8],
+        action: 'block',
+      },
+    ]);
+  });
+
+  it('names the file in errors', () => {
+    const path = file(
+      'bad.yaml',
+      `budgets:
+  - name: a
+    scope: { team: payments }
+    limitUsd: 1
+    window: { calendar: day, timeZone: Mars/Olympus }
+`,
+    );
+    expect(errorOf(() => loadBudgetsFile(path))).toBe(
+      `spanledger: invalid budgets in ${path}: budgets[0].window.timeZone: unknown IANA time zone "Mars/Olympus"`,
+    );
+    expect(errorOf(() => loadBudgetsFile(join(dir, 'missing.yaml')))).toContain('cannot read');
+  });
+
+  it('a file without budgets has none', () => {
+    expect(loadBudgetsFile(file('none.yaml', 'providerAliases: {}\n'))).toEqual([]);
+    expect(loadBudgetsFile(file('empty.yaml', ''))).toEqual([]);
+  });
+});
+
+describe('matchScope', () => {
+  it('trace scope matches every run with one window', () => {
+    expect(matchScope('trace', {})).toEqual({});
+  });
+
+  it('all matchers must match; a list shares one window', () => {
+    const scope = { team: 'payments', useCase: ['support', 'sales'] };
+    expect(matchScope(scope, { team: 'payments', useCase: 'sales' })).toEqual({});
+    expect(matchScope(scope, { team: 'payments', useCase: 'search' })).toBeUndefined();
+    expect(matchScope(scope, { team: 'risk', useCase: 'sales' })).toBeUndefined();
+    expect(matchScope(scope, { useCase: 'sales' })).toBeUndefined();
+  });
+
+  it("'*' matches any present value and selects a window per value", () => {
+    const scope = { tenant: '*', team: 'payments' };
+    expect(matchScope(scope, { tenant: 'acme', team: 'payments' })).toEqual({ tenant: 'acme' });
+    expect(matchScope(scope, { tenant: 'globex', team: 'payments' })).toEqual({ tenant: 'globex' });
+    expect(matchScope(scope, { team: 'payments' })).toBeUndefined();
+    expect(matchScope(scope, { tenant: '', team: 'payments' })).toBeUndefined();
+  });
+});
