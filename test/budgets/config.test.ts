@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -309,5 +309,24 @@ describe('matchScope', () => {
     expect(matchScope(scope, { tenant: 'globex', team: 'payments' })).toEqual({ tenant: 'globex' });
     expect(matchScope(scope, { team: 'payments' })).toBeUndefined();
     expect(matchScope(scope, { tenant: '', team: 'payments' })).toBeUndefined();
+  });
+});
+
+describe('docs/budgets.md', () => {
+  it('the worked example is valid', () => {
+    const doc = readFileSync(new URL('../../docs/budgets.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(yaml).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'spanledger-docs-'));
+    const path = join(dir, 'spanledger.yaml');
+    writeFileSync(path, yaml as string);
+    const budgets = loadBudgetsFile(path);
+    expect(budgets.map((b) => `${b.name}:${b.action}`)).toEqual([
+      'per-run:block',
+      'tenant-monthly:block',
+      'payments-bots-daily:degrade',
+      'planner-burst:alert',
+    ]);
+    expect(budgets[1]?.warnAt).toEqual([0.5, 0.8, 0.95]);
   });
 });
