@@ -199,7 +199,8 @@ export function calendarWindow(def: CalendarWindow, nowMs: number): CalendarSpan
     startMs = endMs;
     endMs = firstInstantAtOrAfter(next, def.timeZone);
   }
-  const span: CalendarSpan = { id: spanId(def, start), startMs, endMs };
+  // Frozen: the cached object is shared by every caller in the window.
+  const span: CalendarSpan = Object.freeze({ id: spanId(def, start), startMs, endMs });
   if (spanCache.size >= 1000) spanCache.clear();
   spanCache.set(cacheKey, span);
   return span;
