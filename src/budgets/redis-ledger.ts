@@ -6,7 +6,8 @@
  *   `spanledger:`), with the fields `spent` and `reserved` (USD). A calendar window is one hash;
  *   a rolling window is one hash per time bucket. Every write sets `PEXPIRE` to the window's
  *   `ttlMs`, so windows expire by themselves. With Redis Cluster, all keys of one operation must
- *   share a slot: put a hash tag in the prefix (`{spanledger}:`).
+ *   share a slot: the window keys carry a hash tag per budget scope (`{budget:scope}`, see
+ *   `window.ts`), so the prefix must not contain braces.
  * - Atomicity: each operation is one Lua script (EVALSHA, falling back to EVAL on NOSCRIPT after a
  *   restart or SCRIPT FLUSH). Redis runs a script alone, so `reserve` reads every bucket, compares
  *   with the limit and takes the reservation without any other client in between: two
@@ -91,9 +92,6 @@ const CONNECT_TIMEOUT_MS = 2_000;
 const MAX_BACKOFF_MS = 2_000;
 /** Bounds the per-key memory (shadow, last totals) whatever the number of windows. */
 const MAX_KEYS = 10_000;
-/** `reserve` fits if spent + reserved + amount <= limit + tolerance: a nano-dollar, so that ten
- * reservations of 0.10 fit a limit of 1.00 despite binary rounding. */
-const LIMIT_TOLERANCE = 1e-9;
 /** Error replies that mean Redis cannot serve right now (loading, busy script, failover). */
 const UNAVAILABLE_CODES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN']);
 
@@ -310,7 +308,7 @@ export class RedisLedger implements BudgetLedger {
     const local = this.shadowTotals(readKeys);
     const r = await this.call(SCRIPTS.reserve, readKeys, [
       usd(amountUsd),
-      enforceLimit ? usd(limitUsd + LIMIT_TOLERANCE * Math.max(1, Math.abs(limitUsd))) : '0',
+      enforceLimit ? usd(limitUsd) : '0',
       enforceLimit ? '1' : '0',
       ttl(window.ttlMs),
       usd(local.spentUsd + local.reservedUsd),
@@ -342,10 +340,8 @@ export class RedisLedger implements BudgetLedger {
     );
     const totals = this.localTotals(readKeys);
     if (this.failure === 'closed') return { ok: false, ...totals };
-    const fits =
-      !enforceLimit ||
-      totals.spentUsd + totals.reservedUsd + amountUsd <=
-        limitUsd + LIMIT_TOLERANCE * Math.max(1, Math.abs(limitUsd));
+    // The contract's comparison, exactly as MemoryLedger makes it (no tolerance).
+    const fits = !enforceLimit || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
     if (!fits) return { ok: false, ...totals };
     const entry = this.entry(window.writeKey, window.ttlMs);
     if (entry) entry.reserved += amountUsd;
