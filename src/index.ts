@@ -2,8 +2,25 @@
  * spanledger: prices every span of AI-agent work, rolls cost up per trace and enforces budgets.
  * The public API, exported by name; everything else in `src/` is internal.
  */
+export type { BudgetAction, BudgetInput, DegradeSuggestion } from './budgets/config.js';
 export {
+  type BudgetDecision,
+  type BudgetEvent,
+  BudgetExceededError,
+  type CheckInput,
+} from './budgets/engine.js';
+export { MemoryLedger, type MemoryLedgerOptions } from './budgets/memory-ledger.js';
+export type {
+  BudgetLedger,
+  KeyRef,
+  ReserveResult,
+  WindowRef,
+  WindowTotals,
+} from './budgets/types.js';
+export {
+  type BudgetCallOptions,
   createSpanLedger,
+  type Reservation,
   type SpanLedger,
   type SpanLedgerOptions,
   type SpanLedgerStats,

@@ -3,11 +3,27 @@
  * file once, at construction (bad configuration fails fast, naming file, entry and reason), and
  * hands out the span processor to register first.
  */
+import { type Attributes, context as api, type Context, trace } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type Budget, type BudgetInput, validateBudgets } from './budgets/config.js';
+import {
+  type BudgetDecision,
+  BudgetEngine,
+  type BudgetEvent,
+  BudgetExceededError,
+  type CheckInput,
+} from './budgets/engine.js';
+import { MemoryLedger } from './budgets/memory-ledger.js';
+import type { BudgetLedger } from './budgets/types.js';
 import { type ProblemCounts, Reporter } from './diag.js';
-import type { PricesConfigInput } from './pricing/config.js';
+import { ConfigError, type PricesConfigInput } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
-import { CostProcessor, type PricingCounts } from './processor/processor.js';
+import {
+  CostProcessor,
+  type PricingCounts,
+  RESERVATION_KEY,
+  type ReservationAccumulator,
+} from './processor/processor.js';
 import { TraceRegistry } from './processor/rollup.js';
 import { UnitRules } from './processor/rules.js';
 
@@ -28,6 +44,31 @@ export interface SpanLedgerOptions {
   /** Evict a trace's rollup state when its local root has been open this long. Default
    * 3600000 (one hour). */
   traceTtlMs?: number;
+  /** Budgets (in addition to a `budgets:` section of the prices file). */
+  budgets?: readonly BudgetInput[];
+  /** Where calendar and rolling budget windows live. Default: an in-memory ledger (one
+   * process); use `RedisLedger` to share budgets across a fleet. */
+  budgetLedger?: BudgetLedger;
+  /** Called on every budget warning and exceeded event; errors are logged and swallowed. */
+  onBudgetEvent?: (event: BudgetEvent) => void;
+  /** A reservation not settled within this time is released. Default 300000 (5 minutes). */
+  reservationTimeoutMs?: number;
+}
+
+/** Budget held for a call in flight; settle it to the actual cost, or release it. */
+export interface Reservation {
+  /** The estimate held, USD. */
+  readonly estimateUsd: number;
+  /** Turn the hold into spend of `actualUsd` (once; later calls do nothing). */
+  settle(actualUsd: number): Promise<void>;
+  /** Give the hold back without spend (once). */
+  release(): Promise<void>;
+}
+
+/** Options of a budget check, reservation or guarded call. */
+export interface BudgetCallOptions extends CheckInput {
+  /** The context whose run and dimensions apply. Default: the active context. */
+  context?: Context;
 }
 
 /** Counters since start: spans by pricing outcome, and run-time problems by kind. */
@@ -46,6 +87,19 @@ export interface SpanLedger {
   readonly priceBook: PriceBook;
   /** Counters since start. */
   stats(): SpanLedgerStats;
+  /** The budgets in force (validated). */
+  readonly budgets: readonly Budget[];
+  /** The budget decision for a call about to be made in the active run. Never throws. */
+  check(options?: BudgetCallOptions): Promise<BudgetDecision>;
+  /** Like `check`, but throws `BudgetExceededError` when the decision is `block`. */
+  enforce(options?: BudgetCallOptions): Promise<BudgetDecision>;
+  /** Hold `estimateUsd` on every matching calendar and rolling budget until settled or
+   * released (or the reservation timeout). Throws `BudgetExceededError` if a `block` budget
+   * cannot fit it. */
+  reserve(estimateUsd: number, options?: BudgetCallOptions): Promise<Reservation>;
+  /** Enforce, reserve, run `fn`, then settle the reservation to the cost of the spans `fn`
+   * produced (released when it failed before spending). */
+  guard<T>(fn: () => Promise<T> | T, options?: BudgetCallOptions): Promise<T>;
   /** Flush and stop; idempotent. Logs the run-time problem counts once through OTel diag. */
   shutdown(): Promise<void>;
 }
@@ -68,17 +122,123 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     reporter,
     semconvCostAttributes: options.semconvCostAttributes ?? true,
   });
+  const budgets = [
+    ...(priceBook.config.budgets ?? []),
+    ...(options.budgets ? validateBudgets(options.budgets, 'options.budgets') : []),
+  ] as Budget[];
+  const names = new Set<string>();
+  for (const b of budgets) {
+    if (names.has(b.name)) throw new ConfigError(`spanledger: budget "${b.name}" is defined twice`);
+    names.add(b.name);
+  }
+  const timeoutMs = options.reservationTimeoutMs ?? 300_000;
+  const engine = new BudgetEngine({
+    budgets,
+    ledger: options.budgetLedger ?? new MemoryLedger(),
+    reporter,
+    ...(options.onBudgetEvent ? { onBudgetEvent: options.onBudgetEvent } : {}),
+  });
+  processor.attachBudgets(engine);
+
+  const where = (o: BudgetCallOptions | undefined) => {
+    const span = trace.getSpan(o?.context ?? api.active());
+    const { run, root } = processor.runStateOf(span);
+    const attrs =
+      span !== undefined && 'attributes' in span
+        ? (span as { attributes: Attributes }).attributes
+        : undefined;
+    return {
+      run,
+      traceId: span?.spanContext().traceId,
+      dims:
+        o?.dimensions ??
+        BudgetEngine.dimensions(
+          attrs,
+          (root as { attributes?: Attributes } | undefined)?.attributes,
+        ),
+    };
+  };
+  const check = (o?: BudgetCallOptions): Promise<BudgetDecision> => {
+    const w = where(o);
+    return engine.check({ ...o, dimensions: w.dims }, w.run, w.traceId);
+  };
+  const enforce = async (o?: BudgetCallOptions): Promise<BudgetDecision> => {
+    const d = await check(o);
+    if (d.action === 'block') {
+      throw new BudgetExceededError(
+        d.budget ?? '?',
+        d.limitUsd,
+        d.spentUsd,
+        d.limit ?? 'limit_usd',
+      );
+    }
+    return d;
+  };
+  const reserve = async (estimateUsd: number, o?: BudgetCallOptions): Promise<Reservation> => {
+    if (!(estimateUsd >= 0) || !Number.isFinite(estimateUsd)) {
+      throw new RangeError(
+        `spanledger: estimateUsd must be a finite non-negative number, got ${estimateUsd}`,
+      );
+    }
+    const dims = where(o).dims;
+    const { holds } = await engine.reserve(estimateUsd, dims);
+    let done = false;
+    const timer = setTimeout(() => {
+      void finish(async () => engine.release(holds));
+    }, timeoutMs);
+    timer.unref();
+    const finish = async (action: () => Promise<void>): Promise<void> => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        await action();
+      } catch (e) {
+        reporter.count('budget_error', (e as Error).message);
+      }
+    };
+    return {
+      estimateUsd,
+      settle: (actualUsd) => finish(() => engine.settle(holds, actualUsd, dims)),
+      release: () => finish(() => engine.release(holds)),
+    };
+  };
+  const guard = async <T>(fn: () => Promise<T> | T, o?: BudgetCallOptions): Promise<T> => {
+    await enforce(o);
+    const reservation = await reserve(o?.estimateUsd ?? 0, o);
+    const acc: ReservationAccumulator = { actualUsd: 0 };
+    const ctx = (o?.context ?? api.active()).setValue(RESERVATION_KEY, acc);
+    try {
+      const result = await api.with(ctx, fn);
+      await reservation.settle(acc.actualUsd);
+      return result;
+    } catch (e) {
+      // Money spent before the failure is still spent; nothing spent gives the hold back.
+      if (acc.actualUsd > 0) await reservation.settle(acc.actualUsd);
+      else await reservation.release();
+      throw e;
+    }
+  };
+
   let shutdown: Promise<void> | undefined;
   return {
     processor,
     priceBook,
+    budgets,
+    check,
+    enforce,
+    reserve,
+    guard,
     stats: () => ({
       spans: { ...processor.counts },
       traces: { open: traces.size, evictions: traces.evictions },
       problems: reporter.snapshot(),
     }),
     shutdown() {
-      shutdown ??= processor.shutdown().then(() => reporter.summary());
+      shutdown ??= processor
+        .shutdown()
+        .then(() => engine.close())
+        .then(() => reporter.summary());
       return shutdown;
     },
   };

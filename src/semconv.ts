@@ -157,6 +157,18 @@ export const ATTR_TRACE_CACHE_READ_TOKENS = 'spanledger.trace.cache_read_tokens'
 export const ATTR_TRACE_UNPRICED_SPANS = 'spanledger.trace.unpriced_spans';
 export const ATTR_TRACE_FAILED_COST_USD = 'spanledger.trace.failed_cost.usd';
 
+// --- budgets (fixed, SPEC section 2) ---
+export const EVENT_BUDGET_WARNING = 'spanledger.budget.warning';
+export const EVENT_BUDGET_EXCEEDED = 'spanledger.budget.exceeded';
+export const ATTR_BUDGET_NAME = 'spanledger.budget.name';
+export const ATTR_BUDGET_LIMIT_USD = 'spanledger.budget.limit_usd';
+export const ATTR_BUDGET_SPENT_USD = 'spanledger.budget.spent_usd';
+export const ATTR_BUDGET_ACTION = 'spanledger.budget.action';
+/** On the local root: names of the budgets the run exceeded (string array). */
+export const ATTR_BUDGET_EXCEEDED = 'spanledger.budget.exceeded';
+/** Tool call arguments (GenAI semconv, opt-in), fingerprinted for loop detection. */
+export const ATTR_GEN_AI_TOOL_CALL_ARGUMENTS = 'gen_ai.tool.call.arguments';
+
 /** `spanledger.trace.cost.<category>.usd` on the local root. */
 export function traceCategoryCostAttribute(category: CostCategory): string {
   return `spanledger.trace.cost.${category}.usd`;

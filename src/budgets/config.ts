@@ -4,7 +4,7 @@
  * origin, the entry path (`budgets[2].window.timeZone`) and the reason.
  */
 import { z } from 'zod';
-import { ConfigError, readConfigFile } from '../pricing/config.js';
+import { ConfigError, readConfigFile } from '../config-file.js';
 
 /** What happens when a budget is exceeded (SPEC section 4). */
 export type BudgetAction = 'alert' | 'degrade' | 'block';

@@ -2,8 +2,8 @@
  * `RedisLedger`: the {@link BudgetLedger} for budgets shared by many processes or hosts.
  *
  * Design
- * - Key layout: one Redis HASH per ledger key, `<keyPrefix><key>` (default prefix
- *   `spanledger:`), with the fields `spent` and `reserved` (USD). A calendar window is one hash;
+ * - Key layout: one Redis HASH per ledger key, `<keyPrefix><key>` (default prefix empty: the
+ *   window keys start with `spanledger:b:`), with the fields `spent` and `reserved` (USD). A calendar window is one hash;
  *   a rolling window is one hash per time bucket. Every write sets `PEXPIRE` to the window's
  *   `ttlMs`, so windows expire by themselves. With Redis Cluster, all keys of one operation must
  *   share a slot: the window keys carry a hash tag per budget scope (`{budget:scope}`, see
@@ -48,7 +48,7 @@ export interface RedisLedgerOptions {
   /** An existing node-redis client (connected by its owner). The ledger neither connects nor
    * closes it, and relies on its reconnect settings. */
   client?: RedisLedgerClient;
-  /** Prefix of every key. Default `spanledger:`. */
+  /** Prefix of every key, e.g. per environment. Default empty (window keys start with `spanledger:b:`). */
   keyPrefix?: string;
   /** Deadline of one operation, ms; a slower Redis is treated as unavailable. Default 50. */
   timeoutMs?: number;
@@ -86,7 +86,8 @@ export interface RedisLedgerStats {
   problems: Record<string, number>;
 }
 
-const DEFAULT_PREFIX = 'spanledger:';
+// Window keys already carry `spanledger:b:` (budgets/window.ts): no second namespace by default.
+const DEFAULT_PREFIX = '';
 const DEFAULT_TIMEOUT_MS = 50;
 const CONNECT_TIMEOUT_MS = 2_000;
 const MAX_BACKOFF_MS = 2_000;

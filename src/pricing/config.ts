@@ -3,9 +3,11 @@
  * the unit-price rules for tools, retrievals and human review. YAML or JSON, validated once at
  * startup; any problem fails fast naming the file, the entry and the reason.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { budgetsSchema } from '../budgets/config.js';
+import { ConfigError, readConfigFile } from '../config-file.js';
+
+export { ConfigError, readConfigFile };
 
 const usd = z.number().finite().nonnegative();
 const instant = z.union([z.string(), z.date()]).transform((value, ctx) => {
@@ -161,6 +163,8 @@ export const pricesConfigSchema = z
     tools: z.array(toolRule).optional(),
     retrievals: z.array(retrievalRule).optional(),
     humanReview: humanReview.optional(),
+    // Budgets share the prices file so one file configures money end to end.
+    budgets: budgetsSchema.optional(),
   })
   .strict();
 
@@ -168,11 +172,6 @@ export const pricesConfigSchema = z
 export type PricesConfigInput = z.input<typeof pricesConfigSchema>;
 /** The validated prices configuration, instants as epoch milliseconds. */
 export type PricesConfig = z.output<typeof pricesConfigSchema>;
-
-/** Thrown at startup for a bad prices file or object; the message names where and why. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 function describe(issues: z.core.$ZodIssue[]): string {
   return issues
@@ -194,22 +193,6 @@ export function validatePricesConfig(input: unknown, origin: string): PricesConf
     );
   }
   return parsed.data;
-}
-
-/** Read a YAML or JSON file into a plain object; errors name the file. */
-export function readConfigFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`spanledger: cannot read ${path}: ${(e as Error).message}`);
-  }
-  try {
-    // YAML is a superset of JSON: one parser serves both, with line numbers in its errors.
-    return parseYaml(text, { prettyErrors: true });
-  } catch (e) {
-    throw new ConfigError(`spanledger: cannot parse ${path}: ${(e as Error).message}`);
-  }
 }
 
 /** Load and validate a prices file. */

@@ -3,8 +3,9 @@
  * `onEnding`, before the span is frozen, so they reach every exporter after it. Nothing here
  * may throw into the application: the SDK does not guard `span.end()` against processors.
  */
-import { type Context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Context, createContextKey, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
 import type { Reporter } from '../diag.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
@@ -29,6 +30,16 @@ const kRoot = Symbol('spanledger.root');
 const kSubtree = Symbol('spanledger.subtree');
 /** Rollup state, on the local root only, created with the first cost in the run. */
 const kState = Symbol('spanledger.state');
+/** The reservation a guarded call holds: costs of spans started under it settle it. */
+const kReservation = Symbol('spanledger.reservation');
+
+/** Context key under which a guarded call carries its reservation's cost accumulator. */
+export const RESERVATION_KEY = createContextKey('spanledger.reservation');
+
+/** Cost of the spans that ran under one reservation. */
+export interface ReservationAccumulator {
+  actualUsd: number;
+}
 
 interface Linked {
   [kParent]?: Linked & Span;
@@ -36,6 +47,7 @@ interface Linked {
   [kRoot]?: Linked & Span;
   [kSubtree]?: number;
   [kState]?: TraceState;
+  [kReservation]?: ReservationAccumulator;
 }
 
 /** Options of the cost processor. */
@@ -46,6 +58,8 @@ export interface CostProcessorOptions {
   semconvCostAttributes: boolean;
   /** Open traces' rollup states. */
   traces: TraceRegistry;
+  /** Budget accounting and signals, when budgets are configured. */
+  budgets?: BudgetEngine;
 }
 
 /** Counts of spans by pricing outcome since start. */
@@ -64,6 +78,7 @@ export class CostProcessor implements SpanProcessor {
   readonly counts: PricingCounts = { priced: 0, partial: 0, unpriced: 0, late: 0 };
   /** Open traces' rollup states. */
   readonly traces: TraceRegistry;
+  private budgets: BudgetEngine | undefined;
   private readonly ctx: CostContext;
   private readonly reporter: Reporter;
   private readonly mirror: boolean;
@@ -73,6 +88,23 @@ export class CostProcessor implements SpanProcessor {
     this.reporter = options.reporter;
     this.mirror = options.semconvCostAttributes;
     this.traces = options.traces;
+    this.budgets = options.budgets;
+  }
+
+  /** Start accounting budgets (once, at construction of the ledger; none configured: none). */
+  attachBudgets(engine: BudgetEngine): void {
+    if (engine.budgets.length > 0) this.budgets = engine;
+  }
+
+  /** The run state of the trace a span belongs to (for budget checks), created on demand. */
+  runStateOf(span: unknown): { run: RunBudgetState | undefined; root: Span | undefined } {
+    if (typeof span !== 'object' || span === null || !('attributes' in span)) {
+      return { run: undefined, root: undefined };
+    }
+    const linked = span as Span & Linked;
+    const root = linked[kRoot] ?? linked;
+    const state = root[kState];
+    return { run: state, root };
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -84,6 +116,10 @@ export class CostProcessor implements SpanProcessor {
         linked[kParent] = parent;
         linked[kRoot] = parent[kRoot] ?? parent;
       }
+      const reservation = parentContext.getValue(RESERVATION_KEY) as
+        | ReservationAccumulator
+        | undefined;
+      if (reservation !== undefined) (span as Span & Linked)[kReservation] = reservation;
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
@@ -120,6 +156,10 @@ export class CostProcessor implements SpanProcessor {
         const state = linked[kState];
         if (state !== undefined && !state.evicted) {
           span.setAttributes(state.attributes());
+          const exceeded = state.exceeded;
+          if (exceeded !== undefined && exceeded.size > 0) {
+            span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
+          }
           this.traces.close(state);
         }
       }
@@ -135,11 +175,26 @@ export class CostProcessor implements SpanProcessor {
       state = this.traces.create(root.spanContext().spanId);
       root[kState] = state;
     }
+    const priced = cost.costUsd !== undefined && cost.status !== 'unpriced' ? cost.costUsd : 0;
+    const reservation = span[kReservation];
+    if (reservation !== undefined) reservation.actualUsd += priced;
     if (state === undefined || state.closed || state.evicted) {
       this.counts.late++;
       this.reporter.count('late_span', `${span.name} ended after its local root`);
+      // Late for the root's attributes, never for the budgets.
+      this.budgets?.record(
+        span,
+        priced,
+        BudgetEngine.dimensions(span.attributes, root.attributes),
+        undefined,
+        reservation !== undefined,
+      );
       return;
     }
+    const own =
+      cost.llmCall === undefined
+        ? ownCategory(span.name, span.attributes, this.ctx.rules)
+        : undefined;
     if (cost.costUsd !== undefined && cost.status !== 'unpriced') {
       state.costUsd += cost.costUsd;
       state.byCategory[cost.category] += cost.costUsd;
@@ -152,13 +207,17 @@ export class CostProcessor implements SpanProcessor {
       state.inputTokens += call.inputTokens;
       state.outputTokens += call.outputTokens;
       state.cacheReadTokens += call.cacheReadTokens;
-      return;
     }
     // Work counts go by the span's own category: an LLM call inside a tool is not a tool call.
-    switch (ownCategory(span.name, span.attributes, this.ctx.rules)) {
-      case 'tool':
+    switch (own) {
+      case 'tool': {
         state.toolCalls++;
+        const name = span.attributes[A.ATTR_GEN_AI_TOOL_NAME];
+        if (this.budgets !== undefined && typeof name === 'string') {
+          recordToolCall(state, name, span.attributes[A.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS]);
+        }
         break;
+      }
       case 'retrieval':
         state.retrievals++;
         break;
@@ -167,6 +226,13 @@ export class CostProcessor implements SpanProcessor {
         break;
       default:
     }
+    this.budgets?.record(
+      span,
+      priced,
+      BudgetEngine.dimensions(span.attributes, root.attributes),
+      state,
+      reservation !== undefined,
+    );
   }
 
   onEnd(_span: ReadableSpan): void {}

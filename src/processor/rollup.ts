@@ -6,11 +6,13 @@
  * states, and the oldest are evicted (and counted) first.
  */
 import type { Attributes } from '@opentelemetry/api';
+import type { RunBudgetState } from '../budgets/engine.js';
+import type { RepeatCounter } from '../budgets/fingerprint.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
 
 /** The running totals of one local trace. */
-export class TraceState {
+export class TraceState implements RunBudgetState {
   costUsd = 0;
   readonly byCategory: Record<CostCategory, number> = {
     llm: 0,
@@ -33,6 +35,15 @@ export class TraceState {
   closed = false;
   /** Dropped from the registry by the cap or the expiry. */
   evicted = false;
+  repeats: RepeatCounter | undefined = undefined;
+  maxRepeat = 0;
+  warned: Map<string, number> | undefined = undefined;
+  exceeded: Set<string> | undefined = undefined;
+
+  /** Input plus output tokens of the run's model calls (per-run `maxTokens`). */
+  get tokens(): number {
+    return this.inputTokens + this.outputTokens;
+  }
 
   constructor(
     /** Registry key (the local root's span id). */
