@@ -53,6 +53,8 @@ export interface SpanLedgerOptions {
   onBudgetEvent?: (event: BudgetEvent) => void;
   /** A reservation not settled within this time is released. Default 300000 (5 minutes). */
   reservationTimeoutMs?: number;
+  /** Clock for budget windows (ms since epoch). Default `Date.now`; set it to replay or test. */
+  now?: () => number;
 }
 
 /** Budget held for a call in flight; settle it to the actual cost, or release it. */
@@ -134,8 +136,9 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   const timeoutMs = options.reservationTimeoutMs ?? 300_000;
   const engine = new BudgetEngine({
     budgets,
-    ledger: options.budgetLedger ?? new MemoryLedger(),
+    ledger: options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {}),
     reporter,
+    ...(options.now ? { now: options.now } : {}),
     ...(options.onBudgetEvent ? { onBudgetEvent: options.onBudgetEvent } : {}),
   });
   processor.attachBudgets(engine);
