@@ -155,7 +155,7 @@ export class CostProcessor implements SpanProcessor {
       if (linked[kRoot] === undefined) {
         const state = linked[kState];
         if (state !== undefined && !state.evicted) {
-          span.setAttributes(state.attributes());
+          state.writeTo(span);
           const exceeded = state.exceeded;
           if (exceeded !== undefined && exceeded.size > 0) {
             span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);

@@ -5,11 +5,15 @@
  * expiring registry: a service that leaks never-ended root spans keeps at most `maxOpenTraces`
  * states, and the oldest are evicted (and counted) first.
  */
-import type { Attributes } from '@opentelemetry/api';
 import type { RunBudgetState } from '../budgets/engine.js';
 import type { RepeatCounter } from '../budgets/fingerprint.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
+
+// Built once: a template string per category per root would allocate on the span path.
+const CATEGORY_COST_KEYS = Object.fromEntries(
+  A.COST_CATEGORIES.map((c) => [c, A.traceCategoryCostAttribute(c)]),
+) as Record<CostCategory, string>;
 
 /** The running totals of one local trace. */
 export class TraceState implements RunBudgetState {
@@ -52,25 +56,23 @@ export class TraceState implements RunBudgetState {
     readonly createdMs: number,
   ) {}
 
-  /** The SPEC section 2 rollup attributes for the local root. */
-  attributes(): Attributes {
-    const out: Attributes = {
-      [A.ATTR_TRACE_COST_USD]: this.costUsd,
-      [A.ATTR_TRACE_LLM_CALLS]: this.llmCalls,
-      [A.ATTR_TRACE_TOOL_CALLS]: this.toolCalls,
-      [A.ATTR_TRACE_RETRIEVALS]: this.retrievals,
-      [A.ATTR_TRACE_EVALUATIONS]: this.evaluations,
-      [A.ATTR_TRACE_INPUT_TOKENS]: this.inputTokens,
-      [A.ATTR_TRACE_OUTPUT_TOKENS]: this.outputTokens,
-      [A.ATTR_TRACE_CACHE_READ_TOKENS]: this.cacheReadTokens,
-      [A.ATTR_TRACE_UNPRICED_SPANS]: this.unpricedSpans,
-      [A.ATTR_TRACE_FAILED_COST_USD]: this.failedCostUsd,
-    };
+  /** Write the SPEC section 2 rollup attributes on the local root (one call per key: no
+   * intermediate object on the span path). */
+  writeTo(span: { setAttribute(key: string, value: number): unknown }): void {
+    span.setAttribute(A.ATTR_TRACE_COST_USD, this.costUsd);
     for (const c of A.COST_CATEGORIES) {
       const v = this.byCategory[c];
-      if (v !== 0) out[A.traceCategoryCostAttribute(c)] = v;
+      if (v !== 0) span.setAttribute(CATEGORY_COST_KEYS[c], v);
     }
-    return out;
+    span.setAttribute(A.ATTR_TRACE_LLM_CALLS, this.llmCalls);
+    span.setAttribute(A.ATTR_TRACE_TOOL_CALLS, this.toolCalls);
+    span.setAttribute(A.ATTR_TRACE_RETRIEVALS, this.retrievals);
+    span.setAttribute(A.ATTR_TRACE_EVALUATIONS, this.evaluations);
+    span.setAttribute(A.ATTR_TRACE_INPUT_TOKENS, this.inputTokens);
+    span.setAttribute(A.ATTR_TRACE_OUTPUT_TOKENS, this.outputTokens);
+    span.setAttribute(A.ATTR_TRACE_CACHE_READ_TOKENS, this.cacheReadTokens);
+    span.setAttribute(A.ATTR_TRACE_UNPRICED_SPANS, this.unpricedSpans);
+    span.setAttribute(A.ATTR_TRACE_FAILED_COST_USD, this.failedCostUsd);
   }
 }
 
