@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
 
 /** Thrown at startup for a bad prices file or object; the message names where and why. */
 export class ConfigError extends Error {
@@ -24,4 +25,16 @@ export function readConfigFile(path: string): unknown {
   } catch (e) {
     throw new ConfigError(`spanledger: cannot parse ${path}: ${(e as Error).message}`);
   }
+}
+
+/** Zod issues as `path.to[2].key: reason; ...`, the form every configuration error uses. */
+export function describeIssues(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const path = i.path
+        .map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
+        .join('');
+      return `${path || '(root)'}: ${i.message}`;
+    })
+    .join('; ');
 }

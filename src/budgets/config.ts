@@ -4,7 +4,7 @@
  * origin, the entry path (`budgets[2].window.timeZone`) and the reason.
  */
 import { z } from 'zod';
-import { ConfigError, readConfigFile } from '../config-file.js';
+import { ConfigError, describeIssues, readConfigFile } from '../config-file.js';
 
 /** What happens when a budget is exceeded (SPEC section 4). */
 export type BudgetAction = 'alert' | 'degrade' | 'block';
@@ -345,17 +345,6 @@ export function createBudgetsSchema(options: BudgetsSchemaOptions = {}) {
 /** Schema of the `budgets:` list with the built-in dimensions only. */
 export const budgetsSchema = createBudgetsSchema();
 
-function describe(issues: z.core.$ZodIssue[]): string {
-  return issues
-    .map((i) => {
-      const path = i.path
-        .map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
-        .join('');
-      return `${path || '(root)'}: ${i.message}`;
-    })
-    .join('; ');
-}
-
 /**
  * Validate a budgets list; `origin` names it in errors (a file path, or `options.budgets`).
  * Errors read `spanledger: invalid budgets in <origin>: budgets[2].window.timeZone: ...`.
@@ -371,7 +360,7 @@ export function validateBudgets(
     .safeParse({ budgets: input ?? [] });
   if (!parsed.success) {
     throw new ConfigError(
-      `spanledger: invalid budgets in ${origin}: ${describe(parsed.error.issues)}`,
+      `spanledger: invalid budgets in ${origin}: ${describeIssues(parsed.error.issues)}`,
     );
   }
   return parsed.data.budgets;

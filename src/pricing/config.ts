@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { budgetsSchema } from '../budgets/config.js';
-import { ConfigError, readConfigFile } from '../config-file.js';
+import { ConfigError, describeIssues, readConfigFile } from '../config-file.js';
 
 export { ConfigError, readConfigFile };
 
@@ -173,23 +173,12 @@ export type PricesConfigInput = z.input<typeof pricesConfigSchema>;
 /** The validated prices configuration, instants as epoch milliseconds. */
 export type PricesConfig = z.output<typeof pricesConfigSchema>;
 
-function describe(issues: z.core.$ZodIssue[]): string {
-  return issues
-    .map((i) => {
-      const path = i.path
-        .map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
-        .join('');
-      return `${path || '(root)'}: ${i.message}`;
-    })
-    .join('; ');
-}
-
 /** Validate a prices object; `origin` names it in errors (a file path, or "options.prices"). */
 export function validatePricesConfig(input: unknown, origin: string): PricesConfig {
   const parsed = pricesConfigSchema.safeParse(input ?? {});
   if (!parsed.success) {
     throw new ConfigError(
-      `spanledger: invalid prices in ${origin}: ${describe(parsed.error.issues)}`,
+      `spanledger: invalid prices in ${origin}: ${describeIssues(parsed.error.issues)}`,
     );
   }
   return parsed.data;
