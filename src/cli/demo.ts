@@ -35,7 +35,13 @@ export const DEMO_USAGE = 'Usage: spanledger demo\n';
 
 /** Run the embedded workload and print what each span cost. */
 export async function runDemo(_argv: string[], io: CliIO): Promise<number> {
-  const ledger = createSpanLedger({ prices: DEMO_PRICES });
+  const events: string[] = [];
+  const ledger = createSpanLedger({
+    prices: DEMO_PRICES,
+    budgets: [{ name: 'per-run', scope: 'trace', limitUsd: 1, warnAt: [0.5], action: 'alert' }],
+    onBudgetEvent: (e) =>
+      events.push(`${e.kind} ${e.budget}: $${e.spentUsd?.toFixed(6)} of $${e.limitUsd}`),
+  });
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
@@ -89,8 +95,6 @@ export async function runDemo(_argv: string[], io: CliIO): Promise<number> {
     .getFinishedSpans()
     .filter((s) => s.attributes['spanledger.cost.status'] !== undefined)
     .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
-  const byCategory = new Map<string, number>();
-  let total = 0;
   io.stdout('spanledger demo: one support-agent run, priced span by span\n\n');
   io.stdout(
     `${'span'.padEnd(36)}${'category'.padEnd(14)}${'status'.padEnd(10)}${'cost USD'.padStart(12)}\n`,
@@ -106,18 +110,26 @@ export async function runDemo(_argv: string[], io: CliIO): Promise<number> {
     io.stdout(
       `${s.name.padEnd(36)}${category.padEnd(14)}${String(a['spanledger.cost.status']).padEnd(10)}${shown.padStart(12)}\n`,
     );
-    if (typeof cost === 'number') {
-      total += cost;
-      byCategory.set(category, (byCategory.get(category) ?? 0) + cost);
-    }
   }
-  io.stdout('\nby category:\n');
-  for (const [c, v] of [...byCategory].sort((x, y) => y[1] - x[1])) {
-    io.stdout(`  ${c.padEnd(14)}${v.toFixed(6).padStart(12)}\n`);
+  // The rollup the processor wrote on the run's root span.
+  const r = exporter.getFinishedSpans().find((s) => s.name === 'invoke_agent support-agent');
+  const t = r?.attributes ?? {};
+  const num = (k: string) => (typeof t[k] === 'number' ? (t[k] as number) : 0);
+  io.stdout('\nrun rollup (on the root span):\n');
+  for (const c of ['llm', 'tool', 'retrieval', 'evaluation', 'human_review', 'external']) {
+    const v = t[`spanledger.trace.cost.${c}.usd`];
+    if (typeof v === 'number') io.stdout(`  ${c.padEnd(14)}${v.toFixed(6).padStart(12)}\n`);
   }
-  const stats = ledger.stats();
   io.stdout(
-    `\nrun total: $${total.toFixed(6)} priced; ${stats.spans.unpriced} span(s) unpriced (never counted as $0)\n`,
+    `  ${num('spanledger.trace.llm_calls')} LLM calls, ${num('spanledger.trace.tool_calls')} tool call, ${num('spanledger.trace.retrievals')} retrieval, ${num('spanledger.trace.evaluations')} evaluation, ${num('spanledger.trace.input_tokens')} input tokens\n`,
+  );
+  io.stdout(
+    `\nrun total: $${num('spanledger.trace.cost.usd').toFixed(6)} priced; ${num('spanledger.trace.unpriced_spans')} span(s) unpriced (never counted as $0)\n`,
+  );
+  io.stdout(`budget events: ${events.length > 0 ? events.join('; ') : 'none'}\n`);
+  const exceeded = t['spanledger.budget.exceeded'];
+  io.stdout(
+    `budgets exceeded by this run: ${Array.isArray(exceeded) ? exceeded.join(', ') : 'none'}\n`,
   );
   await ledger.shutdown();
   await provider.shutdown();
