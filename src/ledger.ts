@@ -209,13 +209,15 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   const guard = async <T>(fn: () => Promise<T> | T, o?: BudgetCallOptions): Promise<T> => {
     await enforce(o);
     const reservation = await reserve(o?.estimateUsd ?? 0, o);
-    const acc: ReservationAccumulator = { actualUsd: 0 };
+    const acc: ReservationAccumulator = { actualUsd: 0, closed: false };
     const ctx = (o?.context ?? api.active()).setValue(RESERVATION_KEY, acc);
     try {
       const result = await api.with(ctx, fn);
+      acc.closed = true;
       await reservation.settle(acc.actualUsd);
       return result;
     } catch (e) {
+      acc.closed = true;
       // Money spent before the failure is still spent; nothing spent gives the hold back.
       if (acc.actualUsd > 0) await reservation.settle(acc.actualUsd);
       else await reservation.release();

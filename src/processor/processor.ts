@@ -39,6 +39,8 @@ export const RESERVATION_KEY = createContextKey('spanledger.reservation');
 /** Cost of the spans that ran under one reservation. */
 export interface ReservationAccumulator {
   actualUsd: number;
+  /** Settled or released: spans ending later are accounted on their own. */
+  closed: boolean;
 }
 
 interface Linked {
@@ -176,7 +178,8 @@ export class CostProcessor implements SpanProcessor {
       root[kState] = state;
     }
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced' ? cost.costUsd : 0;
-    const reservation = span[kReservation];
+    // A span that ends after its guarded call was settled is accounted like any other.
+    const reservation = span[kReservation]?.closed === false ? span[kReservation] : undefined;
     if (reservation !== undefined) reservation.actualUsd += priced;
     if (state === undefined || state.closed || state.evicted) {
       this.counts.late++;

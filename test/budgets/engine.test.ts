@@ -266,4 +266,32 @@ describe('calendar budgets', () => {
     // Settled to the actual cost: 10 x 0.00472 spent, nothing left reserved.
     expect(after.remainingUsd).toBeCloseTo(0.05 - 10 * CALL_USD, 12);
   });
+
+  it('accounts a span that outlives its guarded call (a stream consumed later) exactly once', async () => {
+    const h = harness({
+      budgets: [
+        {
+          name: 'daily',
+          scope: { team: 'search' },
+          window: { calendar: 'day', timeZone: 'UTC' },
+          limitUsd: 1,
+          action: 'block',
+        },
+      ],
+    });
+    const root = h.tracer.startSpan('request', { attributes: { 'spanledger.team': 'search' } });
+    const stream = await within(root, () =>
+      h.ledger.guard(
+        async () => h.tracer.startSpan('chat stream', { attributes: chat, startTime: AT }),
+        {
+          estimateUsd: 0.01,
+        },
+      ),
+    );
+    // Settled at 0 when the call returned; the stream's span ends afterwards.
+    stream.end();
+    await new Promise((r) => setImmediate(r));
+    const d = await within(root, () => h.ledger.check({}));
+    expect(d.remainingUsd).toBeCloseTo(1 - CALL_USD, 12);
+  });
 });
