@@ -10,6 +10,7 @@ export {
   type CheckInput,
 } from './budgets/engine.js';
 export { MemoryLedger, type MemoryLedgerOptions } from './budgets/memory-ledger.js';
+export { RedisLedger, type RedisLedgerOptions } from './budgets/redis-ledger.js';
 export type {
   BudgetLedger,
   KeyRef,

@@ -19,6 +19,16 @@ function expectWorking(api: Api): void {
   expect(typeof api.PriceBook).toBe('function');
   expect(api.priceUsage(usage).costUsd).toBe(12.5);
   expect(new api.PriceBook().price(usage).costUsd).toBe(12.5);
+  // The whole public surface is reachable from both builds.
+  for (const name of [
+    'createSpanLedger',
+    'BudgetExceededError',
+    'MemoryLedger',
+    'RedisLedger',
+    'ConfigError',
+  ]) {
+    expect(typeof (api as unknown as Record<string, unknown>)[name], name).toBe('function');
+  }
 }
 
 describe('package builds', () => {
