@@ -152,7 +152,6 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         : undefined;
     return {
       run,
-      traceId: span?.spanContext().traceId,
       dims:
         o?.dimensions ??
         BudgetEngine.dimensions(
@@ -163,7 +162,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   };
   const check = (o?: BudgetCallOptions): Promise<BudgetDecision> => {
     const w = where(o);
-    return engine.check({ ...o, dimensions: w.dims }, w.run, w.traceId);
+    return engine.check({ ...o, dimensions: w.dims }, w.run);
   };
   const enforce = async (o?: BudgetCallOptions): Promise<BudgetDecision> => {
     const d = await check(o);

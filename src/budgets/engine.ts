@@ -16,7 +16,7 @@ import {
 } from './config.js';
 import { RepeatCounter, toolCallFingerprint } from './fingerprint.js';
 import type { BudgetLedger, KeyRef, WindowRef } from './types.js';
-import { windowRef, writeRef } from './window.js';
+import { WindowRefCache, writeRef } from './window.js';
 
 /** What a budget check tells the caller to do. */
 export interface BudgetDecision {
@@ -138,6 +138,8 @@ export class BudgetEngine {
   private readonly now: () => number;
   private readonly onEvent: ((event: BudgetEvent) => void) | undefined;
   private readonly windows = new Map<string, WindowCache>();
+  private readonly refs: WindowRefCache;
+  private readonly refreshedMs = new Map<string, number>();
   private readonly maxWindows: number;
   private readonly eventCounter = metrics
     .getMeter('spanledger')
@@ -153,6 +155,7 @@ export class BudgetEngine {
     this.now = options.now ?? Date.now;
     this.onEvent = options.onBudgetEvent;
     this.maxWindows = options.maxTrackedWindows ?? 10_000;
+    this.refs = new WindowRefCache(this.maxWindows);
     const meter = metrics.getMeter('spanledger');
     const limit = meter.createObservableGauge('spanledger.budget.limit.usd', { unit: '{USD}' });
     const spent = meter.createObservableGauge('spanledger.budget.spent.usd', { unit: '{USD}' });
@@ -184,11 +187,7 @@ export class BudgetEngine {
   }
 
   /** The decision for a call about to be made in a run. Never throws. */
-  async check(
-    input: CheckInput,
-    run: RunBudgetState | undefined,
-    traceId: string | undefined,
-  ): Promise<BudgetDecision> {
+  async check(input: CheckInput, run: RunBudgetState | undefined): Promise<BudgetDecision> {
     const estimate = input.estimateUsd ?? 0;
     const dims = input.dimensions ?? {};
     let best: BudgetDecision = { action: 'allow' };
@@ -218,7 +217,7 @@ export class BudgetEngine {
         }
         const scope = matchScope(b.scope, dims);
         if (scope === undefined || b.limitUsd === undefined) continue;
-        const ref = windowRef(b.name, scope, b.window, this.now(), traceId ? { traceId } : {});
+        const ref = this.refs.get(b, scope, this.now());
         const totals = await this.ledger.get(ref.readKeys);
         const used = totals.spentUsd + totals.reservedUsd;
         const remaining = b.limitUsd - used;
@@ -259,7 +258,7 @@ export class BudgetEngine {
       if (b.window === 'trace' || b.limitUsd === undefined) continue;
       const scope = matchScope(b.scope, dims);
       if (scope === undefined) continue;
-      const window = windowRef(b.name, scope, b.window, this.now());
+      const window = this.refs.get(b, scope, this.now());
       const r = await this.ledger.reserve(window, estimateUsd, b.limitUsd, b.action === 'block');
       if (!r.ok) {
         for (const h of holds) await this.ledger.release(h.ref, h.amount);
@@ -278,7 +277,7 @@ export class BudgetEngine {
   ): Promise<void> {
     for (const h of holds) {
       const scope = matchScope(h.budget.scope, dims) ?? {};
-      const now = windowRef(h.budget.name, scope, h.budget.window, this.now());
+      const now = this.refs.get(h.budget, scope, this.now());
       await this.ledger.settle(h.ref, h.amount, writeRef(now), actualUsd);
       await this.refresh(h.budget, now);
     }
@@ -310,7 +309,7 @@ export class BudgetEngine {
       if (costUsd <= 0 || b.limitUsd === undefined) continue;
       const scope = matchScope(b.scope, dims);
       if (scope === undefined) continue;
-      const window = windowRef(b.name, scope, b.window, this.now());
+      const window = this.refs.get(b, scope, this.now());
       const cacheKey = window.writeKey;
       const cached = this.windows.get(cacheKey);
       const before = cached?.spentUsd ?? 0;
@@ -436,6 +435,13 @@ export class BudgetEngine {
   }
 
   private async refresh(b: Budget, window: WindowRef): Promise<void> {
+    // Other replicas' spend shows up here; once a second per window is enough for gauges and
+    // threshold crossings, and keeps a rolling window's sixty-key read off the hot path.
+    const now = this.now();
+    const last = this.refreshedMs.get(window.writeKey);
+    if (last !== undefined && now - last < 1000) return;
+    if (this.refreshedMs.size >= this.maxWindows) this.refreshedMs.clear();
+    this.refreshedMs.set(window.writeKey, now);
     const t = await this.ledger.get(window.readKeys);
     if (Number.isFinite(t.spentUsd)) this.track(b, window, t.spentUsd);
   }

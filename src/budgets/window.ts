@@ -333,3 +333,66 @@ export function windowRef(
 export function writeRef(ref: WindowRef): KeyRef {
   return { key: ref.writeKey, ttlMs: ref.ttlMs };
 }
+
+/**
+ * Ledger keys of budget windows, cached until the window (or, for a rolling window, its bucket
+ * range) moves on. Building them means escaping scope values and, for a rolling window, some
+ * sixty bucket keys: without the cache that would happen on every priced span. Bounded.
+ */
+export class WindowRefCache {
+  private readonly refs = new Map<
+    string,
+    {
+      writeKey: string;
+      readKeys: readonly string[];
+      expiresAtMs: number;
+      fromMs: number;
+      untilMs: number;
+    }
+  >();
+
+  constructor(private readonly max = 10_000) {}
+
+  /** The same WindowRef as {@link windowRef} for a calendar or rolling window at `nowMs`. */
+  get(
+    budget: { name: string; window: CalendarWindow | RollingWindow | 'trace' },
+    scope: Readonly<Record<string, string>>,
+    nowMs: number,
+  ): WindowRef {
+    if (budget.window === 'trace')
+      throw new TypeError('spanledger: trace windows have no ledger keys here');
+    let id = budget.name;
+    for (const k in scope) id += `\u0000${k}=${scope[k]}`;
+    const hit = this.refs.get(id);
+    if (hit !== undefined && nowMs >= hit.fromMs && nowMs < hit.untilMs) {
+      return { writeKey: hit.writeKey, readKeys: hit.readKeys, ttlMs: hit.expiresAtMs - nowMs };
+    }
+    const ref = windowRef(budget.name, scope, budget.window, nowMs);
+    let fromMs: number;
+    let untilMs: number;
+    if ('calendar' in budget.window) {
+      const span = calendarWindow(budget.window, nowMs);
+      fromMs = span.startMs;
+      untilMs = span.endMs;
+    } else {
+      const bucketMs = bucketMsOf(budget.window);
+      const r = rollingBuckets(budget.window, nowMs);
+      const rolling = budget.window.rollingMs;
+      // The range moves when either end crosses a bucket boundary.
+      fromMs = Math.max(r.current * bucketMs, r.first * bucketMs + rolling);
+      untilMs = Math.min((r.current + 1) * bucketMs, (r.first + 1) * bucketMs + rolling);
+    }
+    if (hit === undefined && this.refs.size >= this.max) {
+      const oldest = this.refs.keys().next().value;
+      if (oldest !== undefined) this.refs.delete(oldest);
+    }
+    this.refs.set(id, {
+      writeKey: ref.writeKey,
+      readKeys: ref.readKeys,
+      expiresAtMs: nowMs + ref.ttlMs,
+      fromMs,
+      untilMs,
+    });
+    return ref;
+  }
+}

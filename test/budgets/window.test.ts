@@ -9,6 +9,7 @@ import {
   remainingMs,
   rollingBuckets,
   scopeKeyPart,
+  WindowRefCache,
   windowRef,
   writeRef,
 } from '../../src/budgets/window.js';
@@ -302,5 +303,30 @@ describe('ledger keys', () => {
 
   it('custom prefix and bucket ids', () => {
     expect(ledgerKey('b', {}, bucketId(500, 7), 'app1:')).toBe('app1:{b:_}:rolling:500ms:7');
+  });
+});
+
+describe('WindowRefCache', () => {
+  it('returns exactly what windowRef computes, at every instant, while building keys rarely', () => {
+    const cache = new WindowRefCache();
+    const budgets = [
+      { name: 'rolling-7s', window: { rollingMs: 7000 } },
+      { name: 'rolling-1h', window: { rollingMs: 3_600_000 } },
+      { name: 'month-ny', window: { calendar: 'month' as const, timeZone: 'America/New_York' } },
+    ];
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let now = Date.parse('2026-11-30T23:00:00-05:00');
+    for (let i = 0; i < 5000; i++) {
+      // Mostly forward in small steps, sometimes backwards (clock skew between callers).
+      now += Math.floor((rand() - 0.1) * 400);
+      for (const b of budgets) {
+        const scope = { tenant: rand() < 0.5 ? 'acme' : 'globex' };
+        expect(cache.get(b, scope, now)).toEqual(windowRef(b.name, scope, b.window, now));
+      }
+    }
   });
 });
