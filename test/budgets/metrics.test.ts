@@ -1,0 +1,271 @@
+/**
+ * The budget metrics of SPEC section 3, read through a real global MeterProvider (sdk-metrics)
+ * registered before the ledger is created: gauges `spanledger.budget.limit.usd` and
+ * `spanledger.budget.spent.usd` (budget, window) and the counter `spanledger.budget.events`
+ * (budget, kind, action), with exact figures.
+ */
+import { type Attributes, context, metrics, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BudgetEvent, BudgetExceededError } from '../../src/index.js';
+import { harness } from '../processor/harness.js';
+
+/** A pull reader: the test collects when it wants to look. */
+class TestReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+const AT = Date.parse('2026-11-02T10:00:00Z');
+const chat: Attributes = {
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.provider.name': 'openai',
+  'gen_ai.request.model': 'gpt-4o',
+  'gen_ai.usage.input_tokens': 1200,
+  'gen_ai.usage.cache_read.input_tokens': 1024,
+  'gen_ai.usage.output_tokens': 300,
+};
+// gpt-4o: 176 uncached x $2.50 + 1024 cached x $1.25 + 300 out x $10 per million tokens.
+const CALL_USD = 0.00472;
+
+const manager = new AsyncLocalStorageContextManager();
+let reader: TestReader;
+let provider: MeterProvider;
+
+beforeAll(() => {
+  context.setGlobalContextManager(manager.enable());
+  reader = new TestReader({
+    aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+  });
+  provider = new MeterProvider({ readers: [reader] });
+  // Before any ledger exists: the engine takes its meter at construction.
+  expect(metrics.setGlobalMeterProvider(provider)).toBe(true);
+});
+
+afterAll(async () => {
+  await provider.shutdown();
+  metrics.disable();
+  manager.disable();
+  context.disable();
+});
+
+interface Point {
+  attributes: Attributes;
+  value: number;
+}
+
+/** Data points of one instrument, from one collection. */
+function points(rm: ResourceMetrics, name: string): Point[] {
+  const out: Point[] = [];
+  for (const scope of rm.scopeMetrics) {
+    if (scope.scope.name !== 'spanledger') continue;
+    for (const m of scope.metrics) {
+      if (m.descriptor.name !== name) continue;
+      for (const p of m.dataPoints)
+        out.push({ attributes: p.attributes, value: p.value as number });
+    }
+  }
+  return out;
+}
+
+function descriptor(rm: ResourceMetrics, name: string) {
+  for (const scope of rm.scopeMetrics) {
+    for (const m of scope.metrics) if (m.descriptor.name === name) return m;
+  }
+  return undefined;
+}
+
+async function collect(): Promise<ResourceMetrics> {
+  const { resourceMetrics, errors } = await reader.collect();
+  expect(errors).toEqual([]);
+  return resourceMetrics;
+}
+
+/** `budget/kind/action` → count, for comparison with toEqual. */
+function eventCounts(rm: ResourceMetrics): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of points(rm, 'spanledger.budget.events')) {
+    const a = p.attributes;
+    out[`${a.budget}/${a.kind}/${a.action}`] = p.value;
+  }
+  return out;
+}
+
+describe('budget metrics through the global meter', () => {
+  it('gauges report limit 1 and the exact spend; the events counter counts warnings and exceeded by kind and action', async () => {
+    const events: BudgetEvent[] = [];
+    const h = harness({
+      now: () => AT,
+      onBudgetEvent: (e) => events.push(e),
+      budgets: [
+        {
+          name: 'payments-daily',
+          scope: { team: 'payments' },
+          window: { calendar: 'day', timeZone: 'UTC' },
+          limitUsd: 1,
+          warnAt: [0.5],
+          action: 'block',
+        },
+        { name: 'per-run', scope: 'trace', limitUsd: 0.5, warnAt: [0.5, 0.8], action: 'alert' },
+      ],
+    });
+
+    // Nothing spent yet: no window is tracked, so the gauges have no points and no event fired.
+    const empty = await collect();
+    expect(points(empty, 'spanledger.budget.limit.usd')).toEqual([]);
+    expect(points(empty, 'spanledger.budget.spent.usd')).toEqual([]);
+    expect(eventCounts(empty)).toEqual({});
+
+    const team = { 'spanledger.team': 'payments' };
+    const root = h.tracer.startSpan('invoke_agent billing', { attributes: team, startTime: AT });
+    const ctx = trace.setSpan(context.active(), root);
+    const step = (attrs: Attributes, name = 'step') =>
+      h.tracer.startSpan(name, { attributes: { ...team, ...attrs }, startTime: AT }, ctx).end();
+    const manual = (usd: number) => step({ 'spanledger.manual.cost.usd': usd }, 'review');
+
+    // Cumulative team spend / per-run spend after each span (the root itself costs nothing):
+    manual(0.2); //                 0.2
+    manual(0.1); //                 0.3       per-run: crosses 0.25 (50 % of 0.5)
+    step(chat, 'chat gpt-4o'); //   0.30472
+    manual(0.25); //                0.55472   team: crosses 0.5 (50 %); per-run: 0.4 (80 %) and 0.5 (exceeded)
+    manual(0.3); //                 0.85472
+    step(chat, 'chat gpt-4o'); //   0.85944
+    manual(0.15); //                1.00944   team: exceeded (> 1)
+    root.end();
+    const costs = [0.2, 0.1, CALL_USD, 0.25, 0.3, CALL_USD, 0.15];
+    const total = costs.reduce((a, b) => a + b, 0);
+    expect(total).toBeCloseTo(1.00944, 12);
+    // The run root's rollup agrees with the sum (the same spans feed budgets and rollups).
+    expect(h.span('invoke_agent billing').attributes['spanledger.trace.cost.usd']).toBeCloseTo(
+      total,
+      12,
+    );
+
+    // Ledger writes are asynchronous: wait until the window's settled spend is the whole sum.
+    const dims = { dimensions: { team: 'payments' } };
+    for (let i = 0; i < 100; i++) {
+      const d = await h.ledger.check(dims);
+      if (Math.abs((d.spentUsd ?? 0) - total) < 1e-9) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    const decision = await h.ledger.check({ ...dims, estimateUsd: 0.01 });
+    expect(decision).toMatchObject({ action: 'block', budget: 'payments-daily', limitUsd: 1 });
+    expect(Math.abs((decision.spentUsd as number) - total)).toBeLessThan(1e-9);
+
+    const rm = await collect();
+    const window = 'day@UTC';
+    const limits = points(rm, 'spanledger.budget.limit.usd');
+    const spent = points(rm, 'spanledger.budget.spent.usd');
+    // One point each: the calendar window. Per-run budgets have no ledger window and no gauge.
+    expect(limits).toEqual([{ attributes: { budget: 'payments-daily', window }, value: 1 }]);
+    expect(spent).toHaveLength(1);
+    expect(spent[0]?.attributes).toEqual({ budget: 'payments-daily', window });
+    expect(Math.abs((spent[0]?.value as number) - total)).toBeLessThan(1e-9);
+
+    const limitMetric = descriptor(rm, 'spanledger.budget.limit.usd');
+    expect(limitMetric?.dataPointType).toBe(DataPointType.GAUGE);
+    expect(limitMetric?.descriptor.unit).toBe('{USD}');
+    expect(descriptor(rm, 'spanledger.budget.spent.usd')?.dataPointType).toBe(DataPointType.GAUGE);
+    const eventMetric = descriptor(rm, 'spanledger.budget.events');
+    expect(eventMetric?.dataPointType).toBe(DataPointType.SUM);
+    expect(eventMetric?.descriptor.unit).toBe('{event}');
+
+    expect(eventCounts(rm)).toEqual({
+      'payments-daily/warning/block': 1,
+      'payments-daily/exceeded/block': 1,
+      'per-run/warning/alert': 2,
+      'per-run/exceeded/alert': 1,
+    });
+    // The counter and the callback saw the same events, in span order.
+    expect(events.map((e) => `${e.budget}:${e.kind}:${e.threshold ?? ''}`)).toEqual([
+      'per-run:warning:0.5', // 2nd span
+      'payments-daily:warning:0.5', // 4th span, budgets in definition order
+      'per-run:warning:0.8',
+      'per-run:exceeded:',
+      'payments-daily:exceeded:', // 7th span
+    ]);
+
+    // Past the limit the block budget stops the next guarded call before it runs; a refusal is
+    // not an event (nothing crossed), so the counter is unchanged.
+    let ran = false;
+    await expect(
+      context.with(ctx, () =>
+        h.ledger.guard(
+          () => {
+            ran = true;
+          },
+          { estimateUsd: 0.001 },
+        ),
+      ),
+    ).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(ran).toBe(false);
+    const after = await collect();
+    expect(eventCounts(after)).toEqual(eventCounts(rm));
+    expect(
+      Math.abs((points(after, 'spanledger.budget.spent.usd')[0]?.value as number) - total),
+    ).toBeLessThan(1e-9);
+    await h.ledger.shutdown();
+  });
+
+  it('guarded calls: the spent gauge follows settled spend, warnings fire once per window', async () => {
+    const h = harness({
+      now: () => AT,
+      budgets: [
+        {
+          name: 'support-daily',
+          scope: { useCase: 'support' },
+          window: { calendar: 'day', timeZone: 'Europe/Berlin' },
+          limitUsd: 0.02,
+          warnAt: [0.5, 0.8],
+          action: 'degrade',
+          degrade: { model: 'gpt-4o-mini' },
+        },
+      ],
+    });
+    const root = h.tracer.startSpan('invoke_agent support', {
+      attributes: { 'spanledger.use_case': 'support' },
+      startTime: AT,
+    });
+    const ctx = trace.setSpan(context.active(), root);
+    // Five sequential guarded gpt-4o calls (estimate 0.005, actual 0.00472 each): 0.0236 > 0.02.
+    for (let i = 0; i < 5; i++) {
+      await context.with(ctx, () =>
+        h.ledger.guard(
+          () => h.tracer.startSpan('chat', { attributes: chat, startTime: AT }).end(),
+          { estimateUsd: 0.005 },
+        ),
+      );
+    }
+    root.end();
+    const rm = await collect();
+    const window = 'day@Europe/Berlin';
+    expect(
+      points(rm, 'spanledger.budget.limit.usd').filter(
+        (p) => p.attributes.budget === 'support-daily',
+      ),
+    ).toEqual([{ attributes: { budget: 'support-daily', window }, value: 0.02 }]);
+    const spent = points(rm, 'spanledger.budget.spent.usd').filter(
+      (p) => p.attributes.budget === 'support-daily',
+    );
+    expect(spent).toHaveLength(1);
+    expect(Math.abs((spent[0]?.value as number) - 5 * CALL_USD)).toBeLessThan(1e-9);
+    // 0.01416 (3rd call) crosses 50 % (0.01), 0.01888 (4th) 80 % (0.016), 0.0236 (5th) exceeds.
+    const counts = eventCounts(rm);
+    expect({
+      warning: counts['support-daily/warning/degrade'],
+      exceeded: counts['support-daily/exceeded/degrade'],
+    }).toEqual({ warning: 2, exceeded: 1 });
+    // Reservations are all settled: nothing held.
+    const d = await h.ledger.check({ dimensions: { useCase: 'support' } });
+    expect(d).toMatchObject({ action: 'degrade', suggestion: { model: 'gpt-4o-mini' } });
+    expect(Math.abs((d.spentUsd as number) - 5 * CALL_USD)).toBeLessThan(1e-9);
+    await h.ledger.shutdown();
+  });
+});
