@@ -15,7 +15,7 @@ import {
   matchScope,
 } from './config.js';
 import { RepeatCounter, toolCallFingerprint } from './fingerprint.js';
-import type { BudgetLedger, KeyRef, WindowRef } from './types.js';
+import type { BudgetLedger, KeyRef, WindowRef, WindowTotals } from './types.js';
 import { WindowRefCache, writeRef } from './window.js';
 
 /** What a budget check tells the caller to do. */
@@ -278,8 +278,8 @@ export class BudgetEngine {
     for (const h of holds) {
       const scope = matchScope(h.budget.scope, dims) ?? {};
       const now = this.refs.get(h.budget, scope, this.now());
-      await this.ledger.settle(h.ref, h.amount, writeRef(now), actualUsd);
-      await this.refresh(h.budget, now);
+      const after = await this.ledger.settle(h.ref, h.amount, writeRef(now), actualUsd);
+      this.afterWrite(h.budget, now, actualUsd, after);
     }
   }
 
@@ -310,19 +310,33 @@ export class BudgetEngine {
       const scope = matchScope(b.scope, dims);
       if (scope === undefined) continue;
       const window = this.refs.get(b, scope, this.now());
-      const cacheKey = window.writeKey;
-      const cached = this.windows.get(cacheKey);
-      const before = cached?.spentUsd ?? 0;
-      const after = before + costUsd;
-      this.track(b, window, after);
-      this.signalCrossing(span, b, before, after, 'limit_usd');
-      if (!skipLedger) {
-        this.ledger.add(writeRef(window), costUsd).then(
-          () => this.refresh(b, window),
-          (e: unknown) => this.reporter.count('budget_error', (e as Error).message),
-        );
-      }
+      if (skipLedger) continue;
+      this.ledger.add(writeRef(window), costUsd).then(
+        (after) => this.afterWrite(b, window, costUsd, after),
+        (e: unknown) => this.reporter.count('budget_error', (e as Error).message),
+      );
     }
+  }
+
+  /**
+   * Signal the thresholds a ledger write crossed. The ledger applies writes one at a time and
+   * returns the key's totals right after each, so exactly one write (of one replica) sees a
+   * given threshold crossed: once per window across the fleet. The span has ended by then, so
+   * shared windows signal through the counter and the callback, not a span event. A rolling
+   * window spans many buckets: its crossings are judged on the refreshed sum instead.
+   */
+  private afterWrite(
+    b: Budget,
+    window: WindowRef,
+    amountUsd: number,
+    after: WindowTotals | undefined,
+  ): void {
+    if (b.window !== 'trace' && 'calendar' in b.window && after !== undefined) {
+      this.track(b, window, after.spentUsd);
+      this.signalCrossing(undefined, b, after.spentUsd - amountUsd, after.spentUsd, 'limit_usd');
+      return;
+    }
+    void this.refresh(b, window, true);
   }
 
   private signalRun(
@@ -364,7 +378,7 @@ export class BudgetEngine {
   }
 
   private signalCrossing(
-    span: { addEvent(name: string, attrs?: Attributes): unknown },
+    span: { addEvent(name: string, attrs?: Attributes): unknown } | undefined,
     b: Budget,
     before: number,
     after: number,
@@ -397,11 +411,11 @@ export class BudgetEngine {
   }
 
   private emit(
-    span: { addEvent(name: string, attrs?: Attributes): unknown },
+    span: { addEvent(name: string, attrs?: Attributes): unknown } | undefined,
     e: BudgetEvent,
   ): void {
     try {
-      span.addEvent(e.kind === 'warning' ? A.EVENT_BUDGET_WARNING : A.EVENT_BUDGET_EXCEEDED, {
+      span?.addEvent(e.kind === 'warning' ? A.EVENT_BUDGET_WARNING : A.EVENT_BUDGET_EXCEEDED, {
         [A.ATTR_BUDGET_NAME]: e.budget,
         [A.ATTR_BUDGET_ACTION]: e.action,
         ...(e.limitUsd !== undefined ? { [A.ATTR_BUDGET_LIMIT_USD]: e.limitUsd } : {}),
@@ -434,16 +448,21 @@ export class BudgetEngine {
     });
   }
 
-  private async refresh(b: Budget, window: WindowRef): Promise<void> {
-    // Other replicas' spend shows up here; once a second per window is enough for gauges and
-    // threshold crossings, and keeps a rolling window's sixty-key read off the hot path.
-    const now = this.now();
+  private async refresh(b: Budget, window: WindowRef, signal: boolean): Promise<void> {
+    // A rolling window's sum needs all its buckets: read it at most once a second per window
+    // (real time, whatever the budget clock), which keeps the sixty-key read off the hot path.
+    // Crossings are then judged between two reads, so with several replicas a threshold may be
+    // signalled by more than one of them (at most once each).
+    const now = performance.now();
     const last = this.refreshedMs.get(window.writeKey);
     if (last !== undefined && now - last < 1000) return;
     if (this.refreshedMs.size >= this.maxWindows) this.refreshedMs.clear();
     this.refreshedMs.set(window.writeKey, now);
     const t = await this.ledger.get(window.readKeys);
-    if (Number.isFinite(t.spentUsd)) this.track(b, window, t.spentUsd);
+    if (!Number.isFinite(t.spentUsd)) return;
+    const before = this.windows.get(window.writeKey)?.spentUsd ?? 0;
+    this.track(b, window, t.spentUsd);
+    if (signal) this.signalCrossing(undefined, b, before, t.spentUsd, 'limit_usd');
   }
 
   /** Close the ledger. */

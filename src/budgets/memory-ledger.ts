@@ -90,14 +90,16 @@ export class MemoryLedger implements BudgetLedger {
     reservedUsd: number,
     spend: KeyRef,
     actualUsd: number,
-  ): Promise<void> {
+  ): Promise<WindowTotals> {
     this.#open();
     check(reservedUsd, 'reservedUsd');
     check(actualUsd, 'actualUsd');
     const now = this.#now();
     this.#sweep(now);
     this.#unreserve(reservation, reservedUsd, now);
-    this.#entry(spend.key, spend.ttlMs, now).spent += actualUsd;
+    const entry = this.#entry(spend.key, spend.ttlMs, now);
+    entry.spent += actualUsd;
+    return { spentUsd: entry.spent, reservedUsd: entry.reserved };
   }
 
   async release(reservation: KeyRef, reservedUsd: number): Promise<void> {
@@ -108,12 +110,14 @@ export class MemoryLedger implements BudgetLedger {
     this.#unreserve(reservation, reservedUsd, now);
   }
 
-  async add(spend: KeyRef, amountUsd: number): Promise<void> {
+  async add(spend: KeyRef, amountUsd: number): Promise<WindowTotals> {
     this.#open();
     check(amountUsd, 'amountUsd');
     const now = this.#now();
     this.#sweep(now);
-    this.#entry(spend.key, spend.ttlMs, now).spent += amountUsd;
+    const entry = this.#entry(spend.key, spend.ttlMs, now);
+    entry.spent += amountUsd;
+    return { spentUsd: entry.spent, reservedUsd: entry.reserved };
   }
 
   async get(keys: readonly string[]): Promise<WindowTotals> {

@@ -354,11 +354,11 @@ export class RedisLedger implements BudgetLedger {
     reservedUsd: number,
     spend: KeyRef,
     actualUsd: number,
-  ): Promise<void> {
+  ): Promise<WindowTotals | undefined> {
     this.counters.operations++;
     if (!validAmount(reservedUsd) || !validAmount(actualUsd)) {
       this.invalid(`settle(${reservedUsd}, ${actualUsd})`);
-      return;
+      return undefined;
     }
     this.maybeFlush();
     const unreserve = this.takeLocalReservation(reservation.key, reservedUsd);
@@ -369,12 +369,14 @@ export class RedisLedger implements BudgetLedger {
     );
     if (r.ok) {
       this.remember([reservation.key, spend.key], r.reply as unknown[], 0);
-      return;
+      // The script read both keys after its writes: the spend key's entry is its state now.
+      return this.lastKnown.get(spend.key);
     }
     this.keepPending(r, () => {
       this.pendUnreserve(reservation, unreserve);
       this.pendSpend(spend, actualUsd);
     });
+    return undefined;
   }
 
   async release(reservation: KeyRef, reservedUsd: number): Promise<void> {
@@ -388,19 +390,17 @@ export class RedisLedger implements BudgetLedger {
     if (unreserve > 0) await this.releaseRemote(reservation, unreserve);
   }
 
-  async add(spend: KeyRef, amountUsd: number): Promise<void> {
+  async add(spend: KeyRef, amountUsd: number): Promise<WindowTotals | undefined> {
     this.counters.operations++;
     if (!validAmount(amountUsd)) {
       this.invalid(`add(${amountUsd})`);
-      return;
+      return undefined;
     }
     this.maybeFlush();
     const r = await this.call(SCRIPTS.add, [spend.key], [usd(amountUsd), ttl(spend.ttlMs)]);
-    if (r.ok) {
-      this.remember([spend.key], r.reply as unknown[], 0);
-      return;
-    }
+    if (r.ok) return this.remember([spend.key], r.reply as unknown[], 0);
     this.keepPending(r, () => this.pendSpend(spend, amountUsd));
+    return undefined;
   }
 
   async get(keys: readonly string[]): Promise<WindowTotals> {
@@ -538,7 +538,12 @@ export class RedisLedger implements BudgetLedger {
       // Early calls wait (within their deadline) for the first connection rather than failing.
       await this.within(this.firstConnect, this.timeoutMs);
     }
-    if (!this.isReady()) return this.fail('redis_unavailable', `${s.name}: not connected`);
+    if (!this.isReady()) {
+      // Yield once: a caller retrying in a tight loop must not starve the reconnect timer and
+      // the host's I/O with a stream of synchronously settled failures.
+      await new Promise((resolve) => setImmediate(resolve));
+      return this.fail('redis_unavailable', `${s.name}: not connected`);
+    }
     const client = this.client as RedisLedgerClient;
     const full = keys.map((k) => this.prefix + k);
     const run = this.evalsha(client, s, full, args);

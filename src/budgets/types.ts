@@ -54,12 +54,20 @@ export interface BudgetLedger {
     enforce: boolean,
   ): Promise<ReserveResult>;
   /** Turn a reservation into spend: `reservedUsd` leaves the key it was reserved on, `actualUsd`
-   * lands on `spend` (the bucket current at settle time; the same key for calendar windows). */
-  settle(reservation: KeyRef, reservedUsd: number, spend: KeyRef, actualUsd: number): Promise<void>;
+   * lands on `spend` (the bucket current at settle time; the same key for calendar windows).
+   * Resolves to the `spend` key's totals right after this write (atomically with it), or
+   * undefined when the store could not be reached (the write is kept and replayed). */
+  settle(
+    reservation: KeyRef,
+    reservedUsd: number,
+    spend: KeyRef,
+    actualUsd: number,
+  ): Promise<WindowTotals | undefined>;
   /** Drop a reservation without spend (error, timeout). */
   release(reservation: KeyRef, reservedUsd: number): Promise<void>;
-  /** Record spend that had no reservation. */
-  add(spend: KeyRef, amountUsd: number): Promise<void>;
+  /** Record spend that had no reservation. Resolves like `settle`: the key's totals right after
+   * this write, so exactly one writer sees a threshold being crossed. */
+  add(spend: KeyRef, amountUsd: number): Promise<WindowTotals | undefined>;
   /** Current totals summed over `keys`. */
   get(keys: readonly string[]): Promise<WindowTotals>;
   /** Release resources (connections, timers); idempotent. */

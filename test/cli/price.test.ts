@@ -447,7 +447,9 @@ describe('spanledger commands', () => {
     expect(out.stdout).toMatch(/run total: \$3\.237767 priced; 1 span\(s\) unpriced/);
     // The totals come from the rollup the processor wrote on the root span.
     expect(out.stdout).toMatch(/human_review\s+3\.200000\n/);
-    expect(out.stdout).toMatch(/5 LLM calls, 1 tool call, 1 retrieval, 1 evaluation, 15442 input tokens/);
+    expect(out.stdout).toMatch(
+      /5 LLM calls, 1 tool call, 1 retrieval, 1 evaluation, 15442 input tokens/,
+    );
     expect(out.stdout).toMatch(/exceeded per-run: \$3\.237767 of \$1/);
     expect(out.stdout).toMatch(/budgets exceeded by this run: per-run/);
   });
