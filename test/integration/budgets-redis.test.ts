@@ -258,7 +258,6 @@ describe.skipIf(process.version.split('.')[0] !== 'v20')(
       }
     }, 60_000);
 
-    // FAILS today (bug report: warnings of a shared window are decided on a per-process cache).
     it('a shared window crossing 50 % through two replicas is signalled once, at the spend that crossed it', async (ctx) => {
       if (!server || !raw) return ctx.skip();
       const r = raw;
