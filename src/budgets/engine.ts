@@ -25,7 +25,8 @@ export interface BudgetDecision {
   /** The budget that decided (the most severe, then the one with least room). */
   budget?: string;
   /** Which limit: `limit_usd`, `max_llm_calls`, `max_tool_calls`, `max_tokens`,
-   * `max_repeated_tool_calls`. */
+   * `max_repeated_tool_calls`, or `ledger_unavailable` (a fail-closed ledger cannot reach its
+   * store). */
   limit?: string;
   limitUsd?: number;
   spentUsd?: number;
@@ -220,6 +221,11 @@ export class BudgetEngine {
         const ref = this.refs.get(b, scope, this.now());
         const totals = await this.ledger.get(ref.readKeys);
         const used = totals.spentUsd + totals.reservedUsd;
+        if (totals.unavailable === true && b.action === 'block') {
+          // Fail-closed and the store is down: the next reservation will be refused, so say so.
+          consider(this.decide(b, 'ledger_unavailable', used));
+          continue;
+        }
         const remaining = b.limitUsd - used;
         tightest = Math.min(tightest ?? remaining, remaining);
         if (used + estimate > b.limitUsd) consider(this.decide(b, 'limit_usd', used));
@@ -262,7 +268,13 @@ export class BudgetEngine {
       const r = await this.ledger.reserve(window, estimateUsd, b.limitUsd, b.action === 'block');
       if (!r.ok) {
         for (const h of holds) await this.ledger.release(h.ref, h.amount);
-        throw new BudgetExceededError(b.name, b.limitUsd, r.spentUsd + r.reservedUsd, 'limit_usd');
+        // A fail-closed ledger that cannot reach its store refuses: say so, not "over budget".
+        throw new BudgetExceededError(
+          b.name,
+          b.limitUsd,
+          r.spentUsd + r.reservedUsd,
+          r.unavailable === true ? 'ledger_unavailable' : 'limit_usd',
+        );
       }
       holds.push({ ref: writeRef(window), amount: estimateUsd, window, budget: b });
     }

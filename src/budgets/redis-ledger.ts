@@ -340,7 +340,7 @@ export class RedisLedger implements BudgetLedger {
       },
     );
     const totals = this.localTotals(readKeys);
-    if (this.failure === 'closed') return { ok: false, ...totals };
+    if (this.failure === 'closed') return { ok: false, ...totals, unavailable: true };
     // The contract's comparison, exactly as MemoryLedger makes it (no tolerance).
     const fits = !enforceLimit || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
     if (!fits) return { ok: false, ...totals };
@@ -409,7 +409,10 @@ export class RedisLedger implements BudgetLedger {
     if (unique.length === 0) return { spentUsd: 0, reservedUsd: 0 };
     this.maybeFlush();
     const r = await this.call(SCRIPTS.get, unique, []);
-    if (!r.ok) return this.localTotals(unique);
+    if (!r.ok) {
+      const totals = this.localTotals(unique);
+      return this.failure === 'closed' ? { ...totals, unavailable: true } : totals;
+    }
     const remote = this.remember(unique, r.reply as unknown[], 0);
     const local = this.shadowTotals(unique);
     return {

@@ -9,6 +9,9 @@ export interface WindowTotals {
   spentUsd: number;
   /** Reservations held for calls in flight, USD. */
   reservedUsd: number;
+  /** Set when the store could not be reached and the ledger's policy is to refuse spending
+   * (fail-closed): the totals are only what this process last saw. */
+  unavailable?: boolean;
 }
 
 /** Result of a reservation attempt. */
