@@ -65,7 +65,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe.skipIf(process.version.split('.')[0] !== 'v20')('RedisLedger (real redis-server)', () => {
+describe('RedisLedger (real redis-server)', () => {
   it('takes exactly the reservations that fit: 20 concurrent 0.07 on a 1.00 limit → 14', async (ctx) => {
     if (!server) return ctx.skip();
     const prefix = `t:${randomUUID()}:`;
@@ -354,7 +354,7 @@ describe.skipIf(process.version.split('.')[0] !== 'v20')('RedisLedger (real redi
   });
 });
 
-describe.skipIf(process.version.split('.')[0] !== 'v20')('RedisLedger failure policy', () => {
+describe('RedisLedger failure policy', () => {
   let own: RedisServer | undefined;
 
   beforeAll(async () => {
