@@ -49,7 +49,7 @@
 // `budgetLedger` (the engine, processor and MemoryLedger still come from dist).
 
 import { execSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
@@ -58,19 +58,12 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { cpuModel, distUrl, loadAvg, median, noopExporter, num } from './lib.mjs';
 
 // --- options ---------------------------------------------------------------------------------
-const distUrl = process.env.BENCH_DIST
-  ? new URL(process.env.BENCH_DIST, `file://${process.cwd()}/`).href
-  : new URL('../dist/index.js', import.meta.url).href;
 const dist = await import(distUrl);
 const { createSpanLedger, MemoryLedger } = dist;
 const args = process.argv.slice(2);
-const num = (name, dflt) => {
-  const v = Number(process.env[name] ?? dflt);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-  return v;
-};
 const WARMUP_MS = num('BENCH_WARMUP_MS', 700);
 const TIME_MS = num('BENCH_TIME_MS', 2500);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 32);
@@ -140,13 +133,6 @@ const LLM_CHILDREN = 10;
 const SPANS_PER_RUN = 1 + LLM_CHILDREN + 1;
 
 /** Exporter whose export() reports success at once. */
-const noopExporter = {
-  export(_spans, resultCallback) {
-    resultCallback({ code: 0 });
-  },
-  shutdown: () => Promise.resolve(),
-  forceFlush: () => Promise.resolve(),
-};
 
 function makeTracer(ledger, exporter = noopExporter) {
   const spanProcessors = [new SimpleSpanProcessor(exporter)];
@@ -391,14 +377,6 @@ function sh(cmd) {
     return undefined;
   }
 }
-function cpuModel() {
-  try {
-    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
-    if (m) return m[1].trim();
-  } catch {}
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-const loadAvg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 const machine = {
   cpu: cpuModel(),
   nproc: Number(sh('nproc') ?? os.availableParallelism?.() ?? os.cpus().length),
@@ -503,11 +481,6 @@ if (parts.has('api')) {
   }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const PIPELINES = ['plain', 'ledger', 'budgets'];
 const rollupRaw = {};
 if (parts.has('rollup')) {

@@ -51,18 +51,11 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { cpuModel, distUrl, loadAvg, median, noopExporter, num } from './lib.mjs';
 
 // --- options ---------------------------------------------------------------------------------
-const distUrl = process.env.BENCH_DIST
-  ? new URL(process.env.BENCH_DIST, `file://${process.cwd()}/`).href
-  : new URL('../dist/index.js', import.meta.url).href;
 const { createSpanLedger, priceUsage } = await import(distUrl);
 const args = process.argv.slice(2);
-const num = (name, dflt) => {
-  const v = Number(process.env[name] ?? dflt);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-  return v;
-};
 const PROCS = num('BENCH_PROCS', 5);
 const SPANS = num('BENCH_SPANS', 120000);
 const ROUNDS = num('BENCH_ROUNDS', 3);
@@ -180,17 +173,6 @@ const SHAPES = {
 
 // --- pipelines -------------------------------------------------------------------------------
 /** Exporter whose export() reports success at once. */
-const noopExporter = {
-  export(_spans, resultCallback) {
-    resultCallback({ code: 0 });
-  },
-  shutdown() {
-    return Promise.resolve();
-  },
-  forceFlush() {
-    return Promise.resolve();
-  },
-};
 /** Build ONE pipeline; returns its tracer and (for ledger/lean) the ledger. */
 function makePipeline(pipeline, exporter = noopExporter) {
   let ledger;
@@ -265,13 +247,6 @@ if (typeof globalThis.gc !== 'function') {
 }
 
 // machine
-function cpuModel() {
-  try {
-    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
-    if (m) return m[1].trim();
-  } catch {}
-  return os.cpus()[0]?.model ?? 'unknown';
-}
 function dep(name) {
   try {
     return JSON.parse(
@@ -285,7 +260,6 @@ let nproc = String(os.availableParallelism?.() ?? os.cpus().length);
 try {
   nproc = execSync('nproc', { encoding: 'utf8' }).trim();
 } catch {}
-const loadAvg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 const machine = {
   cpu: cpuModel(),
   nproc: Number(nproc),
@@ -352,11 +326,6 @@ function sanityCheck() {
 }
 const check = sanityCheck();
 
-const median = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const minOf = (xs) => Math.min(...xs);
 const maxOf = (xs) => Math.max(...xs);
 
