@@ -65,38 +65,40 @@ const VECTOR_DBS = new Set([
   'turbopuffer',
 ]);
 
-// Keys (by prefix) that can make a span interesting; everything else is skipped at once, which
-// keeps the processor's cost on ordinary HTTP and database spans to a key scan.
-const PREFIXES = [
-  'gen_ai.',
-  'llm.',
-  'ai.',
-  'spanledger.',
-  'openinference.',
-  'traceloop.',
-  'db.system',
-  'mcp.',
-  'langfuse.',
-];
-
-/** Whether a span has any attribute spanledger reads (a cheap pre-filter). */
+// Keys (by prefix) that can make a span interesting: `gen_ai.`, `llm.`, `langfuse.`, `ai.`,
+// `spanledger.`, `openinference.`, `traceloop.`, `db.system`, `mcp.`. Everything else is skipped
+// at once, which keeps the processor's cost on ordinary HTTP and database spans to a key scan.
+/** Whether a span has any attribute spanledger reads (a cheap pre-filter): one switch on the
+ * first character of each key, a prefix test only for the few keys that can match. */
 export function isRelevant(name: string, attrs: Attributes): boolean {
   for (const k in attrs) {
-    const c = k.charCodeAt(0);
-    // g l a s o t d m: first letters of PREFIXES; most keys fail here.
-    if (
-      c !== 103 &&
-      c !== 108 &&
-      c !== 97 &&
-      c !== 115 &&
-      c !== 111 &&
-      c !== 116 &&
-      c !== 100 &&
-      c !== 109
-    ) {
-      continue;
+    switch (k.charCodeAt(0)) {
+      case 103: // g
+        if (k.startsWith('gen_ai.')) return true;
+        break;
+      case 108: // l
+        if (k.startsWith('llm.') || k.startsWith('langfuse.')) return true;
+        break;
+      case 97: // a
+        if (k.startsWith('ai.')) return true;
+        break;
+      case 115: // s
+        if (k.startsWith('spanledger.')) return true;
+        break;
+      case 111: // o
+        if (k.startsWith('openinference.')) return true;
+        break;
+      case 116: // t
+        if (k.startsWith('traceloop.')) return true;
+        break;
+      case 100: // d
+        if (k.startsWith('db.system')) return true;
+        break;
+      case 109: // m
+        if (k.startsWith('mcp.')) return true;
+        break;
+      default:
     }
-    for (const p of PREFIXES) if (k.startsWith(p)) return true;
   }
   return name.startsWith('ai.');
 }
