@@ -118,9 +118,11 @@ export class CostProcessor implements SpanProcessor {
         linked[kParent] = parent;
         linked[kRoot] = parent[kRoot] ?? parent;
       }
-      const reservation = parentContext.getValue(RESERVATION_KEY) as
-        | ReservationAccumulator
-        | undefined;
+      // Reservations exist only with budgets: skip the context lookup otherwise.
+      const reservation =
+        this.budgets === undefined
+          ? undefined
+          : (parentContext.getValue(RESERVATION_KEY) as ReservationAccumulator | undefined);
       if (reservation !== undefined) (span as Span & Linked)[kReservation] = reservation;
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
