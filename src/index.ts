@@ -2,6 +2,13 @@
  * spanledger: prices every span of AI-agent work, rolls cost up per trace and enforces budgets.
  * The public API, exported by name; everything else in `src/` is internal.
  */
+export {
+  ATTRIBUTION_KEYS,
+  type AttributionDimensions,
+  type AttributionOptions,
+  OTHER,
+  withAttribution,
+} from './attribution/attribution.js';
 export type { BudgetAction, BudgetInput, DegradeSuggestion } from './budgets/config.js';
 export {
   type BudgetDecision,

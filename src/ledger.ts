@@ -5,6 +5,7 @@
  */
 import { type Attributes, context as api, type Context, trace } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Attribution, type AttributionOptions } from './attribution/attribution.js';
 import { type Budget, type BudgetInput, validateBudgets } from './budgets/config.js';
 import {
   type BudgetDecision,
@@ -55,6 +56,9 @@ export interface SpanLedgerOptions {
   reservationTimeoutMs?: number;
   /** Clock for budget windows (ms since epoch). Default `Date.now`; set it to replay or test. */
   now?: () => number;
+  /** How attribution dimensions reach spans (baggage trust, extra dimensions, value limits);
+   * `false` copies none. Default: resource attributes and baggage for the fixed dimensions. */
+  attribution?: AttributionOptions | false;
 }
 
 /** Budget held for a call in flight; settle it to the actual cost, or release it. */
@@ -118,8 +122,11 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     ...(options.maxOpenTraces !== undefined ? { maxOpenTraces: options.maxOpenTraces } : {}),
     ...(options.traceTtlMs !== undefined ? { traceTtlMs: options.traceTtlMs } : {}),
   });
+  const attribution =
+    options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
   const processor = new CostProcessor({
     traces,
+    ...(attribution ? { attribution } : {}),
     context: { priceBook, rules: new UnitRules(priceBook.config) },
     reporter,
     semconvCostAttributes: options.semconvCostAttributes ?? true,
@@ -144,7 +151,8 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   processor.attachBudgets(engine);
 
   const where = (o: BudgetCallOptions | undefined) => {
-    const span = trace.getSpan(o?.context ?? api.active());
+    const ctx = o?.context ?? api.active();
+    const span = trace.getSpan(ctx);
     const { run, root } = processor.runStateOf(span);
     const attrs =
       span !== undefined && 'attributes' in span
@@ -157,6 +165,8 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         BudgetEngine.dimensions(
           attrs,
           (root as { attributes?: Attributes } | undefined)?.attributes,
+          // Before any span exists (a check at the top of a request): the request's baggage.
+          attribution?.forSpan(ctx, undefined),
         ),
     };
   };

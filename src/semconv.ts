@@ -123,6 +123,12 @@ export const ATTR_SERVICE_TIER = 'spanledger.service_tier';
 /** Seconds of compute for models priced per second (self-hosted). */
 export const ATTR_USAGE_SECONDS = 'spanledger.usage.seconds';
 
+// --- attribution dimensions (fixed, SPEC section 2): resource, baggage or span attributes ---
+export const ATTR_TEAM = 'spanledger.team';
+export const ATTR_COST_CENTER = 'spanledger.cost_center';
+export const ATTR_TENANT = 'spanledger.tenant';
+export const ATTR_USE_CASE = 'spanledger.use_case';
+
 // --- written by the processor (fixed, SPEC section 2) ---
 export const ATTR_COST_USD = 'spanledger.cost.usd';
 export const ATTR_COST_CATEGORY = ATTR_CATEGORY;

@@ -5,6 +5,7 @@
  */
 import { type Context, createContextKey, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Attribution } from '../attribution/attribution.js';
 import { BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
 import type { Reporter } from '../diag.js';
 import type { CostCategory } from '../semconv.js';
@@ -62,6 +63,8 @@ export interface CostProcessorOptions {
   traces: TraceRegistry;
   /** Budget accounting and signals, when budgets are configured. */
   budgets?: BudgetEngine;
+  /** Attribution dimensions copied onto spans at start; absent: none. */
+  attribution?: Attribution;
 }
 
 /** Counts of spans by pricing outcome since start. */
@@ -81,6 +84,7 @@ export class CostProcessor implements SpanProcessor {
   /** Open traces' rollup states. */
   readonly traces: TraceRegistry;
   private budgets: BudgetEngine | undefined;
+  private readonly attribution: Attribution | undefined;
   private readonly ctx: CostContext;
   private readonly reporter: Reporter;
   private readonly mirror: boolean;
@@ -91,6 +95,7 @@ export class CostProcessor implements SpanProcessor {
     this.mirror = options.semconvCostAttributes;
     this.traces = options.traces;
     this.budgets = options.budgets;
+    this.attribution = options.attribution;
   }
 
   /** Start accounting budgets (once, at construction of the ledger; none configured: none). */
@@ -111,6 +116,13 @@ export class CostProcessor implements SpanProcessor {
 
   onStart(span: Span, parentContext: Context): void {
     try {
+      const dims = this.attribution?.forSpan(parentContext, span.resource);
+      if (dims !== undefined) {
+        // Attributes the application set at start win over inherited attribution.
+        for (const key in dims) {
+          if (span.attributes[key] === undefined) span.setAttribute(key, dims[key] as string);
+        }
+      }
       const parent = trace.getSpan(parentContext) as (Span & Linked) | undefined;
       // Only a local SDK span has attributes to inherit a category from.
       if (parent !== undefined && parent !== span && 'attributes' in parent) {
