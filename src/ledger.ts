@@ -3,7 +3,15 @@
  * file once, at construction (bad configuration fails fast, naming file, entry and reason), and
  * hands out the span processor to register first.
  */
-import { type Attributes, context as api, type Context, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context as api,
+  type Context,
+  type MeterProvider,
+  metrics,
+  trace,
+} from '@opentelemetry/api';
+import { createAlwaysRecordSampler, type Sampler } from '@opentelemetry/sdk-trace';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Attribution, type AttributionOptions } from './attribution/attribution.js';
 import { type Budget, type BudgetInput, validateBudgets } from './budgets/config.js';
@@ -17,6 +25,7 @@ import {
 import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetLedger } from './budgets/types.js';
 import { type ProblemCounts, Reporter } from './diag.js';
+import { CostMetrics } from './metrics/cost-metrics.js';
 import { ConfigError, type PricesConfigInput } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
 import {
@@ -59,6 +68,8 @@ export interface SpanLedgerOptions {
   /** How attribution dimensions reach spans (baggage trust, extra dimensions, value limits);
    * `false` copies none. Default: resource attributes and baggage for the fixed dimensions. */
   attribution?: AttributionOptions | false;
+  /** Where cost metrics go. Default: the global meter provider (set by NodeSDK). */
+  meterProvider?: MeterProvider;
 }
 
 /** Budget held for a call in flight; settle it to the actual cost, or release it. */
@@ -93,6 +104,9 @@ export interface SpanLedger {
   readonly priceBook: PriceBook;
   /** Counters since start. */
   stats(): SpanLedgerStats;
+  /** Wrap the outermost sampler so every span is recorded (metrics stay exact) while only the
+   * delegate's sampled spans are exported. Every service must apply it. */
+  sampler(delegate: Sampler): Sampler;
   /** The budgets in force (validated). */
   readonly budgets: readonly Budget[];
   /** The budget decision for a call about to be made in the active run. Never throws. */
@@ -124,7 +138,9 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   });
   const attribution =
     options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('spanledger');
   const processor = new CostProcessor({
+    metrics: new CostMetrics(meter),
     traces,
     ...(attribution ? { attribution } : {}),
     context: { priceBook, rules: new UnitRules(priceBook.config) },
@@ -238,6 +254,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   return {
     processor,
     priceBook,
+    sampler: (delegate) => createAlwaysRecordSampler(delegate),
     budgets,
     check,
     enforce,

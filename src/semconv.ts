@@ -31,6 +31,8 @@ export const ATTR_DB_SYSTEM = 'db.system';
 export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
 export const ATTR_MCP_SERVER_NAME = 'mcp.server.name';
 export const ATTR_ERROR_TYPE = 'error.type';
+/** Token type on `spanledger.tokens` (input, output, cache_read, cache_write, reasoning). */
+export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 
 // --- legacy and vendor usage forms (read) ---
 export const ATTR_GEN_AI_USAGE_PROMPT_TOKENS = 'gen_ai.usage.prompt_tokens';

@@ -8,6 +8,7 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import type { Attribution } from '../attribution/attribution.js';
 import { BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
 import type { Reporter } from '../diag.js';
+import { type CostMetrics, dimensionAttributes } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
 import type { TraceRegistry, TraceState } from './rollup.js';
@@ -17,6 +18,7 @@ import {
   INHERITABLE,
   isRelevant,
   ownCategory,
+  reasonCode,
   type SpanCost,
 } from './span-cost.js';
 
@@ -65,6 +67,8 @@ export interface CostProcessorOptions {
   budgets?: BudgetEngine;
   /** Attribution dimensions copied onto spans at start; absent: none. */
   attribution?: Attribution;
+  /** Cost metrics, recorded for every recording span. */
+  metrics?: CostMetrics;
 }
 
 /** Counts of spans by pricing outcome since start. */
@@ -85,6 +89,7 @@ export class CostProcessor implements SpanProcessor {
   readonly traces: TraceRegistry;
   private budgets: BudgetEngine | undefined;
   private readonly attribution: Attribution | undefined;
+  private readonly metrics: CostMetrics | undefined;
   private readonly ctx: CostContext;
   private readonly reporter: Reporter;
   private readonly mirror: boolean;
@@ -96,6 +101,7 @@ export class CostProcessor implements SpanProcessor {
     this.traces = options.traces;
     this.budgets = options.budgets;
     this.attribution = options.attribution;
+    this.metrics = options.metrics;
   }
 
   /** Start accounting budgets (once, at construction of the ledger; none configured: none). */
@@ -156,6 +162,10 @@ export class CostProcessor implements SpanProcessor {
           if (cost.llmCall) this.markAncestors(linked);
           this.write(span, cost);
           this.account(cost);
+          this.metrics?.record(
+            cost,
+            dimensionAttributes(span.attributes, linked[kRoot]?.attributes),
+          );
           this.rollUp(linked, cost);
         }
       }
@@ -172,6 +182,7 @@ export class CostProcessor implements SpanProcessor {
         const state = linked[kState];
         if (state !== undefined && !state.evicted) {
           state.writeTo(span);
+          this.metrics?.recordTrace(state.costUsd, dimensionAttributes(span.attributes));
           const exceeded = state.exceeded;
           if (exceeded !== undefined && exceeded.size > 0) {
             span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
@@ -338,12 +349,6 @@ export class CostProcessor implements SpanProcessor {
       span.setAttribute(A.ATTR_GEN_AI_USAGE_COST_SOURCE, cost.source ?? 'catalog');
     }
   }
-}
-
-function reasonCode(reason: string | undefined): string {
-  if (reason === undefined) return 'unknown';
-  const colon = reason.indexOf(':');
-  return colon < 0 ? reason : reason.slice(0, colon);
 }
 
 function describe(cost: SpanCost): string {

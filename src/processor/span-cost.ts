@@ -327,3 +327,11 @@ function priceCall(
     ...(price.reason !== undefined ? { reason: price.reason } : {}),
   };
 }
+
+/** The fixed part of an unpriced reason (`unknown_service_tier: x` → `unknown_service_tier`),
+ * for metric labels and problem kinds: bounded, unlike the full reason. */
+export function reasonCode(reason: string | undefined): string {
+  if (reason === undefined) return 'unknown';
+  const colon = reason.indexOf(':');
+  return colon < 0 ? reason : reason.slice(0, colon);
+}

@@ -1,0 +1,152 @@
+import { type Attributes, context, trace } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
+import { createSpanLedger } from '../../src/index.js';
+
+class TestReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+const AT = new Date('2026-11-02T10:00:00Z');
+// gpt-4o: $2.50 in, $1.25 cached, $10 out per million tokens.
+const chat = (input: number, cached: number, output: number): Attributes => ({
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.provider.name': 'openai',
+  'gen_ai.request.model': 'gpt-4o',
+  'gen_ai.usage.input_tokens': input,
+  'gen_ai.usage.cache_read.input_tokens': cached,
+  'gen_ai.usage.output_tokens': output,
+});
+const usd = (input: number, cached: number, output: number) =>
+  ((input - cached) * 2.5 + cached * 1.25 + output * 10) / 1e6;
+
+function sumOf(rm: ResourceMetrics, name: string, where: (a: Attributes) => boolean = () => true) {
+  let total = 0;
+  for (const sm of rm.scopeMetrics) {
+    for (const m of sm.metrics) {
+      if (m.descriptor.name !== name) continue;
+      for (const p of m.dataPoints) {
+        if (!where(p.attributes)) continue;
+        if (m.dataPointType === DataPointType.HISTOGRAM) total += (p.value as { sum: number }).sum;
+        else total += p.value as number;
+      }
+    }
+  }
+  return total;
+}
+
+async function pipeline(ratio: number) {
+  const reader = new TestReader({
+    aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+  });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const ledger = createSpanLedger({ meterProvider });
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    sampler: ledger.sampler(new TraceIdRatioBasedSampler(ratio)),
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+  });
+  return { ledger, exporter, tracer: provider.getTracer('sampling'), reader, meterProvider };
+}
+
+describe('cost metrics are exact under head sampling', () => {
+  it.each([0.01, 0.1])(
+    'at %s sampling the cost counter equals the sum of every span',
+    async (ratio) => {
+      const p = await pipeline(ratio);
+      let expected = 0;
+      let expectedTraces = 0;
+      const runs = 2000;
+      for (let i = 0; i < runs; i++) {
+        const input = 500 + (i % 37) * 100;
+        const cached = (i % 3) * 100;
+        const output = 50 + (i % 11) * 10;
+        const root = p.tracer.startSpan('invoke_agent', {
+          startTime: AT,
+          attributes: { 'spanledger.tenant': `t${i % 5}` },
+        });
+        p.tracer
+          .startSpan(
+            'chat',
+            { attributes: chat(input, cached, output), startTime: AT },
+            trace.setSpan(context.active(), root),
+          )
+          .end();
+        root.end();
+        expected += usd(input, cached, output);
+        expectedTraces += 1;
+      }
+      const { resourceMetrics: rm } = await p.reader.collect();
+      // Every span was priced and counted...
+      expect(Math.abs(sumOf(rm, 'spanledger.cost.usd') - expected) / expected).toBeLessThan(1e-9);
+      expect(Math.abs(sumOf(rm, 'spanledger.trace.cost.usd') - expected) / expected).toBeLessThan(
+        1e-9,
+      );
+      expect(
+        sumOf(rm, 'spanledger.operations', (a) => a['spanledger.cost.status'] === 'priced'),
+      ).toBe(runs);
+      // ...while only the sampled traces were exported (both spans of a run share its decision).
+      const exported = p.exporter.getFinishedSpans().filter((s) => s.name === 'chat').length;
+      expect(exported).toBeGreaterThan(0);
+      expect(exported).toBeLessThan(runs * ratio * 3);
+      // Per tenant, the attribution dimension splits the same total.
+      const t0 = sumOf(rm, 'spanledger.cost.usd', (a) => a['spanledger.tenant'] === 't0');
+      expect(t0).toBeGreaterThan(0);
+      expect(t0).toBeLessThan(expected);
+      expect(expectedTraces).toBe(runs);
+      await p.meterProvider.shutdown();
+    },
+  );
+
+  it('counts tokens by type (disjoint: they add up to the call totals) and unpriced spans', async () => {
+    const p = await pipeline(1);
+    p.tracer
+      .startSpan('a', {
+        attributes: { ...chat(1200, 1024, 300), 'gen_ai.usage.reasoning.output_tokens': 128 },
+        startTime: AT,
+      })
+      .end();
+    p.tracer
+      .startSpan('b', {
+        attributes: { ...chat(10, 0, 10), 'gen_ai.request.model': 'gpt-unknown' },
+        startTime: AT,
+      })
+      .end();
+    const { resourceMetrics: rm } = await p.reader.collect();
+    const tokens = (type: string) =>
+      sumOf(
+        rm,
+        'spanledger.tokens',
+        (a) => a['gen_ai.token.type'] === type && a['gen_ai.request.model'] === 'gpt-4o',
+      );
+    expect([
+      tokens('input'),
+      tokens('cache_read'),
+      tokens('cache_write'),
+      tokens('output'),
+      tokens('reasoning'),
+    ]).toEqual([176, 1024, 0, 172, 128]);
+    expect(
+      sumOf(
+        rm,
+        'spanledger.unpriced',
+        (a) => a['spanledger.cost.unpriced_reason'] === 'unknown_model',
+      ),
+    ).toBe(1);
+    expect(sumOf(rm, 'spanledger.cache.savings.usd')).toBeCloseTo((1024 * 1.25) / 1e6, 15);
+    await p.meterProvider.shutdown();
+  });
+});
