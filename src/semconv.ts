@@ -21,7 +21,6 @@ export const ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning
 export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
 export const ATTR_GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
 export const ATTR_GEN_AI_DATA_SOURCE_ID = 'gen_ai.data_source.id';
-export const ATTR_GEN_AI_CONVERSATION_ID = 'gen_ai.conversation.id';
 export const ATTR_GEN_AI_EVALUATION_NAME = 'gen_ai.evaluation.name';
 export const ATTR_GEN_AI_OPENAI_REQUEST_SERVICE_TIER = 'gen_ai.openai.request.service_tier';
 export const ATTR_GEN_AI_OPENAI_RESPONSE_SERVICE_TIER = 'gen_ai.openai.response.service_tier';
@@ -30,7 +29,6 @@ export const ATTR_OPENAI_RESPONSE_SERVICE_TIER = 'openai.response.service_tier';
 export const ATTR_DB_SYSTEM = 'db.system';
 export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
 export const ATTR_MCP_SERVER_NAME = 'mcp.server.name';
-export const ATTR_ERROR_TYPE = 'error.type';
 /** Token type on `spanledger.tokens` (input, output, cache_read, cache_write, reasoning). */
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 
@@ -130,6 +128,14 @@ export const ATTR_TEAM = 'spanledger.team';
 export const ATTR_COST_CENTER = 'spanledger.cost_center';
 export const ATTR_TENANT = 'spanledger.tenant';
 export const ATTR_USE_CASE = 'spanledger.use_case';
+/** The fixed attribution dimensions by short name: the one list attribution, budgets and
+ * metrics share. */
+export const ATTRIBUTION_DIMENSIONS = {
+  team: ATTR_TEAM,
+  costCenter: ATTR_COST_CENTER,
+  tenant: ATTR_TENANT,
+  useCase: ATTR_USE_CASE,
+} as const;
 
 // --- written by the processor (fixed, SPEC section 2) ---
 export const ATTR_COST_USD = 'spanledger.cost.usd';

@@ -9,12 +9,7 @@ import { type Attributes, type Context, context, propagation } from '@openteleme
 import * as A from '../semconv.js';
 
 /** The fixed attribution dimensions (SPEC section 2) by their short names. */
-export const ATTRIBUTION_KEYS = {
-  team: A.ATTR_TEAM,
-  costCenter: A.ATTR_COST_CENTER,
-  tenant: A.ATTR_TENANT,
-  useCase: A.ATTR_USE_CASE,
-} as const;
+export const ATTRIBUTION_KEYS = A.ATTRIBUTION_DIMENSIONS;
 
 /** Attribution values, by short name. */
 export type AttributionDimensions = Partial<Record<keyof typeof ATTRIBUTION_KEYS, string>>;

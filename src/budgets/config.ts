@@ -5,17 +5,15 @@
  */
 import { z } from 'zod';
 import { ConfigError, describeIssues, readConfigFile } from '../config-file.js';
+import { ATTR_GEN_AI_AGENT_NAME, ATTRIBUTION_DIMENSIONS } from '../semconv.js';
 
 /** What happens when a budget is exceeded (SPEC section 4). */
 export type BudgetAction = 'alert' | 'degrade' | 'block';
 
 /** Built-in scope dimensions and the span attribute each one reads (SPEC section 2). */
 export const BUILTIN_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({
-  team: 'spanledger.team',
-  costCenter: 'spanledger.cost_center',
-  tenant: 'spanledger.tenant',
-  useCase: 'spanledger.use_case',
-  agent: 'gen_ai.agent.name',
+  ...ATTRIBUTION_DIMENSIONS,
+  agent: ATTR_GEN_AI_AGENT_NAME,
 });
 
 /** Matcher value meaning "any value, one budget window per distinct value". */

@@ -4,17 +4,12 @@
  * (`ledger.sampler(...)`). Attribute keys are the span attribute keys.
  */
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { BUILTIN_DIMENSIONS } from '../budgets/config.js';
 import { reasonCode, type SpanCost } from '../processor/span-cost.js';
 import * as A from '../semconv.js';
 
 /** Dimension attributes carried by cost metrics, read off the span. */
-const DIMENSION_KEYS = [
-  A.ATTR_TEAM,
-  A.ATTR_COST_CENTER,
-  A.ATTR_TENANT,
-  A.ATTR_USE_CASE,
-  A.ATTR_GEN_AI_AGENT_NAME,
-];
+const DIMENSION_KEYS = Object.values(BUILTIN_DIMENSIONS);
 
 /** The metric attributes of a span's dimensions. */
 export function dimensionAttributes(span: Attributes, root?: Attributes): Attributes {

@@ -7,7 +7,6 @@ import {
   calcPrice,
   findProvider,
   type ModelInfo,
-  type ModelPrice,
   type Provider,
   waitForUpdate,
 } from '@pydantic/genai-prices';
@@ -185,17 +184,6 @@ export function catalogTotal(
   const r = calcPrice(usage as Record<string, number>, model.modelId, { provider, timestamp });
   if (!r) throw new Error(`catalog lost model ${model.providerId}/${model.modelId}`);
   return { inputUsd: r.input_price, outputUsd: r.output_price, totalUsd: r.total_price };
-}
-
-/** For tests: the package's own calculation with its own model matching. */
-export function catalogReference(
-  providerId: string,
-  modelId: string,
-  usage: CatalogUsage,
-  at: Date,
-): { totalUsd: number; prices: ModelPrice } | undefined {
-  const r = calcPrice(usage as Record<string, number>, modelId, { providerId, timestamp: at });
-  return r ? { totalUsd: r.total_price, prices: r.model_price } : undefined;
 }
 
 /** For tests and tooling: every provider in the bundled catalog, in catalog order. The package
