@@ -6,7 +6,6 @@ import {
   ROOT_CONTEXT,
   trace,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CBaggagePropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -14,17 +13,11 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSpanLedger, type SpanLedgerOptions, withAttribution } from '../../src/index.js';
+import { gpt4oChat, gpt4oUsd, useContextManager } from '../support/fixtures.js';
 
-const manager = new AsyncLocalStorageContextManager();
-beforeAll(() => {
-  context.setGlobalContextManager(manager.enable());
-});
-afterAll(() => {
-  manager.disable();
-  context.disable();
-});
+useContextManager();
 
 function service(resource: Record<string, string>, options: SpanLedgerOptions = {}) {
   const ledger = createSpanLedger(options);
@@ -39,15 +32,8 @@ function service(resource: Record<string, string>, options: SpanLedgerOptions = 
   return { ledger, tracer, attrs };
 }
 
-const chat = {
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.usage.input_tokens': 1000,
-  'gen_ai.usage.output_tokens': 100,
-};
-// gpt-4o: 1000 x $2.50 + 100 x $10 per million tokens.
-const CHAT_USD = 0.0035;
+const chat = gpt4oChat(1000, 0, 100);
+const CHAT_USD = gpt4oUsd(1000, 0, 100);
 
 describe('attribution onto spans', () => {
   it('copies resource ownership and request baggage onto every span; the span and baggage win', () => {

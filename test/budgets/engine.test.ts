@@ -1,31 +1,14 @@
 import { type Attributes, context, type Span, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type BudgetEvent, BudgetExceededError, type BudgetInput } from '../../src/index.js';
 import { harness } from '../processor/harness.js';
+import { CHAT, CHAT_USD, useContextManager } from '../support/fixtures.js';
 
 const AT = new Date('2026-11-02T10:00:00Z');
-const chat: Attributes = {
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.usage.input_tokens': 1200,
-  'gen_ai.usage.cache_read.input_tokens': 1024,
-  'gen_ai.usage.output_tokens': 300,
-};
-// gpt-4o: 176 uncached x $2.50 + 1024 cached x $1.25 + 300 out x $10 per million tokens.
-const CALL_USD = 0.00472;
+const chat = CHAT;
+const CALL_USD = CHAT_USD;
 
-// The context manager every Node service registers (NodeSDK does): guarded calls and checks
-// find their run through the active context.
-const manager = new AsyncLocalStorageContextManager();
-beforeAll(() => {
-  context.setGlobalContextManager(manager.enable());
-});
-afterAll(() => {
-  manager.disable();
-  context.disable();
-});
+useContextManager();
 
 function within<T>(span: Span, fn: () => T): T {
   return context.with(trace.setSpan(context.active(), span), fn);

@@ -16,6 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BudgetEvent, BudgetExceededError } from '../../src/index.js';
 import { harness } from '../processor/harness.js';
+import { CHAT, CHAT_USD } from '../support/fixtures.js';
 
 /** A pull reader: the test collects when it wants to look. */
 class TestReader extends MetricReader {
@@ -24,16 +25,8 @@ class TestReader extends MetricReader {
 }
 
 const AT = Date.parse('2026-11-02T10:00:00Z');
-const chat: Attributes = {
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.usage.input_tokens': 1200,
-  'gen_ai.usage.cache_read.input_tokens': 1024,
-  'gen_ai.usage.output_tokens': 300,
-};
-// gpt-4o: 176 uncached x $2.50 + 1024 cached x $1.25 + 300 out x $10 per million tokens.
-const CALL_USD = 0.00472;
+const chat = CHAT;
+const CALL_USD = CHAT_USD;
 
 const manager = new AsyncLocalStorageContextManager();
 let reader: TestReader;

@@ -14,6 +14,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { createSpanLedger } from '../../src/index.js';
+import { gpt4oChat, gpt4oUsd } from '../support/fixtures.js';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -21,17 +22,8 @@ class TestReader extends MetricReader {
 }
 
 const AT = new Date('2026-11-02T10:00:00Z');
-// gpt-4o: $2.50 in, $1.25 cached, $10 out per million tokens.
-const chat = (input: number, cached: number, output: number): Attributes => ({
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.usage.input_tokens': input,
-  'gen_ai.usage.cache_read.input_tokens': cached,
-  'gen_ai.usage.output_tokens': output,
-});
-const usd = (input: number, cached: number, output: number) =>
-  ((input - cached) * 2.5 + cached * 1.25 + output * 10) / 1e6;
+const chat = gpt4oChat;
+const usd = gpt4oUsd;
 
 function sumOf(rm: ResourceMetrics, name: string, where: (a: Attributes) => boolean = () => true) {
   let total = 0;
