@@ -219,10 +219,8 @@ export class CostProcessor implements SpanProcessor {
       );
       return;
     }
-    const own =
-      cost.llmCall === undefined
-        ? ownCategory(span.name, span.attributes, this.ctx.rules)
-        : undefined;
+    // Work counts go by the span's own category (assessed once, in assessSpan).
+    const own = cost.llmCall === undefined ? cost.own : undefined;
     if (cost.costUsd !== undefined && cost.status !== 'unpriced') {
       state.costUsd += cost.costUsd;
       state.byCategory[cost.category] += cost.costUsd;

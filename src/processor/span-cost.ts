@@ -41,6 +41,8 @@ export interface SpanCost {
   unit?: string;
   /** Attribute keys with unusable values. */
   invalid: string[];
+  /** The span's own category, before inheritance (work counts go by it). */
+  own?: CostCategory;
 }
 
 /** Categories that work done inside a span of that category is charged to (SPEC rule 3). */
@@ -158,8 +160,20 @@ export function assessSpan(
   inherited: () => CostCategory | undefined,
   wrapped: boolean,
 ): SpanCost | undefined {
+  const own = ownCategory(span.name, span.attributes, ctx.rules);
+  const cost = assess(span, ctx, inherited, wrapped, own);
+  if (cost !== undefined && own !== undefined) cost.own = own;
+  return cost;
+}
+
+function assess(
+  span: SpanView,
+  ctx: CostContext,
+  inherited: () => CostCategory | undefined,
+  wrapped: boolean,
+  own: CostCategory | undefined,
+): SpanCost | undefined {
   const attrs = span.attributes;
-  const own = ownCategory(span.name, attrs, ctx.rules);
   const invalid: string[] = [];
   const manual = finiteNonNegative(attrs[A.ATTR_MANUAL_COST_USD]);
   const reported = finiteNonNegative(attrs[A.ATTR_REPORTED_COST_USD]);
