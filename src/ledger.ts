@@ -8,7 +8,6 @@ import {
   context as api,
   type Context,
   type MeterProvider,
-  metrics,
   trace,
 } from '@opentelemetry/api';
 import { createAlwaysRecordSampler, type Sampler } from '@opentelemetry/sdk-trace';
@@ -26,6 +25,7 @@ import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetLedger } from './budgets/types.js';
 import { type ProblemCounts, Reporter } from './diag.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
+import { MeterSource } from './metrics/meter-source.js';
 import { ConfigError, type PricesConfigInput } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
 import {
@@ -138,9 +138,9 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   });
   const attribution =
     options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('spanledger');
+  const meters = new MeterSource(options.meterProvider);
   const processor = new CostProcessor({
-    metrics: new CostMetrics(meter),
+    metrics: meters.bind((meter) => new CostMetrics(meter)),
     traces,
     ...(attribution ? { attribution } : {}),
     context: { priceBook, rules: new UnitRules(priceBook.config) },
@@ -159,6 +159,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   const timeoutMs = options.reservationTimeoutMs ?? 300_000;
   const engine = new BudgetEngine({
     budgets,
+    meters,
     ledger: options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {}),
     reporter,
     ...(options.now ? { now: options.now } : {}),

@@ -4,8 +4,9 @@
  * fleet). Enforcement happens only here, in calls agent code makes before spending: the span
  * processor records and signals, and never throws.
  */
-import { type Attributes, diag, metrics } from '@opentelemetry/api';
+import { type Attributes, type Counter, diag } from '@opentelemetry/api';
 import type { Reporter } from '../diag.js';
+import { MeterSource } from '../metrics/meter-source.js';
 import * as A from '../semconv.js';
 import {
   BUILTIN_DIMENSIONS,
@@ -129,6 +130,8 @@ export interface BudgetEngineOptions {
   onBudgetEvent?: (event: BudgetEvent) => void;
   /** Cap on windows whose last known totals are kept for gauges. Default 10000. */
   maxTrackedWindows?: number;
+  /** Where budget metrics go. Default: the global meter provider, once registered. */
+  meters?: MeterSource;
 }
 
 /** Budget decisions and accounting for one ledger. */
@@ -142,12 +145,7 @@ export class BudgetEngine {
   private readonly refs: WindowRefCache;
   private readonly refreshedMs = new Map<string, number>();
   private readonly maxWindows: number;
-  private readonly eventCounter = metrics
-    .getMeter('spanledger')
-    .createCounter('spanledger.budget.events', {
-      unit: '{event}',
-      description: 'Budget warnings and exceeded events',
-    });
+  private readonly instruments: () => Counter;
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
@@ -157,19 +155,26 @@ export class BudgetEngine {
     this.onEvent = options.onBudgetEvent;
     this.maxWindows = options.maxTrackedWindows ?? 10_000;
     this.refs = new WindowRefCache(this.maxWindows);
-    const meter = metrics.getMeter('spanledger');
-    const limit = meter.createObservableGauge('spanledger.budget.limit.usd', { unit: '{USD}' });
-    const spent = meter.createObservableGauge('spanledger.budget.spent.usd', { unit: '{USD}' });
-    meter.addBatchObservableCallback(
-      (result) => {
-        for (const w of this.windows.values()) {
-          const attrs = { budget: w.budget, window: w.window };
-          result.observe(limit, w.limitUsd, attrs);
-          result.observe(spent, w.spentUsd, attrs);
-        }
-      },
-      [limit, spent],
-    );
+    // Bound at the first budget activity (by then the NodeSDK has registered its provider);
+    // the gauges' callback goes on the same meter as the events counter.
+    this.instruments = (options.meters ?? new MeterSource()).bind((meter) => {
+      const limit = meter.createObservableGauge('spanledger.budget.limit.usd', { unit: '{USD}' });
+      const spent = meter.createObservableGauge('spanledger.budget.spent.usd', { unit: '{USD}' });
+      meter.addBatchObservableCallback(
+        (result) => {
+          for (const w of this.windows.values()) {
+            const attrs = { budget: w.budget, window: w.window };
+            result.observe(limit, w.limitUsd, attrs);
+            result.observe(spent, w.spentUsd, attrs);
+          }
+        },
+        [limit, spent],
+      );
+      return meter.createCounter('spanledger.budget.events', {
+        unit: '{event}',
+        description: 'Budget warnings and exceeded events',
+      });
+    });
   }
 
   /** Dimension values of a span's attributes (and its local root's, which carry the request's). */
@@ -436,7 +441,7 @@ export class BudgetEngine {
     } catch (err) {
       this.reporter.count('internal_error', (err as Error).message);
     }
-    this.eventCounter.add(1, { budget: e.budget, kind: e.kind, action: e.action });
+    this.instruments().add(1, { budget: e.budget, kind: e.kind, action: e.action });
     if (this.onEvent) {
       try {
         this.onEvent(e);
@@ -448,6 +453,7 @@ export class BudgetEngine {
   }
 
   private track(b: Budget, window: WindowRef, spentUsd: number): void {
+    this.instruments();
     if (!this.windows.has(window.writeKey) && this.windows.size >= this.maxWindows) {
       const oldest = this.windows.keys().next().value;
       if (oldest !== undefined) this.windows.delete(oldest);

@@ -67,8 +67,9 @@ export interface CostProcessorOptions {
   budgets?: BudgetEngine;
   /** Attribution dimensions copied onto spans at start; absent: none. */
   attribution?: Attribution;
-  /** Cost metrics, recorded for every recording span. */
-  metrics?: CostMetrics;
+  /** Cost metrics, recorded for every recording span (a getter: the instruments are rebuilt
+   * once a global meter provider is registered, see MeterSource). */
+  metrics?: () => CostMetrics;
 }
 
 /** Counts of spans by pricing outcome since start. */
@@ -89,7 +90,7 @@ export class CostProcessor implements SpanProcessor {
   readonly traces: TraceRegistry;
   private budgets: BudgetEngine | undefined;
   private readonly attribution: Attribution | undefined;
-  private readonly metrics: CostMetrics | undefined;
+  private readonly metrics: (() => CostMetrics) | undefined;
   private readonly ctx: CostContext;
   private readonly reporter: Reporter;
   private readonly mirror: boolean;
@@ -162,7 +163,7 @@ export class CostProcessor implements SpanProcessor {
           if (cost.llmCall) this.markAncestors(linked);
           this.write(span, cost);
           this.account(cost);
-          this.metrics?.record(
+          this.metrics?.().record(
             cost,
             dimensionAttributes(span.attributes, linked[kRoot]?.attributes),
           );
@@ -182,7 +183,7 @@ export class CostProcessor implements SpanProcessor {
         const state = linked[kState];
         if (state !== undefined && !state.evicted) {
           state.writeTo(span);
-          this.metrics?.recordTrace(state.costUsd, dimensionAttributes(span.attributes));
+          this.metrics?.().recordTrace(state.costUsd, dimensionAttributes(span.attributes));
           const exceeded = state.exceeded;
           if (exceeded !== undefined && exceeded.size > 0) {
             span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
