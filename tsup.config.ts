@@ -4,14 +4,19 @@ import { defineConfig } from 'tsup';
 // array lists exclusions from the wipe), so neither can delete the other's files.
 export default defineConfig([
   {
-    // The library: ESM `dist/index.js` + `dist/index.d.ts`, CJS `dist/index.cjs` + `dist/index.d.cts`.
-    entry: { index: 'src/index.ts' },
+    // The library: ESM `dist/index.js` + `dist/index.d.ts`, CJS `dist/index.cjs` + `dist/index.d.cts`,
+    // and the same for `spanledger/node` and `spanledger/register`. Shared code goes to chunks
+    // (splitting), so the three entries share one copy of each class: a `BudgetExceededError`
+    // thrown by a ledger from `spanledger/node` is an instance of the one from `spanledger`.
+    entry: { index: 'src/index.ts', node: 'src/node/index.ts', register: 'src/register.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
     clean: ['!cli/**'],
     target: 'node18',
-    splitting: false,
+    splitting: true,
+    // `import.meta.url` in the CJS build of register (never used there: see src/register.ts).
+    shims: true,
   },
   {
     // The `spanledger` command (ESM only, executable).

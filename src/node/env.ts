@@ -1,0 +1,155 @@
+/**
+ * The `SPANLEDGER_*` environment variables read by `spanledger/register` and
+ * `startSpanLedger()`. The standard `OTEL_*` variables are left to the NodeSDK. Every variable
+ * is validated once, at startup: a bad value throws `ConfigError` naming the variable and why.
+ */
+import { loadBudgetsFile } from '../budgets/config.js';
+import { RedisLedger } from '../budgets/redis-ledger.js';
+import { ConfigError } from '../config-file.js';
+import type { SpanLedgerOptions } from '../ledger.js';
+import { PriceBook } from '../pricing/price-book.js';
+
+/** The variables, with what each sets (documented in README and docs/operations). */
+export const ENV = {
+  /** `true`: `spanledger/register` starts nothing (as does `OTEL_SDK_DISABLED=true`). */
+  disabled: 'SPANLEDGER_DISABLED',
+  /** Prices file, YAML or JSON (contract prices, aliases, rules, `budgets:`). */
+  pricesFile: 'SPANLEDGER_PRICES_FILE',
+  /** Budgets file, YAML or JSON, with a top-level `budgets:` list. */
+  budgetsFile: 'SPANLEDGER_BUDGETS_FILE',
+  /** Extra dimension attribute keys, comma-separated (e.g. `spanledger.region`). */
+  dimensions: 'SPANLEDGER_DIMENSIONS',
+  /** `true` (default), `false`, or the comma-separated dimension keys to accept from baggage. */
+  trustBaggage: 'SPANLEDGER_TRUST_BAGGAGE',
+  /** Distinct values kept per dimension before `__other__`. */
+  maxValuesPerDimension: 'SPANLEDGER_MAX_VALUES_PER_DIMENSION',
+  /** Redis URL for budgets shared across processes (default: in-process budgets). */
+  redisUrl: 'SPANLEDGER_REDIS_URL',
+  /** `open` (default) or `closed`: what budget reservations do while Redis is unreachable. */
+  redisFailure: 'SPANLEDGER_REDIS_FAILURE',
+  /** Prefix of the Redis keys, e.g. per environment. */
+  redisKeyPrefix: 'SPANLEDGER_REDIS_KEY_PREFIX',
+  /** `false` stops mirroring cost into the proposed `gen_ai.usage.cost.*` attributes. */
+  semconvCostAttributes: 'SPANLEDGER_SEMCONV_COST_ATTRIBUTES',
+  /** Instrumentations to enable, comma-separated, or `none` (default: all available). */
+  instrumentations: 'SPANLEDGER_INSTRUMENTATIONS',
+} as const;
+
+/** Environment variables as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Read a variable; empty and whitespace-only values count as unset. */
+export function envString(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** A boolean variable: `true`/`false` (any case), or `fallback` when unset. */
+export function envBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const v = envString(env, name);
+  if (v === undefined) return fallback;
+  const lower = v.toLowerCase();
+  if (lower === 'true' || lower === '1') return true;
+  if (lower === 'false' || lower === '0') return false;
+  throw new ConfigError(`spanledger: ${name}=${JSON.stringify(v)}: expected true or false`);
+}
+
+/** A comma-separated list variable (blank items dropped), or undefined when unset. */
+export function envList(env: Env, name: string): string[] | undefined {
+  const v = envString(env, name);
+  if (v === undefined) return undefined;
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** Run `load`; a `ConfigError` it throws is rethrown with the variable's name in front. */
+function fromVariable<T>(name: string, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      throw new ConfigError(`spanledger: ${name}: ${e.message.replace(/^spanledger: /, '')}`);
+    }
+    throw e;
+  }
+}
+
+function envPositiveInt(env: Env, name: string): number | undefined {
+  const v = envString(env, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+    throw new ConfigError(`spanledger: ${name}=${JSON.stringify(v)}: expected a positive integer`);
+  }
+  return n;
+}
+
+/** The ledger options the `SPANLEDGER_*` variables give (a Redis ledger is created, not
+ * connected: it connects in the background). Throws `ConfigError` on a bad value or file. */
+export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
+  const options: SpanLedgerOptions = {};
+  const prices = envString(env, ENV.pricesFile);
+  if (prices !== undefined) {
+    // Read and validated here, not in the ledger, so that an error names the variable too.
+    options.priceBook = fromVariable(ENV.pricesFile, () => new PriceBook({ prices }));
+  }
+
+  const dimensions = envList(env, ENV.dimensions);
+  for (const d of dimensions ?? []) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(d)) {
+      throw new ConfigError(
+        `spanledger: ${ENV.dimensions}: ${JSON.stringify(d)} is not an attribute key`,
+      );
+    }
+  }
+  const budgets = envString(env, ENV.budgetsFile);
+  if (budgets !== undefined) {
+    options.budgets = fromVariable(ENV.budgetsFile, () =>
+      loadBudgetsFile(budgets, dimensions ? { dimensions } : {}),
+    );
+  }
+
+  const trust = envString(env, ENV.trustBaggage);
+  let trustBaggage: boolean | string[] | undefined;
+  if (trust !== undefined) {
+    const lower = trust.toLowerCase();
+    trustBaggage =
+      lower === 'true' ? true : lower === 'false' ? false : (envList(env, ENV.trustBaggage) ?? []);
+  }
+  const maxValues = envPositiveInt(env, ENV.maxValuesPerDimension);
+  if (dimensions !== undefined || trustBaggage !== undefined || maxValues !== undefined) {
+    options.attribution = {
+      ...(dimensions ? { extraDimensions: dimensions } : {}),
+      ...(trustBaggage !== undefined ? { trustBaggage } : {}),
+      ...(maxValues !== undefined ? { maxValuesPerDimension: maxValues } : {}),
+    };
+  }
+
+  if (!envBoolean(env, ENV.semconvCostAttributes, true)) options.semconvCostAttributes = false;
+
+  // Last: the Redis ledger opens a connection, so every other variable is validated first.
+  const redisUrl = envString(env, ENV.redisUrl);
+  const failure = envString(env, ENV.redisFailure)?.toLowerCase();
+  if (failure !== undefined && failure !== 'open' && failure !== 'closed') {
+    throw new ConfigError(
+      `spanledger: ${ENV.redisFailure}=${JSON.stringify(failure)}: expected open or closed`,
+    );
+  }
+  if (redisUrl !== undefined) {
+    if (!/^rediss?:\/\//.test(redisUrl)) {
+      throw new ConfigError(
+        `spanledger: ${ENV.redisUrl}: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`,
+      );
+    }
+    const prefix = envString(env, ENV.redisKeyPrefix);
+    options.budgetLedger = new RedisLedger({
+      url: redisUrl,
+      ...(failure ? { failure } : {}),
+      ...(prefix ? { keyPrefix: prefix } : {}),
+    });
+  }
+
+  return options;
+}

@@ -1,0 +1,117 @@
+/**
+ * `startSpanLedger()`: the NodeSDK with spanledger's processor first, the sampler wrapped so cost
+ * metrics stay exact under sampling, OTLP exporters and the GenAI (and HTTP, for baggage across
+ * service hops) instrumentations. `spanledger/register` calls it with the environment alone.
+ *
+ * The exporters, sampler and resource follow the standard `OTEL_*` variables exactly as the
+ * NodeSDK reads them (its own env helpers are used, pinned with the SDK version), so
+ * `OTEL_TRACES_EXPORTER`, `OTEL_EXPORTER_OTLP_*`, `OTEL_TRACES_SAMPLER(_ARG)`,
+ * `OTEL_METRICS_EXPORTER`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` work as documented.
+ */
+import { diag } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
+import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils.js';
+import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { ConfigError } from '../config-file.js';
+import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
+import { ENV, type Env, envBoolean, envList, ledgerOptionsFromEnv } from './env.js';
+
+/** The instrumentations `startSpanLedger` can enable, by the name `SPANLEDGER_INSTRUMENTATIONS`
+ * uses. The Anthropic SDK (>= 0.134) traces itself once a tracer provider is registered. */
+export const INSTRUMENTATIONS: Readonly<Record<string, () => Instrumentation>> = {
+  openai: () => new OpenAIInstrumentation(),
+  http: () => new HttpInstrumentation(),
+  undici: () => new UndiciInstrumentation(),
+};
+
+/** Options of {@link startSpanLedger}. */
+export interface StartSpanLedgerOptions {
+  /** Ledger options, over those the `SPANLEDGER_*` variables give. */
+  ledger?: SpanLedgerOptions;
+  /** NodeSDK configuration. `spanProcessors` given here run after spanledger's (default: the
+   * exporters `OTEL_TRACES_EXPORTER` names); `sampler` is wrapped (default: from
+   * `OTEL_TRACES_SAMPLER`, else parent-based always-on); `instrumentations` are added to
+   * spanledger's. */
+  sdk?: Partial<NodeSDKConfiguration>;
+  /** Environment to read. Default `process.env`. */
+  env?: Env;
+}
+
+/** What {@link startSpanLedger} started. */
+export interface StartedSpanLedger {
+  /** The ledger: budgets, checks, stats. */
+  readonly ledger: SpanLedger;
+  /** The started NodeSDK. */
+  readonly sdk: NodeSDK;
+  /** Flush and stop the SDK and the ledger; idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** The instrumentations named by `SPANLEDGER_INSTRUMENTATIONS` (default: all). */
+export function instrumentationsFromEnv(env: Env): Instrumentation[] {
+  const names = envList(env, ENV.instrumentations);
+  if (names === undefined) return Object.values(INSTRUMENTATIONS).map((make) => make());
+  if (names.length === 1 && names[0]?.toLowerCase() === 'none') return [];
+  return names.map((name) => {
+    const make = INSTRUMENTATIONS[name.toLowerCase()];
+    if (make === undefined) {
+      throw new ConfigError(
+        `spanledger: ${ENV.instrumentations}: unknown instrumentation ${JSON.stringify(name)} ` +
+          `(known: ${Object.keys(INSTRUMENTATIONS).join(', ')}, or none)`,
+      );
+    }
+    return make();
+  });
+}
+
+/**
+ * Create the ledger and start the NodeSDK around it. Throws `ConfigError` on bad configuration
+ * (a `SPANLEDGER_*` variable, a prices or budgets file) before anything is started.
+ */
+export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSpanLedger {
+  const env = options.env ?? process.env;
+  const instrumentations = instrumentationsFromEnv(env);
+  const fromEnv = ledgerOptionsFromEnv(env);
+  // Prices given in code replace the prices file of the environment, whichever form they take.
+  if (options.ledger?.prices !== undefined || options.ledger?.priceBook !== undefined) {
+    delete fromEnv.priceBook;
+  }
+  const ledger = createSpanLedger({ ...fromEnv, ...options.ledger });
+  const given = options.sdk ?? {};
+  const delegate =
+    given.sampler ??
+    createSamplerFromEnv() ??
+    new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  const sdk = new NodeSDK({
+    ...given,
+    sampler: ledger.sampler(delegate),
+    spanProcessors: [
+      ledger.processor,
+      ...(given.spanProcessors ?? getSpanProcessorsFromEnv(undefined)),
+    ],
+    instrumentations: [...instrumentations, ...(given.instrumentations ?? [])],
+  });
+  sdk.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    ledger,
+    sdk,
+    shutdown() {
+      stopped ??= sdk
+        .shutdown()
+        .catch((e: unknown) => diag.error('spanledger: NodeSDK shutdown failed', e))
+        .then(() => ledger.shutdown());
+      return stopped;
+    },
+  };
+}
+
+/** Whether the environment turns spanledger off (`SPANLEDGER_DISABLED` or `OTEL_SDK_DISABLED`). */
+export function disabledByEnv(env: Env): boolean {
+  return envBoolean(env, ENV.disabled, false) || envBoolean(env, 'OTEL_SDK_DISABLED', false);
+}
