@@ -42,4 +42,5 @@ export {
   priceUsage,
   type UsageRecord,
 } from './pricing/price-book.js';
+export { registeredLedger } from './registered.js';
 export type { CostCategory, CostSource, CostStatus } from './semconv.js';

@@ -19,6 +19,7 @@ import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/util
 import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { ConfigError } from '../config-file.js';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
+import { registeredLedger, setRegisteredLedger } from '../registered.js';
 import { ENV, type Env, envBoolean, envList, ledgerOptionsFromEnv } from './env.js';
 
 /** The instrumentations `startSpanLedger` can enable, by the name `SPANLEDGER_INSTRUMENTATIONS`
@@ -97,6 +98,7 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
     instrumentations: [...instrumentations, ...(given.instrumentations ?? [])],
   });
   sdk.start();
+  setRegisteredLedger(ledger);
   let stopped: Promise<void> | undefined;
   return {
     ledger,
@@ -105,7 +107,10 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
       stopped ??= sdk
         .shutdown()
         .catch((e: unknown) => diag.error('spanledger: NodeSDK shutdown failed', e))
-        .then(() => ledger.shutdown());
+        .then(() => ledger.shutdown())
+        .finally(() => {
+          if (registeredLedger() === ledger) setRegisteredLedger(undefined);
+        });
       return stopped;
     },
   };
