@@ -133,6 +133,14 @@ export const ATTR_SERVICE_TIER = 'spanledger.service_tier';
 /** Seconds of compute for models priced per second (self-hosted). */
 export const ATTR_USAGE_SECONDS = 'spanledger.usage.seconds';
 
+// --- business outcomes (set by `recordOutcome`, read by the processor; never cost) ---
+/** Marks an outcome span and names the outcome (`ticket_resolved`). */
+export const ATTR_OUTCOME_NAME = 'spanledger.outcome.name';
+/** How many outcomes the span records (default 1). */
+export const ATTR_OUTCOME_COUNT = 'spanledger.outcome.count';
+/** Business value of the outcomes the span records (all of them), USD. */
+export const ATTR_OUTCOME_VALUE_USD = 'spanledger.outcome.value.usd';
+
 // --- attribution dimensions (fixed, SPEC section 2): resource, baggage or span attributes ---
 export const ATTR_TEAM = 'spanledger.team';
 export const ATTR_COST_CENTER = 'spanledger.cost_center';
