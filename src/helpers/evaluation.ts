@@ -70,7 +70,12 @@ export function recordEvaluationResult(
   result: EvaluationResult,
   options: EvaluationResultOptions = {},
 ): boolean {
-  checkOptions('recordEvaluationResult', result as EvaluationResult & HelperOptions, RESULT_CHECKS);
+  checkOptions(
+    'recordEvaluationResult',
+    result as EvaluationResult & HelperOptions,
+    RESULT_CHECKS,
+    {},
+  );
   if (result?.name === undefined) {
     throw new TypeError('spanledger: recordEvaluationResult: name must be a non-empty string');
   }

@@ -49,11 +49,12 @@ const COMMON: Record<keyof HelperOptions, Check> = {
   attributes: (v) => (typeof v === 'object' && v !== null ? undefined : 'must be an object'),
 };
 
-/** Check a helper's options: unknown keys and bad values throw a TypeError naming both. */
+/** Check a helper's options (`common`: the keys every helper takes): unknown keys and bad values throw a TypeError naming both. */
 export function checkOptions<O extends HelperOptions>(
   helper: string,
   options: O | undefined,
   checks: Record<string, Check>,
+  common: Record<string, Check> = COMMON,
 ): O {
   if (options === undefined) return {} as O;
   if (typeof options !== 'object' || options === null) {
@@ -61,7 +62,7 @@ export function checkOptions<O extends HelperOptions>(
   }
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    const check = checks[key] ?? COMMON[key as keyof HelperOptions];
+    const check = checks[key] ?? common[key];
     const problem = check ? check(value) : 'is not an option';
     if (problem !== undefined) {
       throw new TypeError(`spanledger: ${helper}: option ${key} ${problem}`);

@@ -325,6 +325,10 @@ describe('span lifecycle', () => {
     expect(() => recordEvaluationResult({ name: 'x', scoreValue: Number.NaN })).toThrow(
       /scoreValue must be a finite number/,
     );
+    expect(() => recordEvaluationResult({ name: 'x', tracer: {} } as never)).toThrow(
+      /option tracer is not an option/,
+    );
+    expect(() => recordEvaluationResult({} as never)).toThrow(/name must be a non-empty string/);
     expect(fn).not.toHaveBeenCalled();
   });
 });
