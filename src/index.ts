@@ -25,6 +25,20 @@ export type {
   WindowRef,
   WindowTotals,
 } from './budgets/types.js';
+export type { CostOptions } from './helpers/cost.js';
+export {
+  type EvaluationOptions,
+  type EvaluationResult,
+  type EvaluationResultOptions,
+  recordEvaluationResult,
+  traceEvaluation,
+} from './helpers/evaluation.js';
+export { type ExternalOptions, traceExternal } from './helpers/external.js';
+export { type HumanReviewOptions, traceHumanReview } from './helpers/human-review.js';
+export { type OutcomeOptions, recordOutcome } from './helpers/outcome.js';
+export { type RetrievalOptions, traceRetrieval } from './helpers/retrieval.js';
+export type { HelperOptions, SpanHelper } from './helpers/run.js';
+export { type ToolOptions, traceTool } from './helpers/tool.js';
 export {
   type BudgetCallOptions,
   createSpanLedger,

@@ -22,6 +22,16 @@ export const ATTR_GEN_AI_TOOL_NAME = 'gen_ai.tool.name';
 export const ATTR_GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
 export const ATTR_GEN_AI_DATA_SOURCE_ID = 'gen_ai.data_source.id';
 export const ATTR_GEN_AI_EVALUATION_NAME = 'gen_ai.evaluation.name';
+/** GenAI semconv event with an evaluation's result (written by `recordEvaluationResult`). */
+export const EVENT_GEN_AI_EVALUATION_RESULT = 'gen_ai.evaluation.result';
+export const ATTR_GEN_AI_EVALUATION_SCORE_VALUE = 'gen_ai.evaluation.score.value';
+export const ATTR_GEN_AI_EVALUATION_SCORE_LABEL = 'gen_ai.evaluation.score.label';
+export const ATTR_GEN_AI_EVALUATION_EXPLANATION = 'gen_ai.evaluation.explanation';
+/** The evaluated completion, when the event cannot sit on its span. */
+export const ATTR_GEN_AI_RESPONSE_ID = 'gen_ai.response.id';
+export const ATTR_GEN_AI_TOOL_CALL_ID = 'gen_ai.tool.call.id';
+/** OTel general semconv: the class of error an operation ended with. */
+export const ATTR_ERROR_TYPE = 'error.type';
 export const ATTR_GEN_AI_OPENAI_REQUEST_SERVICE_TIER = 'gen_ai.openai.request.service_tier';
 export const ATTR_GEN_AI_OPENAI_RESPONSE_SERVICE_TIER = 'gen_ai.openai.response.service_tier';
 export const ATTR_OPENAI_REQUEST_SERVICE_TIER = 'openai.request.service_tier';
@@ -122,6 +132,14 @@ export const ATTR_HUMAN_REVIEW_ROLE = 'spanledger.human_review.role';
 export const ATTR_SERVICE_TIER = 'spanledger.service_tier';
 /** Seconds of compute for models priced per second (self-hosted). */
 export const ATTR_USAGE_SECONDS = 'spanledger.usage.seconds';
+
+// --- business outcomes (set by `recordOutcome`, read by the processor; never cost) ---
+/** Marks an outcome span and names the outcome (`ticket_resolved`). */
+export const ATTR_OUTCOME_NAME = 'spanledger.outcome.name';
+/** How many outcomes the span records (default 1). */
+export const ATTR_OUTCOME_COUNT = 'spanledger.outcome.count';
+/** Business value of the outcomes the span records (all of them), USD. */
+export const ATTR_OUTCOME_VALUE_USD = 'spanledger.outcome.value.usd';
 
 // --- attribution dimensions (fixed, SPEC section 2): resource, baggage or span attributes ---
 export const ATTR_TEAM = 'spanledger.team';

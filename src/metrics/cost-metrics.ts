@@ -29,6 +29,8 @@ export class CostMetrics {
   private readonly unpriced: Counter;
   private readonly savings: Counter;
   private readonly traceCost: Histogram;
+  private readonly outcomes: Counter;
+  private readonly outcomeValue: Counter;
 
   constructor(meter: Meter) {
     this.cost = meter.createCounter('spanledger.cost.usd', {
@@ -57,6 +59,14 @@ export class CostMetrics {
       advice: {
         explicitBucketBoundaries: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 100],
       },
+    });
+    this.outcomes = meter.createCounter('spanledger.outcomes', {
+      unit: '{outcome}',
+      description: 'Business outcomes (tickets resolved, leads qualified)',
+    });
+    this.outcomeValue = meter.createCounter('spanledger.outcome.value.usd', {
+      unit: '{USD}',
+      description: 'Business value of the outcomes (never cost)',
     });
   }
 
@@ -101,6 +111,13 @@ export class CostMetrics {
   /** Record a finished run's total on its local root. */
   recordTrace(costUsd: number, dims: Attributes): void {
     this.traceCost.record(costUsd, dims);
+  }
+
+  /** Record business outcomes: `count` of them worth `valueUsd` in all. */
+  recordOutcome(name: string, count: number, valueUsd: number, dims: Attributes): void {
+    const attrs: Attributes = { ...dims, [A.ATTR_OUTCOME_NAME]: name };
+    this.outcomes.add(count, attrs);
+    this.outcomeValue.add(valueUsd, attrs);
   }
 
   private addTokens(who: Attributes, type: string, n: number): void {

@@ -152,7 +152,8 @@ export class CostProcessor implements SpanProcessor {
     try {
       const linked = span as Span & Linked;
       let cost: SpanCost | undefined;
-      if (isRelevant(span.name, span.attributes)) {
+      // An outcome span records business value, never cost: it skips the assessment.
+      if (isRelevant(span.name, span.attributes) && !this.outcome(span, linked)) {
         cost = assessSpan(
           span as unknown as Parameters<typeof assessSpan>[0],
           this.ctx,
@@ -194,6 +195,27 @@ export class CostProcessor implements SpanProcessor {
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
+  }
+
+  /** Record an outcome span's metrics; false when the span is not an outcome. */
+  private outcome(span: Span, linked: Linked): boolean {
+    const attrs = span.attributes;
+    const name = attrs[A.ATTR_OUTCOME_NAME];
+    if (name === undefined) return false;
+    const count = attrs[A.ATTR_OUTCOME_COUNT] ?? 1;
+    const value = attrs[A.ATTR_OUTCOME_VALUE_USD] ?? 0;
+    const valid = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+    if (typeof name !== 'string' || name === '' || !valid(count) || !valid(value)) {
+      this.reporter.count('invalid_attribute', `outcome ${String(name)}: count or value`);
+      return true;
+    }
+    this.metrics?.recordOutcome(
+      name,
+      count as number,
+      value as number,
+      dimensionAttributes(attrs, linked[kRoot]?.attributes),
+    );
+    return true;
   }
 
   private rollUp(span: Span & Linked, cost: SpanCost): void {

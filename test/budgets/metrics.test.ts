@@ -10,19 +10,13 @@ import {
   AggregationTemporality,
   DataPointType,
   MeterProvider,
-  MetricReader,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BudgetEvent, BudgetExceededError } from '../../src/index.js';
 import { harness } from '../processor/harness.js';
 import { CHAT, CHAT_USD } from '../support/fixtures.js';
-
-/** A pull reader: the test collects when it wants to look. */
-class TestReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
+import { TestReader } from '../support/metrics.js';
 
 const AT = Date.parse('2026-11-02T10:00:00Z');
 const chat = CHAT;

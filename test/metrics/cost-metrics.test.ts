@@ -1,57 +1,15 @@
-import { type Attributes, context, trace } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+import { context, trace } from '@opentelemetry/api';
+import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { createSpanLedger } from '../../src/index.js';
 import { gpt4oChat, gpt4oUsd } from '../support/fixtures.js';
-
-class TestReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
+import { metricPipeline, sumOf } from '../support/metrics.js';
 
 const AT = new Date('2026-11-02T10:00:00Z');
 const chat = gpt4oChat;
 const usd = gpt4oUsd;
 
-function sumOf(rm: ResourceMetrics, name: string, where: (a: Attributes) => boolean = () => true) {
-  let total = 0;
-  for (const sm of rm.scopeMetrics) {
-    for (const m of sm.metrics) {
-      if (m.descriptor.name !== name) continue;
-      for (const p of m.dataPoints) {
-        if (!where(p.attributes)) continue;
-        if (m.dataPointType === DataPointType.HISTOGRAM) total += (p.value as { sum: number }).sum;
-        else total += p.value as number;
-      }
-    }
-  }
-  return total;
-}
-
 async function pipeline(ratio: number) {
-  const reader = new TestReader({
-    aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
-  });
-  const meterProvider = new MeterProvider({ readers: [reader] });
-  const ledger = createSpanLedger({ meterProvider });
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    sampler: ledger.sampler(new TraceIdRatioBasedSampler(ratio)),
-    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
-  });
-  return { ledger, exporter, tracer: provider.getTracer('sampling'), reader, meterProvider };
+  return metricPipeline({}, new TraceIdRatioBasedSampler(ratio));
 }
 
 describe('cost metrics are exact under head sampling', () => {

@@ -26,6 +26,13 @@ function expectWorking(api: Api): void {
     'MemoryLedger',
     'RedisLedger',
     'ConfigError',
+    'traceTool',
+    'traceRetrieval',
+    'traceEvaluation',
+    'recordEvaluationResult',
+    'traceHumanReview',
+    'traceExternal',
+    'recordOutcome',
   ]) {
     expect(typeof (api as unknown as Record<string, unknown>)[name], name).toBe('function');
   }
