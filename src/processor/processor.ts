@@ -209,7 +209,7 @@ export class CostProcessor implements SpanProcessor {
       this.reporter.count('invalid_attribute', `outcome ${String(name)}: count or value`);
       return true;
     }
-    this.metrics?.recordOutcome(
+    this.metrics?.().recordOutcome(
       name,
       count as number,
       value as number,
