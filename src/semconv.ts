@@ -42,6 +42,9 @@ export const ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS =
   'gen_ai.usage.cache_creation_input_tokens';
 /** `@anthropic-ai/sdk` built-in spans: cache writes, inside the (inclusive) input count. */
 export const ATTR_ANTHROPIC_SDK_CACHE_WRITE_INPUT_TOKENS = 'gen_ai.usage.cache_write.input_tokens';
+/** `@anthropic-ai/sdk` built-in spans: the part of the cache writes made with a 1-hour TTL. */
+export const ATTR_ANTHROPIC_CACHE_WRITE_1H_INPUT_TOKENS =
+  'anthropic.usage.cache_creation.ephemeral_1h_input_tokens';
 export const ATTR_TRACELOOP_SPAN_KIND = 'traceloop.span.kind';
 /** OpenLLMetry / OpenLIT reasoning count. */
 export const ATTR_GEN_AI_USAGE_REASONING_TOKENS = 'gen_ai.usage.reasoning_tokens';
