@@ -25,6 +25,15 @@ export type {
   WindowRef,
   WindowTotals,
 } from './budgets/types.js';
+/**
+ * OpenAI client instrumentation: exact usage (cached input, reasoning, service tier) for pricing,
+ * one span per call. Beside the contrib `OpenAIInstrumentation` (openai 4 to 6) it enriches the
+ * contrib's spans; alone (openai 7) it starts its own. See docs/clients.md.
+ */
+export {
+  OpenAIUsageInstrumentation,
+  type OpenAIUsageInstrumentationConfig,
+} from './instrumentation/openai.js';
 export {
   type BudgetCallOptions,
   createSpanLedger,

@@ -29,6 +29,10 @@ export const ATTR_OPENAI_RESPONSE_SERVICE_TIER = 'openai.response.service_tier';
 export const ATTR_DB_SYSTEM = 'db.system';
 export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
 export const ATTR_MCP_SERVER_NAME = 'mcp.server.name';
+export const ATTR_GEN_AI_RESPONSE_ID = 'gen_ai.response.id';
+export const ATTR_SERVER_ADDRESS = 'server.address';
+export const ATTR_SERVER_PORT = 'server.port';
+export const ATTR_ERROR_TYPE = 'error.type';
 /** Token type on `spanledger.tokens` (input, output, cache_read, cache_write, reasoning). */
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 
