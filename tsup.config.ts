@@ -17,6 +17,11 @@ export default defineConfig([
     splitting: true,
     // `import.meta.url` in the CJS build of register (never used there: see src/register.ts).
     shims: true,
+    // Which build a file is in (register installs the ESM loader hook in the ESM build only).
+    // A runtime test cannot tell: the shims define `__filename` and `import.meta.url` in both.
+    esbuildOptions(options, { format }) {
+      options.define = { ...options.define, __SPANLEDGER_ESM__: String(format === 'esm') };
+    },
   },
   {
     // The `spanledger` command (ESM only, executable).

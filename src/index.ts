@@ -39,6 +39,15 @@ export { type OutcomeOptions, recordOutcome } from './helpers/outcome.js';
 export { type RetrievalOptions, traceRetrieval } from './helpers/retrieval.js';
 export type { HelperOptions, SpanHelper } from './helpers/run.js';
 export { type ToolOptions, traceTool } from './helpers/tool.js';
+/**
+ * OpenAI client instrumentation: exact usage (cached input, reasoning, service tier) for pricing,
+ * one span per call. Beside the contrib `OpenAIInstrumentation` (openai 4 to 6) it enriches the
+ * contrib's spans; alone (openai 7) it starts its own. See docs/clients.md.
+ */
+export {
+  OpenAIUsageInstrumentation,
+  type OpenAIUsageInstrumentationConfig,
+} from './instrumentation/openai.js';
 export {
   type BudgetCallOptions,
   createSpanLedger,

@@ -15,9 +15,12 @@ import { diag } from '@opentelemetry/api';
 import { ConfigError } from './config-file.js';
 import { disabledByEnv, type StartedSpanLedger, startSpanLedger } from './node/start.js';
 
+/** `true` in the ESM build, `false` in the CommonJS one (defined by tsup.config.ts). */
+declare const __SPANLEDGER_ESM__: boolean;
+
 // ESM applications need the import-in-the-middle loader for instrumentations to patch modules
 // that are `import`ed; CommonJS (`--require`, this file's CJS build) is patched without it.
-if (typeof __filename !== 'string') {
+if (__SPANLEDGER_ESM__) {
   registerLoader('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 }
 

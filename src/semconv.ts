@@ -39,6 +39,8 @@ export const ATTR_OPENAI_RESPONSE_SERVICE_TIER = 'openai.response.service_tier';
 export const ATTR_DB_SYSTEM = 'db.system';
 export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
 export const ATTR_MCP_SERVER_NAME = 'mcp.server.name';
+export const ATTR_SERVER_ADDRESS = 'server.address';
+export const ATTR_SERVER_PORT = 'server.port';
 /** Token type on `spanledger.tokens` (input, output, cache_read, cache_write, reasoning). */
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 
@@ -52,6 +54,9 @@ export const ATTR_TRACELOOP_CACHE_CREATION_INPUT_TOKENS =
   'gen_ai.usage.cache_creation_input_tokens';
 /** `@anthropic-ai/sdk` built-in spans: cache writes, inside the (inclusive) input count. */
 export const ATTR_ANTHROPIC_SDK_CACHE_WRITE_INPUT_TOKENS = 'gen_ai.usage.cache_write.input_tokens';
+/** `@anthropic-ai/sdk` built-in spans: the part of the cache writes made with a 1-hour TTL. */
+export const ATTR_ANTHROPIC_CACHE_WRITE_1H_INPUT_TOKENS =
+  'anthropic.usage.cache_creation.ephemeral_1h_input_tokens';
 export const ATTR_TRACELOOP_SPAN_KIND = 'traceloop.span.kind';
 /** OpenLLMetry / OpenLIT reasoning count. */
 export const ATTR_GEN_AI_USAGE_REASONING_TOKENS = 'gen_ai.usage.reasoning_tokens';

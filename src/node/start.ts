@@ -18,6 +18,7 @@ import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-f
 import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils.js';
 import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { ConfigError } from '../config-file.js';
+import { OpenAIUsageInstrumentation } from '../instrumentation/openai.js';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
 import { registeredLedger, setRegisteredLedger } from '../registered.js';
 import { ENV, type Env, envBoolean, envList, ledgerOptionsFromEnv } from './env.js';
@@ -25,7 +26,10 @@ import { ENV, type Env, envBoolean, envList, ledgerOptionsFromEnv } from './env.
 /** The instrumentations `startSpanLedger` can enable, by the name `SPANLEDGER_INSTRUMENTATIONS`
  * uses. The Anthropic SDK (>= 0.134) traces itself once a tracer provider is registered. */
 export const INSTRUMENTATIONS: Readonly<Record<string, () => Instrumentation>> = {
+  // The contrib instrumentation makes the spans for openai 4 to 6; ours adds the usage it drops
+  // (cached input, reasoning) to them, and makes the span itself where the contrib does not.
   openai: () => new OpenAIInstrumentation(),
+  'openai-usage': () => new OpenAIUsageInstrumentation(),
   http: () => new HttpInstrumentation(),
   undici: () => new UndiciInstrumentation(),
 };

@@ -307,6 +307,7 @@ function priceCall(
         outputTokens: call.outputTokens,
         cacheReadTokens: call.cacheReadTokens,
         cacheWriteTokens: call.cacheWriteTokens,
+        cacheWrite1hTokens: call.cacheWrite1hTokens,
         reasoningTokens: call.reasoningTokens,
         inputAudioTokens: call.inputAudioTokens,
         outputAudioTokens: call.outputAudioTokens,

@@ -22,6 +22,8 @@ export interface LlmCall {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
+  /** Part of `cacheWriteTokens` written with a 1-hour TTL (Anthropic). */
+  cacheWrite1hTokens: number;
   reasoningTokens: number;
   inputAudioTokens: number;
   outputAudioTokens: number;
@@ -106,6 +108,7 @@ const REASONING_KEYS = [
   A.ATTR_AI_USAGE_REASONING_TOKENS,
   A.ATTR_GEN_AI_USAGE_REASONING_TOKENS,
 ];
+const CACHE_WRITE_1H_KEYS = [A.ATTR_ANTHROPIC_CACHE_WRITE_1H_INPUT_TOKENS];
 const INPUT_AUDIO_KEYS = [A.ATTR_LLM_TOKEN_COUNT_PROMPT_AUDIO];
 const OUTPUT_AUDIO_KEYS = [A.ATTR_LLM_TOKEN_COUNT_COMPLETION_AUDIO];
 const SERVICE_TIER_KEYS = [
@@ -136,6 +139,7 @@ const GROUPS: readonly (readonly string[])[] = [
   INPUT_AUDIO_KEYS,
   OUTPUT_AUDIO_KEYS,
   SERVICE_TIER_KEYS,
+  CACHE_WRITE_1H_KEYS,
 ];
 const F_PROVIDER = 0;
 const F_RESPONSE_MODEL = 1;
@@ -150,6 +154,7 @@ const F_REASONING = 9;
 const F_INPUT_AUDIO = 10;
 const F_OUTPUT_AUDIO = 11;
 const F_SERVICE_TIER = 12;
+const F_CACHE_WRITE_1H = 13;
 
 const SLOT = new Map<string, number>();
 GROUPS.forEach((keys, field) => {
@@ -265,6 +270,7 @@ export function readLlmCall(
     outputTokens: 0,
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
     reasoningTokens: 0,
     inputAudioTokens: 0,
     outputAudioTokens: 0,
@@ -324,6 +330,12 @@ export function readLlmCall(
   call.outputTokens = output ?? 0;
   call.cacheReadTokens = cacheRead ?? 0;
   call.cacheWriteTokens = cacheWrite ?? 0;
+  const write1h = tokens(attrs, F_CACHE_WRITE_1H, call);
+  if (write1h !== undefined) {
+    // A part larger than the whole is garbled: unknown, not a guess at which count is right.
+    if (write1h <= call.cacheWriteTokens) call.cacheWrite1hTokens = write1h;
+    else call.invalid.push(A.ATTR_ANTHROPIC_CACHE_WRITE_1H_INPUT_TOKENS);
+  }
   call.reasoningTokens = tokens(attrs, F_REASONING, call) ?? langfuse?.reasoning ?? 0;
   call.inputAudioTokens = tokens(attrs, F_INPUT_AUDIO, call) ?? 0;
   call.outputAudioTokens = tokens(attrs, F_OUTPUT_AUDIO, call) ?? 0;

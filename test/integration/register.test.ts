@@ -120,6 +120,17 @@ describe('node --import spanledger/register (ESM app, no telemetry code)', () =>
   });
 });
 
+describe('instrumentations patch what an ESM app imports', () => {
+  it('node:http and openai are patched under --import (the loader hook is registered)', async () => {
+    const run = await runApp('--import', 'patched-app.mjs', {
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+    });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ http: true, openai: true });
+  });
+});
+
 describe('node --require spanledger/register (CommonJS app)', () => {
   it('exports the same priced telemetry', async () => {
     receiver = await startOtlpReceiver();

@@ -63,6 +63,7 @@ describe('SPANLEDGER_* variables', () => {
       });
     expect(names({})).toEqual([
       '@opentelemetry/instrumentation-openai',
+      'spanledger-instrumentation-openai',
       '@opentelemetry/instrumentation-http',
       '@opentelemetry/instrumentation-undici',
     ]);

@@ -1,0 +1,91 @@
+/**
+ * A real SDK pipeline for driving real clients: the spanledger processor first, then an
+ * in-memory exporter, a real MeterProvider, registered globally (the instrumentations and the
+ * Anthropic SDK use the global tracer provider), with the async context manager NodeSDK uses.
+ */
+import { context, type Span, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { createSpanLedger } from '../../../src/index.js';
+
+class Reader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+export function clientPipeline() {
+  const reader = new Reader({
+    aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+  });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const ledger = createSpanLedger({ meterProvider });
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+  });
+  const manager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(manager);
+  trace.setGlobalTracerProvider(provider);
+  let seen = 0;
+  return {
+    ledger,
+    /** Spans ended since the last call, after pending promise reactions have run. */
+    async newSpans(): Promise<ReadableSpan[]> {
+      await new Promise((resolve) => setImmediate(resolve));
+      const all = exporter.getFinishedSpans();
+      const fresh = all.slice(seen);
+      seen = all.length;
+      return fresh;
+    },
+    allSpans: () => exporter.getFinishedSpans(),
+    /** Sum of one counter's data points. */
+    async counterSum(name: string): Promise<number> {
+      const { resourceMetrics } = await reader.collect();
+      let total = 0;
+      for (const sm of resourceMetrics.scopeMetrics) {
+        for (const m of sm.metrics) {
+          if (m.descriptor.name !== name || m.dataPointType !== DataPointType.SUM) continue;
+          for (const p of m.dataPoints) total += p.value as number;
+        }
+      }
+      return total;
+    },
+    async shutdown(): Promise<void> {
+      await provider.shutdown();
+      await meterProvider.shutdown();
+      await ledger.shutdown();
+      trace.disable();
+      context.disable();
+    },
+  };
+}
+
+/** Spans that record a model call (they carry `gen_ai.operation.name`). */
+export function modelCalls(spans: ReadableSpan[], operation?: string): ReadableSpan[] {
+  return spans.filter((s) => {
+    const op = s.attributes['gen_ai.operation.name'];
+    return op !== undefined && (operation === undefined || op === operation);
+  });
+}
+
+/** Run `fn` inside a parent span (a user's own span around the call). */
+export function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  return trace.getTracer('test').startActiveSpan(name, async (span) => {
+    try {
+      return await fn(span);
+    } finally {
+      span.end();
+    }
+  });
+}
