@@ -1,0 +1,98 @@
+/**
+ * Starts the example's two services, each as `node --import spanledger/register <service>`,
+ * against the scripted mock provider, and waits until both listen. Used by `run.mjs` and by the
+ * end-to-end test.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMockProvider } from './mock-provider.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The package root: `spanledger/register` resolves from here (a package's self-reference). */
+const root = resolve(here, '..', '..');
+
+function startService(file, env) {
+  const child = spawn(process.execPath, ['--import', 'spanledger/register', join(here, file)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolveReady, reject) => {
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line === undefined) return;
+      child.stdout.off('data', onData);
+      child.stdout.resume();
+      resolveReady({ child, url: `http://127.0.0.1:${JSON.parse(line).port}` });
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before listening`)));
+    child.once('error', reject);
+  });
+}
+
+/** Stop a child with SIGTERM (register flushes its telemetry first) and wait for its exit. */
+function stopService(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    child.once('exit', () => done());
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Start the mock provider, the agent and the edge. `otlpEndpoint` is where both services export
+ * (OTLP/HTTP JSON); `env` is added to both services' environment (e.g. a sampler).
+ * Resolves to `{ edgeUrl, agentUrl, stop }`; `stop()` flushes and stops everything.
+ */
+export async function startStack({ otlpEndpoint, env = {} }) {
+  const provider = await startMockProvider();
+  const common = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_LOGS_EXPORTER: 'none',
+    OTEL_METRIC_EXPORT_INTERVAL: '60000',
+    ...env,
+  };
+  const agent = await startService('agent-service.mjs', {
+    ...common,
+    OTEL_SERVICE_NAME: 'support-agent',
+    OPENAI_BASE_URL: provider.url,
+    SPANLEDGER_PRICES_FILE: join(here, 'spanledger.yaml'),
+  });
+  let edge;
+  try {
+    edge = await startService('edge-service.mjs', {
+      ...common,
+      OTEL_SERVICE_NAME: 'support-edge',
+      AGENT_URL: agent.url,
+    });
+  } catch (e) {
+    await stopService(agent.child);
+    await provider.close();
+    throw e;
+  }
+  return {
+    edgeUrl: edge.url,
+    agentUrl: agent.url,
+    async stop() {
+      // The edge first: its spans end before the agent's are flushed.
+      await stopService(edge.child);
+      await stopService(agent.child);
+      await provider.close();
+    },
+  };
+}
+
+/** Send one ticket through the edge; resolves to `{ status, body }`. */
+export async function sendTicket(edgeUrl, tenant, ticket) {
+  const response = await fetch(`${edgeUrl}/tickets`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant, ticket }),
+  });
+  return { status: response.status, body: await response.json() };
+}
