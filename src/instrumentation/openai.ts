@@ -41,6 +41,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import { Reporter } from '../diag.js';
 import * as A from '../semconv.js';
+import { VERSION } from '../version.js';
 
 /** Configuration of {@link OpenAIUsageInstrumentation}: the standard instrumentation options
  * (`enabled`). */
@@ -48,7 +49,6 @@ export type OpenAIUsageInstrumentationConfig = InstrumentationConfig;
 
 /** Instrumentation scope name of the spans this instrumentation starts itself. */
 export const OPENAI_USAGE_INSTRUMENTATION_NAME = 'spanledger-instrumentation-openai';
-const VERSION = '0.1.0';
 /** Scope of the contrib instrumentation whose spans are enriched rather than duplicated. */
 const CONTRIB_SCOPE = '@opentelemetry/instrumentation-openai';
 
