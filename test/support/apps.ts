@@ -2,8 +2,7 @@
  * The child-process apps of test/fixtures/apps, run as users run them: the built package
  * (`dist/`), NodeSDK set up in the app, the real `openai` client against the mock provider.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './built.js';
@@ -12,24 +11,6 @@ import { ROOT } from './built.js';
 export const APPS = join(ROOT, 'test/fixtures/apps');
 
 const run = promisify(execFile);
-
-/** Build dist/ when it is missing or older than any source file (`npm test` builds first). */
-export function ensureFreshBuild(): void {
-  const built = (() => {
-    try {
-      return statSync(join(ROOT, 'dist/index.cjs')).mtimeMs;
-    } catch {
-      return 0;
-    }
-  })();
-  const src = join(ROOT, 'src');
-  const newest = Math.max(
-    ...readdirSync(src, { recursive: true }).map((f) => statSync(join(src, String(f))).mtimeMs),
-  );
-  if (built > newest) return;
-  const r = spawnSync(join(ROOT, 'node_modules/.bin/tsup'), [], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
-}
 
 /** A span as the apps print it. */
 export interface ExportedSpan {

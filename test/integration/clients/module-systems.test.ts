@@ -6,13 +6,14 @@
  * 300 output: $0.00472 each) and prints its spans.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExportedSpan, ensureFreshBuild, runOpenAIApp } from '../../support/apps.js';
+import { type ExportedSpan, runOpenAIApp } from '../../support/apps.js';
+import { ensureBuilt } from '../../support/built.js';
 import { type MockProviders, startMockProviders } from '../../support/mock-providers.js';
 
 let mock: MockProviders;
 
 beforeAll(async () => {
-  ensureFreshBuild();
+  ensureBuilt();
   mock = await startMockProviders();
 }, 120_000);
 

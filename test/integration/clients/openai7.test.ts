@@ -16,7 +16,8 @@
  * Under CI=true, Node 24 or openai 7 that cannot be installed fails the test; locally it skips.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ExportedSpan, ensureFreshBuild, runOpenAIApp } from '../../support/apps.js';
+import { type ExportedSpan, runOpenAIApp } from '../../support/apps.js';
+import { ensureBuilt } from '../../support/built.js';
 import {
   type MockProviders,
   OPENAI_DEFAULTS,
@@ -34,7 +35,7 @@ let openai: string | undefined;
 let missing = '';
 
 beforeAll(async () => {
-  ensureFreshBuild();
+  ensureBuilt();
   node = ensureNode24();
   openai = node ? ensureOpenAI7() : undefined;
   if (!node) missing = 'Node 24 could not be installed into .tools/node24';
