@@ -17,7 +17,11 @@ import type OpenAIClient from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIUsageInstrumentation } from '../../../src/index.js';
 import { gpt4oUsd } from '../../support/fixtures.js';
-import { type MockProviders, startMockProviders } from '../../support/mock-providers.js';
+import {
+  type MockProviders,
+  O3_MINI_REASONING,
+  startMockProviders,
+} from '../../support/mock-providers.js';
 import { clientPipeline, modelCalls } from './pipeline.js';
 
 const require = createRequire(import.meta.url);
@@ -84,13 +88,7 @@ describe('openai@6 with the contrib instrumentation and OpenAIUsageInstrumentati
   });
 
   it('charges reasoning tokens once, inside the output (o3-mini)', async () => {
-    mock.openai = {
-      model: 'o3-mini-2025-01-31',
-      prompt: 2000,
-      cached: 1024,
-      completion: 500,
-      reasoning: 384,
-    };
+    mock.openai = { ...O3_MINI_REASONING };
     await client.chat.completions.create({ model: 'o3-mini', messages: message });
     const span = await oneCall();
     expect(span.attributes['gen_ai.usage.reasoning.output_tokens']).toBe(384);
