@@ -4,7 +4,8 @@
  *
  * - OpenAI at `${url}/v1`: `POST /chat/completions` (SSE when `stream`, usage in a last chunk with
  *   no choices when `stream_options.include_usage`), `POST /responses` (SSE events up to
- *   `response.completed`), `POST /embeddings` (base64 or float vectors);
+ *   `response.completed`), `POST /embeddings` (base64 or float vectors); non-streamed calls
+ *   answer with a tool call when `toolCall` is set and the request has tools but no result;
  * - Anthropic at `url`: `POST /v1/messages` (SSE: usage in `message_start`, final totals in
  *   `message_delta`).
  *
@@ -25,6 +26,9 @@ export interface OpenAIMockConfig {
   serviceTier?: string;
   /** Answer every call with this HTTP status and an error body instead. */
   failWith?: number;
+  /** Answer a request that offers tools and carries no tool result yet with a call to this
+   * tool (Chat Completions `tool_calls`, Responses `function_call`), not plain text. */
+  toolCall?: { name: string; arguments: string };
 }
 
 export interface AnthropicMockConfig {
@@ -53,14 +57,23 @@ export interface MockProviders {
   close(): Promise<void>;
 }
 
-/** The OpenAI mock's answers unless a test sets others: gpt-4o, 1200 input of which 1024 cached,
- * 300 output. */
+/** The OpenAI mock's answers unless a test sets others, the reference call: gpt-4o, 1200 input
+ * of which 1024 cached, 300 output ($0.00472). */
 export const OPENAI_DEFAULTS: Readonly<OpenAIMockConfig> = {
   model: 'gpt-4o-2024-08-06',
   prompt: 1200,
   cached: 1024,
   completion: 300,
   reasoning: 0,
+};
+/** A reasoning call: o3-mini, 2000 input of which 1024 cached, 500 output of which 384
+ * reasoning ($0.0038368). */
+export const O3_MINI_REASONING: OpenAIMockConfig = {
+  model: 'o3-mini-2025-01-31',
+  prompt: 2000,
+  cached: 1024,
+  completion: 500,
+  reasoning: 384,
 };
 const ANTHROPIC_DEFAULTS: AnthropicMockConfig = {
   model: 'claude-sonnet-4-5-20250929',
@@ -143,10 +156,13 @@ function route(
   const stream = body.stream === true;
   if (path === '/v1/chat/completions') {
     if (stream) chatStream(res, o, body);
-    else send(res, 200, chatCompletion(o));
+    else send(res, 200, chatCompletion(o, wantsToolCall(o, body, 'messages', 'role', 'tool')));
   } else if (path === '/v1/responses') {
     if (stream) responsesStream(res, o);
-    else send(res, 200, response(o));
+    else {
+      const call = wantsToolCall(o, body, 'input', 'type', 'function_call_output');
+      send(res, 200, response(o, 'completed', call));
+    }
   } else if (path === '/v1/embeddings') {
     send(res, 200, embeddings(o, body));
   } else if (path === '/v1/messages') {
@@ -157,7 +173,24 @@ function route(
   }
 }
 
-function chatCompletion(c: OpenAIMockConfig) {
+/** The tool to call, when the request offers tools and none of its `list` items (messages or
+ * input items) is a tool result yet (`item[key] === result`). */
+function wantsToolCall(
+  c: OpenAIMockConfig,
+  body: Record<string, unknown>,
+  list: string,
+  key: string,
+  result: string,
+): OpenAIMockConfig['toolCall'] {
+  if (c.toolCall === undefined || !Array.isArray(body.tools)) return undefined;
+  const items = Array.isArray(body[list]) ? (body[list] as Record<string, unknown>[]) : [];
+  return items.some((m) => m[key] === result) ? undefined : c.toolCall;
+}
+
+function chatCompletion(c: OpenAIMockConfig, call?: OpenAIMockConfig['toolCall']) {
+  const tool_calls = call && [
+    { id: 'call_mock', type: 'function', function: { name: call.name, arguments: call.arguments } },
+  ];
   return {
     id: 'chatcmpl-mock',
     object: 'chat.completion',
@@ -166,8 +199,10 @@ function chatCompletion(c: OpenAIMockConfig) {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: 'Hello.', refusal: null },
-        finish_reason: 'stop',
+        message: tool_calls
+          ? { role: 'assistant', content: null, tool_calls, refusal: null }
+          : { role: 'assistant', content: 'Hello.', refusal: null },
+        finish_reason: tool_calls ? 'tool_calls' : 'stop',
         logprobs: null,
       },
     ],
@@ -213,22 +248,29 @@ function responsesUsage(c: OpenAIMockConfig) {
   };
 }
 
-function response(c: OpenAIMockConfig, status = 'completed') {
+function response(c: OpenAIMockConfig, status = 'completed', call?: OpenAIMockConfig['toolCall']) {
+  const text = {
+    id: 'msg_mock',
+    type: 'message',
+    role: 'assistant',
+    status: 'completed',
+    content: [{ type: 'output_text', text: 'Hello.', annotations: [] }],
+  };
+  const functionCall = call && {
+    id: 'fc_mock',
+    type: 'function_call',
+    call_id: 'call_mock',
+    name: call.name,
+    arguments: call.arguments,
+    status: 'completed',
+  };
   return {
     id: 'resp_mock',
     object: 'response',
     created_at: 1_767_225_600,
     status,
     model: c.model,
-    output: [
-      {
-        id: 'msg_mock',
-        type: 'message',
-        role: 'assistant',
-        status: 'completed',
-        content: [{ type: 'output_text', text: 'Hello.', annotations: [] }],
-      },
-    ],
+    output: [functionCall ?? text],
     usage: status === 'completed' ? responsesUsage(c) : null,
     service_tier: c.serviceTier ?? 'default',
   };
@@ -238,6 +280,11 @@ function responsesStream(res: ServerResponse, c: OpenAIMockConfig) {
   const item = response(c).output[0];
   const events = [
     { type: 'response.created', response: response(c, 'in_progress') },
+    {
+      type: 'response.output_item.added',
+      output_index: 0,
+      item: { ...item, status: 'in_progress', content: [] },
+    },
     { type: 'response.output_text.delta', item_id: 'msg_mock', delta: 'Hello.' },
     { type: 'response.output_item.done', output_index: 0, item },
     { type: 'response.completed', response: response(c) },

@@ -19,6 +19,7 @@ import { OpenAIUsageInstrumentation } from '../../../src/index.js';
 import { gpt4oUsd } from '../../support/fixtures.js';
 import {
   type MockProviders,
+  O3_MINI_REASONING,
   OPENAI_DEFAULTS,
   startMockProviders,
 } from '../../support/mock-providers.js';
@@ -82,13 +83,7 @@ describe('openai@6 with the contrib instrumentation and OpenAIUsageInstrumentati
   });
 
   it('charges reasoning tokens once, inside the output (o3-mini)', async () => {
-    mock.openai = {
-      model: 'o3-mini-2025-01-31',
-      prompt: 2000,
-      cached: 1024,
-      completion: 500,
-      reasoning: 384,
-    };
+    mock.openai = { ...O3_MINI_REASONING };
     await client.chat.completions.create({ model: 'o3-mini', messages: message });
     const span = await oneCall();
     expect(span.attributes['gen_ai.usage.reasoning.output_tokens']).toBe(384);

@@ -3,14 +3,9 @@
  * in-memory exporter, a real MeterProvider, registered globally (the instrumentations and the
  * Anthropic SDK use the global tracer provider), with the async context manager NodeSDK uses.
  */
-import { context, type Span, trace } from '@opentelemetry/api';
+import { type Attributes, context, type Span, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  AggregationTemporality,
-  DataPointType,
-  MeterProvider,
-  MetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -18,14 +13,10 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { createSpanLedger } from '../../../src/index.js';
-
-class Reader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
+import { sumOf, TestReader } from '../../support/metrics.js';
 
 export function clientPipeline() {
-  const reader = new Reader({
+  const reader = new TestReader({
     aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
   });
   const meterProvider = new MeterProvider({ readers: [reader] });
@@ -49,17 +40,9 @@ export function clientPipeline() {
       return fresh;
     },
     allSpans: () => exporter.getFinishedSpans(),
-    /** Sum of one counter's data points. */
-    async counterSum(name: string): Promise<number> {
-      const { resourceMetrics } = await reader.collect();
-      let total = 0;
-      for (const sm of resourceMetrics.scopeMetrics) {
-        for (const m of sm.metrics) {
-          if (m.descriptor.name !== name || m.dataPointType !== DataPointType.SUM) continue;
-          for (const p of m.dataPoints) total += p.value as number;
-        }
-      }
-      return total;
+    /** Sum of one counter's data points (those whose attributes match `where`). */
+    async counterSum(name: string, where?: (a: Attributes) => boolean): Promise<number> {
+      return sumOf((await reader.collect()).resourceMetrics, name, where);
     },
     async shutdown(): Promise<void> {
       await provider.shutdown();
