@@ -88,6 +88,8 @@ export const ATTR_AI_USAGE_INPUT_CACHE_READ_TOKENS = 'ai.usage.inputTokenDetails
 export const ATTR_AI_USAGE_INPUT_CACHE_WRITE_TOKENS = 'ai.usage.inputTokenDetails.cacheWriteTokens';
 export const ATTR_AI_USAGE_OUTPUT_REASONING_TOKENS = 'ai.usage.outputTokenDetails.reasoningTokens';
 export const ATTR_AI_TOOL_CALL_NAME = 'ai.toolCall.name';
+/** Vercel AI SDK: the tool call's arguments (JSON), read for loop detection. */
+export const ATTR_AI_TOOL_CALL_ARGS = 'ai.toolCall.args';
 export const ATTR_AI_RESPONSE_MODEL = 'ai.response.model';
 /** Vercel AI SDK embeddings: input tokens. */
 export const ATTR_AI_USAGE_TOKENS = 'ai.usage.tokens';

@@ -261,9 +261,15 @@ export class CostProcessor implements SpanProcessor {
     switch (own) {
       case 'tool': {
         state.toolCalls++;
-        const name = span.attributes[A.ATTR_GEN_AI_TOOL_NAME];
+        // Semconv names, else the Vercel AI SDK's (`ai.toolCall` spans), for loop detection.
+        const a = span.attributes;
+        const name = a[A.ATTR_GEN_AI_TOOL_NAME] ?? a[A.ATTR_AI_TOOL_CALL_NAME];
         if (this.budgets !== undefined && typeof name === 'string') {
-          recordToolCall(state, name, span.attributes[A.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS]);
+          recordToolCall(
+            state,
+            name,
+            a[A.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] ?? a[A.ATTR_AI_TOOL_CALL_ARGS],
+          );
         }
         break;
       }

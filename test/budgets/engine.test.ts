@@ -66,46 +66,64 @@ describe('per-run budgets stop an agent loop at the right call', () => {
     expect(decisions).toEqual(['allow', 'allow', 'block']);
   });
 
-  it('catches a repeated identical tool call at the configured count', async () => {
-    const { h, root, call } = run([
-      { name: 'loop-guard', scope: 'trace', maxRepeatedToolCalls: 3, action: 'block' },
-    ]);
-    const tool = (args: string) => ({
-      'gen_ai.operation.name': 'execute_tool',
-      'gen_ai.tool.name': 'search_orders',
-      'gen_ai.tool.call.arguments': args,
-    });
-    const same = '{"customer": "c-17", "status": "open"}';
-    // Key order and whitespace do not make a call different.
-    const reordered = '{ "status":"open","customer":"c-17" }';
-    for (const args of [same, reordered, same]) {
-      const d = await within(root, () =>
+  it.each([
+    [
+      'semconv',
+      'execute_tool search_orders',
+      (args: string) => ({
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': 'search_orders',
+        'gen_ai.tool.call.arguments': args,
+      }),
+    ],
+    [
+      'Vercel AI SDK',
+      'ai.toolCall',
+      (args: string) => ({
+        'ai.operationId': 'ai.toolCall',
+        'ai.toolCall.name': 'search_orders',
+        'ai.toolCall.id': 'call_1',
+        'ai.toolCall.args': args,
+      }),
+    ],
+  ])(
+    'catches a repeated identical tool call at the configured count (%s spans)',
+    async (_, spanName, tool) => {
+      const { h, root, call } = run([
+        { name: 'loop-guard', scope: 'trace', maxRepeatedToolCalls: 3, action: 'block' },
+      ]);
+      const same = '{"customer": "c-17", "status": "open"}';
+      // Key order and whitespace do not make a call different.
+      const reordered = '{ "status":"open","customer":"c-17" }';
+      for (const args of [same, reordered, same]) {
+        const d = await within(root, () =>
+          h.ledger.check({
+            call: { kind: 'tool', name: 'search_orders', arguments: JSON.parse(args) },
+          }),
+        );
+        expect(d.action).toBe('allow');
+        call(tool(args), spanName);
+      }
+      const fourth = await within(root, () =>
         h.ledger.check({
-          call: { kind: 'tool', name: 'search_orders', arguments: JSON.parse(args) },
+          call: { kind: 'tool', name: 'search_orders', arguments: JSON.parse(same) },
         }),
       );
-      expect(d.action).toBe('allow');
-      call(tool(args), 'execute_tool search_orders');
-    }
-    const fourth = await within(root, () =>
-      h.ledger.check({
-        call: { kind: 'tool', name: 'search_orders', arguments: JSON.parse(same) },
-      }),
-    );
-    expect(fourth).toMatchObject({
-      action: 'block',
-      budget: 'loop-guard',
-      limit: 'max_repeated_tool_calls',
-    });
-    const other = await within(root, () =>
-      h.ledger.check({
-        call: { kind: 'tool', name: 'search_orders', arguments: { customer: 'c-18' } },
-      }),
-    );
-    expect(other.action).toBe('allow');
-    root.end();
-    expect(h.span('invoke_agent loop').attributes['spanledger.budget.exceeded']).toBeUndefined();
-  });
+      expect(fourth).toMatchObject({
+        action: 'block',
+        budget: 'loop-guard',
+        limit: 'max_repeated_tool_calls',
+      });
+      const other = await within(root, () =>
+        h.ledger.check({
+          call: { kind: 'tool', name: 'search_orders', arguments: { customer: 'c-18' } },
+        }),
+      );
+      expect(other.action).toBe('allow');
+      root.end();
+      expect(h.span('invoke_agent loop').attributes['spanledger.budget.exceeded']).toBeUndefined();
+    },
+  );
 
   it('signals warnings and the exceeded event on spans, the callback and the run root', async () => {
     const events: BudgetEvent[] = [];
