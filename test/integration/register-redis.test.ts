@@ -1,0 +1,90 @@
+/**
+ * `spanledger/register` with `SPANLEDGER_REDIS_URL` and `SPANLEDGER_BUDGETS_FILE`: two app
+ * processes share one team budget window in a real redis-server, and the window's spend equals
+ * the cost both processes exported.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, ROOT } from '../support/built.js';
+import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.js';
+import { ensureRedisServer, type RedisServer, startRedis } from './redis-server.js';
+
+const RUNS = 10;
+const LIST_RUN_USD = (1000 * 2.5 + 500 * 10 + 2000 * 2.5 + 100 * 10) / 1e6;
+
+let server: RedisServer | undefined;
+let receiver: OtlpReceiver;
+
+beforeAll(async () => {
+  ensureBuilt();
+  receiver = await startOtlpReceiver();
+  const binary = ensureRedisServer();
+  if (binary) server = await startRedis({ binary });
+});
+afterAll(async () => {
+  await receiver?.close();
+  await server?.stop();
+});
+
+function runApp(
+  serviceName: string,
+  url: string,
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'spanledger/register', join('test', 'fixtures', 'apps', 'priced-app.mjs')],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+          OTEL_LOGS_EXPORTER: 'none',
+          OTEL_SERVICE_NAME: serviceName,
+          OTEL_RESOURCE_ATTRIBUTES: 'spanledger.team=payments',
+          SPANLEDGER_REDIS_URL: url,
+          SPANLEDGER_REDIS_KEY_PREFIX: 'register-test:',
+          SPANLEDGER_BUDGETS_FILE: join(ROOT, 'test', 'fixtures', 'budgets', 'team-daily.yaml'),
+          RUNS: String(RUNS),
+        },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('register with SPANLEDGER_REDIS_URL', () => {
+  it('two processes add their spend to one shared team window in Redis', async (ctx) => {
+    if (!server) return ctx.skip();
+    const runs = await Promise.all([
+      runApp('replica-a', server.url),
+      runApp('replica-b', server.url),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0]);
+    expect(runs.map((r) => r.stderr)).toEqual(['', '']);
+
+    const raw = createClient({ url: server.url });
+    await raw.connect();
+    try {
+      const keys = await raw.keys('register-test:*');
+      expect(keys).toHaveLength(1); // one window: team payments, today (UTC)
+      const window = await raw.hGetAll(keys[0] as string);
+      expect(Number(window.spent)).toBeCloseTo(2 * RUNS * LIST_RUN_USD, 12);
+      expect(Number(window.reserved ?? 0)).toBe(0);
+    } finally {
+      await raw.close();
+    }
+    // The same dollars as the exported cost metrics of both replicas, with the team label.
+    expect(
+      receiver.total('spanledger.cost.usd', (a) => a['spanledger.team'] === 'payments'),
+    ).toBeCloseTo(2 * RUNS * LIST_RUN_USD, 12);
+  });
+});
