@@ -145,7 +145,7 @@ export class BudgetEngine {
   private readonly refs: WindowRefCache;
   private readonly refreshedMs = new Map<string, number>();
   private readonly maxWindows: number;
-  private readonly instruments: () => Counter;
+  private readonly instruments: () => Counter | undefined;
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
@@ -441,7 +441,7 @@ export class BudgetEngine {
     } catch (err) {
       this.reporter.count('internal_error', (err as Error).message);
     }
-    this.instruments().add(1, { budget: e.budget, kind: e.kind, action: e.action });
+    this.instruments()?.add(1, { budget: e.budget, kind: e.kind, action: e.action });
     if (this.onEvent) {
       try {
         this.onEvent(e);

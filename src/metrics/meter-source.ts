@@ -29,15 +29,16 @@ export class MeterSource {
   }
 
   /** A getter of `make(meter)`, rebuilt when the meter changes (once, when the global provider
-   * is registered); `make` runs at most once per meter. */
-  bind<T>(make: (meter: Meter) => T): () => T {
+   * is registered); `make` runs at most once per meter. Undefined while the meter is the no-op
+   * one: recording on it would build every measurement's attributes for nothing. */
+  bind<T>(make: (meter: Meter) => T): () => T | undefined {
     let made: T | undefined;
     let from: Meter | undefined;
     return () => {
       const meter = this.get();
-      if (meter !== from || made === undefined) {
+      if (meter !== from) {
         from = meter;
-        made = make(meter);
+        made = meter.constructor === NoopMeter ? undefined : make(meter);
       }
       return made;
     };

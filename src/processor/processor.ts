@@ -69,7 +69,7 @@ export interface CostProcessorOptions {
   attribution?: Attribution;
   /** Cost metrics, recorded for every recording span (a getter: the instruments are rebuilt
    * once a global meter provider is registered, see MeterSource). */
-  metrics?: () => CostMetrics;
+  metrics?: () => CostMetrics | undefined;
 }
 
 /** Counts of spans by pricing outcome since start. */
@@ -90,7 +90,7 @@ export class CostProcessor implements SpanProcessor {
   readonly traces: TraceRegistry;
   private budgets: BudgetEngine | undefined;
   private readonly attribution: Attribution | undefined;
-  private readonly metrics: (() => CostMetrics) | undefined;
+  private readonly metrics: (() => CostMetrics | undefined) | undefined;
   private readonly ctx: CostContext;
   private readonly reporter: Reporter;
   private readonly mirror: boolean;
@@ -164,7 +164,7 @@ export class CostProcessor implements SpanProcessor {
           if (cost.llmCall) this.markAncestors(linked);
           this.write(span, cost);
           this.account(cost);
-          this.metrics?.().record(
+          this.metrics?.()?.record(
             cost,
             dimensionAttributes(span.attributes, linked[kRoot]?.attributes),
           );
@@ -184,7 +184,7 @@ export class CostProcessor implements SpanProcessor {
         const state = linked[kState];
         if (state !== undefined && !state.evicted) {
           state.writeTo(span);
-          this.metrics?.().recordTrace(state.costUsd, dimensionAttributes(span.attributes));
+          this.metrics?.()?.recordTrace(state.costUsd, dimensionAttributes(span.attributes));
           const exceeded = state.exceeded;
           if (exceeded !== undefined && exceeded.size > 0) {
             span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
@@ -209,7 +209,7 @@ export class CostProcessor implements SpanProcessor {
       this.reporter.count('invalid_attribute', `outcome ${String(name)}: count or value`);
       return true;
     }
-    this.metrics?.().recordOutcome(
+    this.metrics?.()?.recordOutcome(
       name,
       count as number,
       value as number,

@@ -43,6 +43,9 @@ export class TraceState implements RunBudgetState {
   maxRepeat = 0;
   warned: Map<string, number> | undefined = undefined;
   exceeded: Set<string> | undefined = undefined;
+  /** Neighbours in the registry's creation-ordered list (older, newer). */
+  older: TraceState | undefined = undefined;
+  newer: TraceState | undefined = undefined;
 
   /** Input plus output tokens of the run's model calls (per-run `maxTokens`). */
   get tokens(): number {
@@ -90,7 +93,12 @@ export interface TraceRegistryOptions {
 export class TraceRegistry {
   /** Traces evicted by the cap or the expiry since start. */
   evictions = 0;
-  private readonly open = new Map<string, TraceState>();
+  // An intrusive list in creation order (oldest first): insertion, removal and the look at the
+  // oldest are pointer updates. A Map keyed by trace id cost a hash-table insert and delete per
+  // run plus an iterator per creation, and its churn (one root per request) kept rehashing.
+  private oldest: TraceState | undefined;
+  private newest: TraceState | undefined;
+  private count = 0;
   private readonly max: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -108,27 +116,42 @@ export class TraceRegistry {
 
   /** Number of open traces held. */
   get size(): number {
-    return this.open.size;
+    return this.count;
   }
 
   /** Create and register the state of a new local trace, evicting the oldest when needed. */
   create(id: string): TraceState {
     const now = this.now();
-    // Map iteration is insertion order, which is creation order: the head is the oldest.
-    for (const [key, oldest] of this.open) {
-      if (this.open.size < this.max && now - oldest.createdMs < this.ttlMs) break;
-      this.open.delete(key);
-      oldest.evicted = true;
+    for (let o = this.oldest; o !== undefined; o = this.oldest) {
+      if (this.count < this.max && now - o.createdMs < this.ttlMs) break;
+      this.unlink(o);
+      o.evicted = true;
       this.evictions++;
     }
     const state = new TraceState(id, now);
-    this.open.set(id, state);
+    state.older = this.newest;
+    if (this.newest !== undefined) this.newest.newer = state;
+    else this.oldest = state;
+    this.newest = state;
+    this.count++;
     return state;
   }
 
   /** The local root ended: the state leaves the registry. */
   close(state: TraceState): void {
     state.closed = true;
-    this.open.delete(state.id);
+    if (!state.evicted) this.unlink(state);
+  }
+
+  private unlink(state: TraceState): void {
+    const { older, newer } = state;
+    if (older !== undefined) older.newer = newer;
+    else if (this.oldest === state) this.oldest = newer;
+    else return; // not in the list (already removed)
+    if (newer !== undefined) newer.older = older;
+    else this.newest = older;
+    state.older = undefined;
+    state.newer = undefined;
+    this.count--;
   }
 }
