@@ -103,6 +103,10 @@ const REALISTIC_LLM_ATTRS = {
   'gen_ai.output.type': 'text',
   'gen_ai.conversation.id': 'conv_5j66UpCpwteGg4YSxUnt7lPY',
 };
+const AGENT_ATTRS = {
+  'gen_ai.operation.name': 'invoke_agent',
+  'gen_ai.agent.name': 'support',
+};
 const TOOL_ATTRS = {
   'gen_ai.operation.name': 'execute_tool',
   'gen_ai.tool.name': 'web_search',
@@ -157,6 +161,29 @@ const SHAPES = {
       child.setAttributes(LLM_ATTRS);
       child.end();
       parent.end();
+    },
+  },
+  f: {
+    // A real run: the root (an agent span, no usage of its own) and ten priced model calls
+    // under it. The per-span figure is over 11 spans; the derived figure is per priced call,
+    // with the root's rollup write shared among the ten.
+    label: '(f) run: agent root + 10 LLM children',
+    spansPerOp: 11,
+    pipelines: ['plain', 'ledger', 'lean'],
+    op(tracer) {
+      const root = tracer.startSpan(
+        'invoke_agent support',
+        { kind: SpanKind.INTERNAL },
+        ROOT_CONTEXT,
+      );
+      root.setAttributes(AGENT_ATTRS);
+      const ctx = trace.setSpan(ROOT_CONTEXT, root);
+      for (let i = 0; i < 10; i++) {
+        const s = tracer.startSpan('chat gpt-4o', { kind: SpanKind.CLIENT }, ctx);
+        s.setAttributes(LLM_ATTRS);
+        s.end();
+      }
+      root.end();
     },
   },
   e: {
@@ -480,6 +507,8 @@ const derived = {
   e: compare('e', 'plain', 'ledger'),
   eLean: compare('e', 'plain', 'lean'),
   eMirrors: compare('e', 'lean', 'ledger'),
+  f: compare('f', 'plain', 'ledger'), // per span of 11; x1.1 per priced call
+  fLean: compare('f', 'plain', 'lean'),
 };
 const targets = {};
 if (derived.a) {
@@ -551,6 +580,10 @@ if (!jsonOnly) {
     log(`     the 3 mirror attributes (b - b')     = ${us(derived.bMirrors)}`);
   }
   if (derived.c) log(`(c) added per tool + LLM span pair       = ${us(derived.c, 2)}`);
+  if (derived.f)
+    log(
+      `(f) added per priced LLM call in a run   = ${us(derived.f, 1.1)}  (root + 10 calls; rollup shared)`,
+    );
   if (derived.e) {
     log(`(e) added per priced LLM span (20 attrs) = ${us(derived.e)}`);
     log(`(e') same, semconvCostAttributes: false  = ${us(derived.eLean)}`);
