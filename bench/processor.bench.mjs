@@ -169,7 +169,7 @@ const SHAPES = {
     // with the root's rollup write shared among the ten.
     label: '(f) run: agent root + 10 LLM children',
     spansPerOp: 11,
-    pipelines: ['plain', 'ledger', 'lean'],
+    pipelines: ['plain', 'ledger', 'lean', 'attrs'],
     op(tracer) {
       const root = tracer.startSpan(
         'invoke_agent support',
@@ -200,14 +200,44 @@ const SHAPES = {
 
 // --- pipelines -------------------------------------------------------------------------------
 /** Exporter whose export() reports success at once. */
+/**
+ * The `attrs` pipeline's processor: it writes, in `onEnding`, exactly the attributes the ledger
+ * writes on each span of the scenario (learned by running the scenario once through a ledger),
+ * as constants, and does nothing else. The SDK's cost of the SPEC attributes alone: the floor
+ * under any implementation that writes them.
+ */
+function attributesOnlyProcessor(shape) {
+  const mem = new InMemorySpanExporter();
+  shape.op(makePipeline('ledger', mem).tracer);
+  const byName = new Map();
+  for (const s of mem.getFinishedSpans()) {
+    const own = Object.entries(s.attributes).filter(
+      ([k]) => k.startsWith('spanledger.') || k.startsWith('gen_ai.usage.cost.'),
+    );
+    byName.set(s.name, own);
+  }
+  return {
+    onStart() {},
+    onEnding(span) {
+      for (const [k, v] of byName.get(span.name) ?? []) span.setAttribute(k, v);
+    },
+    onEnd() {},
+    shutdown: () => Promise.resolve(),
+    forceFlush: () => Promise.resolve(),
+  };
+}
+
 /** Build ONE pipeline; returns its tracer and (for ledger/lean) the ledger. */
-function makePipeline(pipeline, exporter = noopExporter) {
+function makePipeline(pipeline, exporter = noopExporter, shape = undefined) {
   let ledger;
+  let first;
   if (pipeline === 'ledger') ledger = createSpanLedger();
   else if (pipeline === 'lean') ledger = createSpanLedger({ semconvCostAttributes: false });
+  else if (pipeline === 'attrs') first = attributesOnlyProcessor(shape);
   else if (pipeline !== 'plain') throw new Error(`unknown pipeline ${pipeline}`);
   const spanProcessors = [new SimpleSpanProcessor(exporter)];
   if (ledger) spanProcessors.unshift(ledger.processor);
+  if (first) spanProcessors.unshift(first);
   const provider = new BasicTracerProvider({ spanProcessors });
   return { tracer: provider.getTracer('bench'), ledger };
 }
@@ -220,7 +250,7 @@ if (childIdx >= 0) {
   const shape = SHAPES[shapeId];
   if (!shape) throw new Error(`unknown scenario ${shapeId}`);
   if (typeof globalThis.gc !== 'function') throw new Error('child needs --expose-gc');
-  const { tracer, ledger } = makePipeline(pipeline);
+  const { tracer, ledger } = makePipeline(pipeline, noopExporter, shape);
   const op = shape.op;
   const opsPerYield = Math.max(1, Math.round(BATCH / shape.spansPerOp));
   const yieldNow = () => new Promise((r) => setImmediate(r));
@@ -509,6 +539,7 @@ const derived = {
   eMirrors: compare('e', 'lean', 'ledger'),
   f: compare('f', 'plain', 'ledger'), // per span of 11; x1.1 per priced call
   fLean: compare('f', 'plain', 'lean'),
+  fAttrs: compare('f', 'plain', 'attrs'), // writing the ledger's attributes, nothing else
 };
 const targets = {};
 if (derived.a) {
@@ -580,10 +611,13 @@ if (!jsonOnly) {
     log(`     the 3 mirror attributes (b - b')     = ${us(derived.bMirrors)}`);
   }
   if (derived.c) log(`(c) added per tool + LLM span pair       = ${us(derived.c, 2)}`);
-  if (derived.f)
+  if (derived.f) {
     log(
       `(f) added per priced LLM call in a run   = ${us(derived.f, 1.1)}  (root + 10 calls; rollup shared)`,
     );
+    log(`(f') same, semconvCostAttributes: false  = ${us(derived.fLean, 1.1)}`);
+    log(`(f0) floor: setAttribute of the same     = ${us(derived.fAttrs, 1.1)}  (attrs pipeline)`);
+  }
   if (derived.e) {
     log(`(e) added per priced LLM span (20 attrs) = ${us(derived.e)}`);
     log(`(e') same, semconvCostAttributes: false  = ${us(derived.eLean)}`);
