@@ -47,6 +47,12 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
@@ -169,7 +175,7 @@ const SHAPES = {
     // with the root's rollup write shared among the ten.
     label: '(f) run: agent root + 10 LLM children',
     spansPerOp: 11,
-    pipelines: ['plain', 'ledger', 'lean', 'attrs'],
+    pipelines: ['plain', 'ledger', 'lean', 'attrs', 'metered'],
     op(tracer) {
       const root = tracer.startSpan(
         'invoke_agent support',
@@ -232,7 +238,15 @@ function makePipeline(pipeline, exporter = noopExporter, shape = undefined) {
   let ledger;
   let first;
   if (pipeline === 'ledger') ledger = createSpanLedger();
-  else if (pipeline === 'lean') ledger = createSpanLedger({ semconvCostAttributes: false });
+  else if (pipeline === 'metered') {
+    // As under NodeSDK or spanledger/register: a real meter provider, so every cost metric is
+    // recorded (exported at the end; the interval is longer than any run).
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+    });
+    ledger = createSpanLedger({ meterProvider: new MeterProvider({ readers: [reader] }) });
+  } else if (pipeline === 'lean') ledger = createSpanLedger({ semconvCostAttributes: false });
   else if (pipeline === 'attrs') first = attributesOnlyProcessor(shape);
   else if (pipeline !== 'plain') throw new Error(`unknown pipeline ${pipeline}`);
   const spanProcessors = [new SimpleSpanProcessor(exporter)];
@@ -540,6 +554,7 @@ const derived = {
   f: compare('f', 'plain', 'ledger'), // per span of 11; x1.1 per priced call
   fLean: compare('f', 'plain', 'lean'),
   fAttrs: compare('f', 'plain', 'attrs'), // writing the ledger's attributes, nothing else
+  fMetered: compare('f', 'plain', 'metered'), // with a real meter provider
 };
 const targets = {};
 if (derived.a) {
@@ -617,6 +632,9 @@ if (!jsonOnly) {
     );
     log(`(f') same, semconvCostAttributes: false  = ${us(derived.fLean, 1.1)}`);
     log(`(f0) floor: setAttribute of the same     = ${us(derived.fAttrs, 1.1)}  (attrs pipeline)`);
+    log(
+      `(fm) with a real meter provider          = ${us(derived.fMetered, 1.1)}  (metered pipeline)`,
+    );
   }
   if (derived.e) {
     log(`(e) added per priced LLM span (20 attrs) = ${us(derived.e)}`);

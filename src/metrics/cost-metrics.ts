@@ -2,14 +2,33 @@
  * Cost metrics (SPEC section 3), recorded by the processor for every recording span, so they
  * stay exact under any trace sampling once the sampler is wrapped to record everything
  * (`ledger.sampler(...)`). Attribute keys are the span attribute keys.
+ *
+ * The counters are aggregated here, per series, and reported through observable counters at each
+ * collection. The SDK's synchronous `Counter.add` builds and hashes an attribute set per call:
+ * eight of those per priced span cost about 14 µs, several times the rest of the processor.
+ * Here a span costs a string key and a map lookup per family, and the attribute sets are built
+ * once per series. The values are the cumulative sums the SDK would have kept, so exporters see
+ * the same numbers, for either temporality. Each family keeps at most `maxSeries` series; later
+ * new ones are folded into one series marked `otel.metric.overflow=true`, as the SDK's own
+ * cardinality limit does. Series are never dropped (a cumulative counter must not reset).
  */
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type {
+  Attributes,
+  BatchObservableResult,
+  Histogram,
+  Meter,
+  Observable,
+  ObservableCounter,
+} from '@opentelemetry/api';
 import { BUILTIN_DIMENSIONS } from '../budgets/config.js';
 import { reasonCode, type SpanCost } from '../processor/span-cost.js';
 import * as A from '../semconv.js';
 
 /** Dimension attributes carried by cost metrics, read off the span. */
 const DIMENSION_KEYS = Object.values(BUILTIN_DIMENSIONS);
+
+/** Attribute the SDK sets on the series that collects measurements beyond its limit. */
+const OVERFLOW = 'otel.metric.overflow';
 
 /** The metric attributes of a span's dimensions. */
 export function dimensionAttributes(span: Attributes, root?: Attributes): Attributes {
@@ -21,38 +40,142 @@ export function dimensionAttributes(span: Attributes, root?: Attributes): Attrib
   return out;
 }
 
+// Separators that sanitised values never contain: absent and empty values stay distinct.
+const SEP = '\u0000';
+const ABSENT = '\u0001';
+const part = (v: unknown): string => (typeof v === 'string' ? v : ABSENT);
+
+/** The key of a span's dimension values (the span's own, else its run root's). */
+function dimensionKey(span: Attributes, root: Attributes | undefined): string {
+  let key = '';
+  for (const k of DIMENSION_KEYS) key += SEP + part(span[k] ?? root?.[k]);
+  return key;
+}
+
+/** Series of one family: cumulative values by attribute set, capped. */
+class Family<V> {
+  private readonly series = new Map<string, { attributes: Attributes; value: V }>();
+  private overflow: { attributes: Attributes; value: V } | undefined;
+
+  constructor(
+    private readonly max: number,
+    private readonly empty: () => V,
+  ) {}
+
+  /** The value of the series `key`; `attributes()` builds its attribute set on first use. */
+  get(key: string, attributes: () => Attributes): V {
+    const hit = this.series.get(key);
+    if (hit !== undefined) return hit.value;
+    if (this.series.size >= this.max) {
+      this.overflow ??= { attributes: { [OVERFLOW]: true }, value: this.empty() };
+      return this.overflow.value;
+    }
+    const made = { attributes: attributes(), value: this.empty() };
+    this.series.set(key, made);
+    return made.value;
+  }
+
+  forEach(fn: (value: V, attributes: Attributes) => void): void {
+    for (const s of this.series.values()) fn(s.value, s.attributes);
+    if (this.overflow !== undefined) fn(this.overflow.value, this.overflow.attributes);
+  }
+}
+
+/** Token types in the order of {@link Usage.tokens}. */
+const TOKEN_TYPES = ['input', 'output', 'reasoning', 'cache_read', 'cache_write'] as const;
+
+/** Cost by (category, provider, model, dimensions). */
+interface Spend {
+  usd: number;
+}
+/** Tokens and cache savings by (provider, model, dimensions). */
+interface Usage {
+  tokens: [number, number, number, number, number];
+  savingsUsd: number;
+}
+interface Count {
+  n: number;
+}
+interface Outcome {
+  n: number;
+  usd: number;
+}
+
+/** Options of {@link CostMetrics}. */
+export interface CostMetricsOptions {
+  /** Series kept per family before the overflow series. Default 10000. */
+  maxSeries?: number;
+}
+
 /** The SPEC section 3 instruments of one meter. */
 export class CostMetrics {
-  private readonly cost: Counter;
-  private readonly tokens: Counter;
-  private readonly operations: Counter;
-  private readonly unpriced: Counter;
-  private readonly savings: Counter;
+  private readonly spend: Family<Spend>;
+  private readonly usage: Family<Usage>;
+  private readonly operations: Family<Count>;
+  private readonly unpriced: Family<Count>;
+  private readonly outcomes: Family<Outcome>;
   private readonly traceCost: Histogram;
-  private readonly outcomes: Counter;
-  private readonly outcomeValue: Counter;
 
-  constructor(meter: Meter) {
-    this.cost = meter.createCounter('spanledger.cost.usd', {
-      unit: '{USD}',
-      description: 'Cost of priced work',
-    });
-    this.tokens = meter.createCounter('spanledger.tokens', {
-      unit: '{token}',
-      description: 'Tokens by type',
-    });
-    this.operations = meter.createCounter('spanledger.operations', {
-      unit: '{operation}',
-      description: 'Operations by category and pricing status',
-    });
-    this.unpriced = meter.createCounter('spanledger.unpriced', {
-      unit: '{span}',
-      description: 'Spans whose usage has no price',
-    });
-    this.savings = meter.createCounter('spanledger.cache.savings.usd', {
-      unit: '{USD}',
-      description: 'What cache reads saved against the uncached input price',
-    });
+  constructor(meter: Meter, options: CostMetricsOptions = {}) {
+    const max = options.maxSeries ?? 10_000;
+    this.spend = new Family(max, () => ({ usd: 0 }));
+    this.usage = new Family(max, () => ({ tokens: [0, 0, 0, 0, 0], savingsUsd: 0 }));
+    this.operations = new Family(max, () => ({ n: 0 }));
+    this.unpriced = new Family(max, () => ({ n: 0 }));
+    this.outcomes = new Family(max, () => ({ n: 0, usd: 0 }));
+
+    const counter = (name: string, unit: string, description: string): ObservableCounter =>
+      meter.createObservableCounter(name, { unit, description });
+    const cost = counter('spanledger.cost.usd', '{USD}', 'Cost of priced work');
+    const tokens = counter('spanledger.tokens', '{token}', 'Tokens by type');
+    const operations = counter(
+      'spanledger.operations',
+      '{operation}',
+      'Operations by category and pricing status',
+    );
+    const unpriced = counter('spanledger.unpriced', '{span}', 'Spans whose usage has no price');
+    const savings = counter(
+      'spanledger.cache.savings.usd',
+      '{USD}',
+      'What cache reads saved against the uncached input price',
+    );
+    const outcomes = counter(
+      'spanledger.outcomes',
+      '{outcome}',
+      'Business outcomes (tickets resolved, leads qualified)',
+    );
+    const outcomeValue = counter(
+      'spanledger.outcome.value.usd',
+      '{USD}',
+      'Business value of the outcomes (never cost)',
+    );
+    meter.addBatchObservableCallback(
+      (result: BatchObservableResult) => {
+        this.spend.forEach((v, a) => {
+          result.observe(cost, v.usd, a);
+        });
+        this.usage.forEach((v, a) => {
+          for (let i = 0; i < TOKEN_TYPES.length; i++) {
+            const n = v.tokens[i] as number;
+            if (n > 0) {
+              result.observe(tokens, n, { ...a, [A.ATTR_GEN_AI_TOKEN_TYPE]: TOKEN_TYPES[i] });
+            }
+          }
+          if (v.savingsUsd > 0) result.observe(savings, v.savingsUsd, a);
+        });
+        this.operations.forEach((v, a) => {
+          result.observe(operations, v.n, a);
+        });
+        this.unpriced.forEach((v, a) => {
+          result.observe(unpriced, v.n, a);
+        });
+        this.outcomes.forEach((v, a) => {
+          result.observe(outcomes, v.n, a);
+          result.observe(outcomeValue, v.usd, a);
+        });
+      },
+      [cost, tokens, operations, unpriced, savings, outcomes, outcomeValue] as Observable[],
+    );
     this.traceCost = meter.createHistogram('spanledger.trace.cost.usd', {
       unit: '{USD}',
       description: 'Cost of each run (local root), no trace id',
@@ -60,52 +183,60 @@ export class CostMetrics {
         explicitBucketBoundaries: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 100],
       },
     });
-    this.outcomes = meter.createCounter('spanledger.outcomes', {
-      unit: '{outcome}',
-      description: 'Business outcomes (tickets resolved, leads qualified)',
-    });
-    this.outcomeValue = meter.createCounter('spanledger.outcome.value.usd', {
-      unit: '{USD}',
-      description: 'Business value of the outcomes (never cost)',
-    });
   }
 
-  /** Record one span's cost, tokens, operation and unpriced status. */
-  record(cost: SpanCost, dims: Attributes): void {
+  /** Record one span's cost, tokens, operation and unpriced status; dimensions are read off the
+   * span, else its run's root. */
+  record(cost: SpanCost, span: Attributes, root?: Attributes): void {
     const call = cost.llmCall;
     const price = cost.price;
     const provider = price?.provider ?? call?.provider;
     const model = price?.model ?? call?.models[0];
-    const who: Attributes = { ...dims };
-    if (provider !== undefined) who[A.ATTR_GEN_AI_PROVIDER_NAME] = provider;
-    if (model !== undefined) who[A.ATTR_GEN_AI_REQUEST_MODEL] = model;
+    const operation = call?.operation ?? cost.category;
     const status = cost.status ?? 'none';
-    this.operations.add(1, {
+    this.operations.get(cost.category + SEP + operation + SEP + status, () => ({
       [A.ATTR_COST_CATEGORY]: cost.category,
-      [A.ATTR_GEN_AI_OPERATION_NAME]: call?.operation ?? cost.category,
+      [A.ATTR_GEN_AI_OPERATION_NAME]: operation,
       [A.ATTR_COST_STATUS]: status,
-    });
-    if (cost.costUsd !== undefined && cost.status !== 'unpriced') {
-      this.cost.add(cost.costUsd, { ...who, [A.ATTR_COST_CATEGORY]: cost.category });
-    }
+    })).n++;
+
     if (cost.status === 'unpriced') {
-      this.unpriced.add(1, {
+      const reason = reasonCode(cost.reason);
+      this.unpriced.get(part(provider) + SEP + part(model) + SEP + reason, () => ({
         ...(provider !== undefined ? { [A.ATTR_GEN_AI_PROVIDER_NAME]: provider } : {}),
         ...(model !== undefined ? { [A.ATTR_GEN_AI_REQUEST_MODEL]: model } : {}),
-        [A.ATTR_COST_UNPRICED_REASON]: reasonCode(cost.reason),
-      });
+        [A.ATTR_COST_UNPRICED_REASON]: reason,
+      })).n++;
     }
-    if (call !== undefined) {
-      const uncachedInput = call.inputTokens - call.cacheReadTokens - call.cacheWriteTokens;
-      this.addTokens(who, 'input', uncachedInput);
-      this.addTokens(who, 'output', call.outputTokens - call.reasoningTokens);
-      this.addTokens(who, 'reasoning', call.reasoningTokens);
-      this.addTokens(who, 'cache_read', call.cacheReadTokens);
-      this.addTokens(who, 'cache_write', call.cacheWriteTokens);
+
+    const priced = cost.costUsd !== undefined && cost.status !== 'unpriced';
+    const saved = priced ? (price?.cacheSavingsUsd ?? 0) : 0;
+    if (!priced && call === undefined) return;
+    const whoKey = part(provider) + SEP + part(model) + dimensionKey(span, root);
+    const who = (): Attributes => {
+      const a = dimensionAttributes(span, root);
+      if (provider !== undefined) a[A.ATTR_GEN_AI_PROVIDER_NAME] = provider;
+      if (model !== undefined) a[A.ATTR_GEN_AI_REQUEST_MODEL] = model;
+      return a;
+    };
+    if (priced) {
+      this.spend.get(cost.category + SEP + whoKey, () => ({
+        ...who(),
+        [A.ATTR_COST_CATEGORY]: cost.category,
+      })).usd += cost.costUsd as number;
     }
-    const saved = price?.cacheSavingsUsd;
-    if (saved !== undefined && saved > 0 && cost.status !== 'unpriced')
-      this.savings.add(saved, who);
+    if (call !== undefined || saved > 0) {
+      const u = this.usage.get(whoKey, who);
+      if (call !== undefined) {
+        const t = u.tokens;
+        t[0] += positive(call.inputTokens - call.cacheReadTokens - call.cacheWriteTokens);
+        t[1] += positive(call.outputTokens - call.reasoningTokens);
+        t[2] += positive(call.reasoningTokens);
+        t[3] += positive(call.cacheReadTokens);
+        t[4] += positive(call.cacheWriteTokens);
+      }
+      if (saved > 0) u.savingsUsd += saved;
+    }
   }
 
   /** Record a finished run's total on its local root. */
@@ -114,13 +245,20 @@ export class CostMetrics {
   }
 
   /** Record business outcomes: `count` of them worth `valueUsd` in all. */
-  recordOutcome(name: string, count: number, valueUsd: number, dims: Attributes): void {
-    const attrs: Attributes = { ...dims, [A.ATTR_OUTCOME_NAME]: name };
-    this.outcomes.add(count, attrs);
-    this.outcomeValue.add(valueUsd, attrs);
-  }
-
-  private addTokens(who: Attributes, type: string, n: number): void {
-    if (n > 0) this.tokens.add(n, { ...who, [A.ATTR_GEN_AI_TOKEN_TYPE]: type });
+  recordOutcome(
+    name: string,
+    count: number,
+    valueUsd: number,
+    span: Attributes,
+    root?: Attributes,
+  ): void {
+    const o = this.outcomes.get(name + dimensionKey(span, root), () => ({
+      ...dimensionAttributes(span, root),
+      [A.ATTR_OUTCOME_NAME]: name,
+    }));
+    o.n += count;
+    o.usd += valueUsd;
   }
 }
+
+const positive = (n: number): number => Math.max(0, n);

@@ -164,10 +164,7 @@ export class CostProcessor implements SpanProcessor {
           if (cost.llmCall) this.markAncestors(linked);
           this.write(span, cost);
           this.account(cost);
-          this.metrics?.()?.record(
-            cost,
-            dimensionAttributes(span.attributes, linked[kRoot]?.attributes),
-          );
+          this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
           this.rollUp(linked, cost);
         }
       }
@@ -213,7 +210,8 @@ export class CostProcessor implements SpanProcessor {
       name,
       count as number,
       value as number,
-      dimensionAttributes(attrs, linked[kRoot]?.attributes),
+      attrs,
+      linked[kRoot]?.attributes,
     );
     return true;
   }
