@@ -57,10 +57,11 @@ export interface StartedSpanLedger {
   shutdown(): Promise<void>;
 }
 
-/** The instrumentations named by `SPANLEDGER_INSTRUMENTATIONS` (default: all). */
-export function instrumentationsFromEnv(env: Env): Instrumentation[] {
+/** The makers of the instrumentations `SPANLEDGER_INSTRUMENTATIONS` names (default: all),
+ * validated; nothing is constructed (a constructed instrumentation patches at once). */
+function instrumentationMakers(env: Env): (() => Instrumentation)[] {
   const names = envList(env, ENV.instrumentations);
-  if (names === undefined) return Object.values(INSTRUMENTATIONS).map((make) => make());
+  if (names === undefined) return Object.values(INSTRUMENTATIONS);
   if (names.length === 1 && names[0]?.toLowerCase() === 'none') return [];
   return names.map((name) => {
     const make = INSTRUMENTATIONS[name.toLowerCase()];
@@ -70,8 +71,13 @@ export function instrumentationsFromEnv(env: Env): Instrumentation[] {
           `(known: ${Object.keys(INSTRUMENTATIONS).join(', ')}, or none)`,
       );
     }
-    return make();
+    return make;
   });
+}
+
+/** The instrumentations named by `SPANLEDGER_INSTRUMENTATIONS` (default: all). */
+export function instrumentationsFromEnv(env: Env): Instrumentation[] {
+  return instrumentationMakers(env).map((make) => make());
 }
 
 /**
@@ -80,13 +86,27 @@ export function instrumentationsFromEnv(env: Env): Instrumentation[] {
  */
 export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSpanLedger {
   const env = options.env ?? process.env;
-  const instrumentations = instrumentationsFromEnv(env);
+  // Everything is validated before anything takes effect: no module is patched and no Redis
+  // connection is left open by a configuration that then fails.
+  const makers = instrumentationMakers(env);
   const fromEnv = ledgerOptionsFromEnv(env);
   // Prices given in code replace the prices file of the environment, whichever form they take.
   if (options.ledger?.prices !== undefined || options.ledger?.priceBook !== undefined) {
     delete fromEnv.priceBook;
   }
-  const ledger = createSpanLedger({ ...fromEnv, ...options.ledger });
+  // A budget ledger given in code replaces the environment's Redis one, which is closed unused.
+  if (options.ledger?.budgetLedger !== undefined && fromEnv.budgetLedger !== undefined) {
+    void fromEnv.budgetLedger.close();
+    delete fromEnv.budgetLedger;
+  }
+  let ledger: SpanLedger;
+  try {
+    ledger = createSpanLedger({ ...fromEnv, ...options.ledger });
+  } catch (e) {
+    void fromEnv.budgetLedger?.close();
+    throw e;
+  }
+  const instrumentations = makers.map((make) => make());
   const given = options.sdk ?? {};
   const delegate =
     given.sampler ??
