@@ -9,16 +9,7 @@
  * OTEL_EXPORTER_OTLP_ENDPOINT is set (then OTLP/HTTP JSON to that endpoint, nothing printed).
  */
 import { startOtlpReceiver } from './otlp-sink.mjs';
-import { sendTicket, startStack } from './stack.mjs';
-
-const TICKETS = [
-  ['acme', 'Where is my order #1001?'],
-  ['acme', 'Order #1002 has not arrived, I want a refund.'],
-  ['globex', 'Status of order #1003 please'],
-  ['globex', 'Is order #1001 shipped?'],
-  ['initech', 'I need a refund for order #1002'],
-  ['initech', 'Track order #1003'],
-];
+import { sendTicket, startStack, TICKETS } from './stack.mjs';
 
 const external = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
 const sink = external ? undefined : await startOtlpReceiver();

@@ -20,3 +20,6 @@ export function sendTicket(
   status: number;
   body: { reply?: string; reviewed?: boolean; score?: number; error?: string };
 }>;
+
+/** The example's tickets: [tenant, text]. Refund requests go to human review. */
+export const TICKETS: readonly (readonly [tenant: string, ticket: string])[];

@@ -87,6 +87,16 @@ export async function startStack({ otlpEndpoint, env = {} }) {
   };
 }
 
+/** The example's tickets: [tenant, text]. Refund requests go to human review. */
+export const TICKETS = [
+  ['acme', 'Where is my order #1001?'],
+  ['acme', 'Order #1002 has not arrived, I want a refund.'],
+  ['globex', 'Status of order #1003 please'],
+  ['globex', 'Is order #1001 shipped?'],
+  ['initech', 'I need a refund for order #1002'],
+  ['initech', 'Track order #1003'],
+];
+
 /** Send one ticket through the edge; resolves to `{ status, body }`. */
 export async function sendTicket(edgeUrl, tenant, ticket) {
   const response = await fetch(`${edgeUrl}/tickets`, {

@@ -5,7 +5,7 @@
  * metrics, and every dollar must be the same in spans, rollups and metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendTicket, startStack } from '../../examples/support-agent/stack.mjs';
+import { sendTicket, startStack, TICKETS } from '../../examples/support-agent/stack.mjs';
 import { ensureBuilt } from '../support/built.js';
 import {
   type OtlpReceiver,
@@ -13,14 +13,6 @@ import {
   startOtlpReceiver,
 } from '../support/otlp-receiver.js';
 
-const TICKETS: [string, string][] = [
-  ['acme', 'Where is my order #1001?'],
-  ['acme', 'Order #1002 has not arrived, I want a refund.'],
-  ['globex', 'Status of order #1003 please'],
-  ['globex', 'Is order #1001 shipped?'],
-  ['initech', 'I need a refund for order #1002'],
-  ['initech', 'Track order #1003'],
-];
 const TENANTS = ['acme', 'globex', 'initech'];
 
 let sink: OtlpReceiver;
