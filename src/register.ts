@@ -13,15 +13,25 @@
 import { register as registerLoader } from 'node:module';
 import { diag } from '@opentelemetry/api';
 import { ConfigError } from './config-file.js';
-import { disabledByEnv, type StartedSpanLedger, startSpanLedger } from './node/start.js';
+import {
+  disabledByEnv,
+  PATCHED_MODULES,
+  type StartedSpanLedger,
+  startSpanLedger,
+} from './node/start.js';
 
 /** `true` in the ESM build, `false` in the CommonJS one (defined by tsup.config.ts). */
 declare const __SPANLEDGER_ESM__: boolean;
 
 // ESM applications need the import-in-the-middle loader for instrumentations to patch modules
 // that are `import`ed; CommonJS (`--require`, this file's CJS build) is patched without it.
+// Only the modules register's instrumentations patch are intercepted (import-in-the-middle's
+// `include`): wrapping every module an app imports costs startup time and can break modules
+// that do not survive being wrapped. `fetch` is traced through diagnostics channels, unpatched.
 if (__SPANLEDGER_ESM__) {
-  registerLoader('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  registerLoader('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+    data: { include: [...PATCHED_MODULES] },
+  });
 }
 
 let started: StartedSpanLedger | undefined;

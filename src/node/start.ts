@@ -34,6 +34,9 @@ export const INSTRUMENTATIONS: Readonly<Record<string, () => Instrumentation>> =
   undici: () => new UndiciInstrumentation(),
 };
 
+/** The modules the instrumentations above patch (for the ESM loader hook's `include` list). */
+export const PATCHED_MODULES: readonly string[] = ['openai', 'http', 'https'];
+
 /** Options of {@link startSpanLedger}. */
 export interface StartSpanLedgerOptions {
   /** Ledger options, over those the `SPANLEDGER_*` variables give. */
