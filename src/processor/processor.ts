@@ -220,7 +220,7 @@ export class CostProcessor implements SpanProcessor {
     const root = span[kRoot] ?? span;
     let state = root[kState];
     if (state === undefined && !root.ended) {
-      state = this.traces.create(root.spanContext().spanId);
+      state = this.traces.create();
       root[kState] = state;
     }
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced' ? cost.costUsd : 0;

@@ -53,8 +53,6 @@ export class TraceState implements RunBudgetState {
   }
 
   constructor(
-    /** Registry key (the local root's span id). */
-    readonly id: string,
     /** When the state was created (registry clock, ms). */
     readonly createdMs: number,
   ) {}
@@ -120,7 +118,7 @@ export class TraceRegistry {
   }
 
   /** Create and register the state of a new local trace, evicting the oldest when needed. */
-  create(id: string): TraceState {
+  create(): TraceState {
     const now = this.now();
     for (let o = this.oldest; o !== undefined; o = this.oldest) {
       if (this.count < this.max && now - o.createdMs < this.ttlMs) break;
@@ -128,7 +126,7 @@ export class TraceRegistry {
       o.evicted = true;
       this.evictions++;
     }
-    const state = new TraceState(id, now);
+    const state = new TraceState(now);
     state.older = this.newest;
     if (this.newest !== undefined) this.newest.newer = state;
     else this.oldest = state;

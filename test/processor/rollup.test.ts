@@ -8,7 +8,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { createSpanLedger } from '../../src/index.js';
-import { TraceRegistry } from '../../src/processor/rollup.js';
+import { TraceRegistry, type TraceState } from '../../src/processor/rollup.js';
 import { harness } from './harness.js';
 
 const AT = new Date('2026-11-02T10:00:00Z');
@@ -180,17 +180,47 @@ describe('rollups: bounded memory', () => {
   it('evicts the oldest open traces beyond the cap and by age, counting them', () => {
     let now = 0;
     const reg = new TraceRegistry({ maxOpenTraces: 3, traceTtlMs: 1000, now: () => now });
-    const a = reg.create('a');
-    reg.create('b');
-    reg.create('c');
-    reg.create('d');
+    const a = reg.create();
+    reg.create();
+    reg.create();
+    reg.create();
     expect(a.evicted).toBe(true);
     expect(reg.size).toBe(3);
     now = 1500;
-    reg.create('e');
+    reg.create();
     // b, c and d are older than the TTL: all evicted when e arrives.
     expect(reg.size).toBe(1);
     expect(reg.evictions).toBe(4);
+  });
+
+  it('closing the oldest, a middle or the newest trace keeps the order and the count', () => {
+    const reg = new TraceRegistry({ maxOpenTraces: 4, now: () => 0 });
+    const [a, b, c, d] = [reg.create(), reg.create(), reg.create(), reg.create()];
+    reg.close(b); // middle
+    reg.close(d); // newest
+    reg.close(b); // twice: no effect
+    expect(reg.size).toBe(2);
+    // Two more fit under the cap; a third evicts the oldest open one, a (b was closed).
+    reg.create();
+    reg.create();
+    expect(reg.evictions).toBe(0);
+    reg.create();
+    expect([a.evicted, c.evicted]).toEqual([true, false]);
+    reg.close(a); // evicted before it closed: nothing to remove
+    expect(reg.size).toBe(4);
+    expect([a, b, c, d].map((s) => s.closed)).toEqual([true, true, false, true]);
+  });
+
+  it('stays consistent through a million create/close cycles (one root per request)', () => {
+    const reg = new TraceRegistry({ maxOpenTraces: 10, now: () => 0 });
+    const open: TraceState[] = [];
+    for (let i = 0; i < 1_000_000; i++) {
+      open.push(reg.create());
+      const done = open.length > 5 ? open.shift() : undefined;
+      if (done !== undefined) reg.close(done);
+    }
+    expect(reg.size).toBe(5);
+    expect(reg.evictions).toBe(0);
   });
 
   it('keeps a service that leaks never-ended root spans under a fixed ceiling', async () => {
