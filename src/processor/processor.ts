@@ -20,6 +20,8 @@ import {
   ownCategory,
   reasonCode,
   type SpanCost,
+  toolArgumentsOf,
+  toolNameOf,
 } from './span-cost.js';
 
 // Parent links and wrapper marks live on the span objects themselves (under private symbols),
@@ -259,16 +261,8 @@ export class CostProcessor implements SpanProcessor {
     switch (own) {
       case 'tool': {
         state.toolCalls++;
-        // Semconv names, else the Vercel AI SDK's (`ai.toolCall` spans), for loop detection.
-        const a = span.attributes;
-        const name = a[A.ATTR_GEN_AI_TOOL_NAME] ?? a[A.ATTR_AI_TOOL_CALL_NAME];
-        if (this.budgets !== undefined && typeof name === 'string') {
-          recordToolCall(
-            state,
-            name,
-            a[A.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] ?? a[A.ATTR_AI_TOOL_CALL_ARGS],
-          );
-        }
+        const name = this.budgets !== undefined ? toolNameOf(span.attributes) : undefined;
+        if (name !== undefined) recordToolCall(state, name, toolArgumentsOf(span.attributes));
         break;
       }
       case 'retrieval':

@@ -110,6 +110,16 @@ function str(v: AttributeValue | undefined): string | undefined {
 }
 
 /** A span's own category from its attributes, or undefined (then it may inherit). */
+/** A tool span's tool name: the semconv attribute, else the Vercel AI SDK's (`ai.toolCall`). */
+export function toolNameOf(attrs: Attributes): string | undefined {
+  return str(attrs[A.ATTR_GEN_AI_TOOL_NAME]) ?? str(attrs[A.ATTR_AI_TOOL_CALL_NAME]);
+}
+
+/** A tool span's call arguments (JSON or a value), from the same two conventions. */
+export function toolArgumentsOf(attrs: Attributes): AttributeValue | undefined {
+  return attrs[A.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] ?? attrs[A.ATTR_AI_TOOL_CALL_ARGS];
+}
+
 export function ownCategory(
   name: string,
   attrs: Attributes,
@@ -238,8 +248,7 @@ function assess(
           };
     }
     case 'tool': {
-      const name = str(attrs[A.ATTR_GEN_AI_TOOL_NAME]) ?? str(attrs[A.ATTR_AI_TOOL_CALL_NAME]);
-      const price = ctx.rules.tool(name, str(attrs[A.ATTR_MCP_SERVER_NAME]), q);
+      const price = ctx.rules.tool(toolNameOf(attrs), str(attrs[A.ATTR_MCP_SERVER_NAME]), q);
       return rulePriceOrCategory(own, price, invalid);
     }
     case 'retrieval': {
