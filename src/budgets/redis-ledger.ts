@@ -373,8 +373,8 @@ export class RedisLedger implements BudgetLedger {
       return this.lastKnown.get(spend.key);
     }
     this.keepPending(r, () => {
-      this.pendUnreserve(reservation, unreserve);
-      this.pendSpend(spend, actualUsd);
+      this.pend(reservation, 'unreserve', unreserve);
+      this.pend(spend, 'spent', actualUsd);
     });
     return undefined;
   }
@@ -399,7 +399,7 @@ export class RedisLedger implements BudgetLedger {
     this.maybeFlush();
     const r = await this.call(SCRIPTS.add, [spend.key], [usd(amountUsd), ttl(spend.ttlMs)]);
     if (r.ok) return this.remember([spend.key], r.reply as unknown[], 0);
-    this.keepPending(r, () => this.pendSpend(spend, amountUsd));
+    this.keepPending(r, () => this.pend(spend, 'spent', amountUsd));
     return undefined;
   }
 
@@ -645,7 +645,7 @@ export class RedisLedger implements BudgetLedger {
       this.remember([reservation.key], r.reply as unknown[], 0);
       return;
     }
-    this.keepPending(r, () => this.pendUnreserve(reservation, amount));
+    this.keepPending(r, () => this.pend(reservation, 'unreserve', amount));
   }
 
   // --- shadow --------------------------------------------------------------------------------
@@ -690,20 +690,12 @@ export class RedisLedger implements BudgetLedger {
     return amount - local;
   }
 
-  private pendSpend(spend: KeyRef, amount: number): void {
+  /** Keep a write Redis missed (spend, or a reservation to give back) for the replay. */
+  private pend(ref: KeyRef, field: 'spent' | 'unreserve', amount: number): void {
     if (amount <= 0) return;
-    const e = this.entry(spend.key, spend.ttlMs);
+    const e = this.entry(ref.key, ref.ttlMs);
     if (!e) return;
-    e.spent += amount;
-    this.pending++;
-    this.counters.pendingWrites++;
-  }
-
-  private pendUnreserve(reservation: KeyRef, amount: number): void {
-    if (amount <= 0) return;
-    const e = this.entry(reservation.key, reservation.ttlMs);
-    if (!e) return;
-    e.unreserve += amount;
+    e[field] += amount;
     this.pending++;
     this.counters.pendingWrites++;
   }
