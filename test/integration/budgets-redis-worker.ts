@@ -79,7 +79,8 @@ const ledger = createSpanLedger({
 const provider = new BasicTracerProvider({ spanProcessors: [ledger.processor] });
 const tracer = provider.getTracer('budgets-redis-worker');
 
-interface Refusal {
+/** A guarded call the worker saw refused (read by budgets-redis.test.ts). */
+export interface Refusal {
   name: string;
   budget?: string;
   limit?: string;

@@ -13,24 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
 import type { BudgetEvent } from '../../src/index.js';
 import { harness } from '../processor/harness.js';
-import { ensureRedisServer, type RedisServer, startRedis, waitFor } from './redis-server.js';
+// Type only: erased, so the worker script does not run here.
+import type { Refusal } from './budgets-redis-worker.js';
+import {
+  type RawRedis,
+  type RedisServer,
+  startTestRedis,
+  stopTestRedis,
+  waitFor,
+} from './redis-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const NOW = Date.parse('2026-11-02T10:00:00Z');
 const KEY = 'spanledger:b:{team-daily:_}:day:2026-11-02@UTC';
 const ESTIMATE = 0.01;
-
-interface Refusal {
-  name: string;
-  budget?: string;
-  limit?: string;
-  limitUsd?: number;
-  spentUsd?: number;
-  ran: boolean;
-  afterKill: boolean;
-  message: string;
-}
 
 interface Result {
   pid: number;
@@ -108,22 +105,15 @@ function replica(url: string, prefix: string, mode: 'exhaust' | 'outage', limit:
   };
 }
 
-let binary: string | undefined;
 let server: RedisServer | undefined;
-let raw: ReturnType<typeof createClient> | undefined;
+let raw: RawRedis | undefined;
 
 beforeAll(async () => {
-  binary = ensureRedisServer();
-  if (!binary) return;
-  server = await startRedis({ binary });
-  raw = createClient({ url: server.url });
-  raw.on('error', () => {});
-  await raw.connect();
+  ({ server, raw } = (await startTestRedis()) ?? {});
 });
 
 afterAll(async () => {
-  await raw?.close();
-  await server?.stop();
+  await stopTestRedis({ server, raw });
 });
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

@@ -14,7 +14,14 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
 import type { KeyRef, WindowRef } from '../../src/budgets/types.js';
-import { ensureRedisServer, type RedisServer, startRedis, waitFor } from './redis-server.js';
+import {
+  type RawRedis,
+  type RedisServer,
+  startRedis,
+  startTestRedis,
+  stopTestRedis,
+  waitFor,
+} from './redis-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -29,7 +36,7 @@ const ref = (key: string, ttlMs = 24 * HOUR): KeyRef => ({ key, ttlMs });
 
 let binary: string | undefined;
 let server: RedisServer | undefined;
-let raw: ReturnType<typeof createClient> | undefined;
+let raw: RawRedis | undefined;
 const ledgers: RedisLedger[] = [];
 
 /** A ledger on the shared server with a key prefix of its own (tests never see each other). */
@@ -51,18 +58,12 @@ async function hash(prefix: string, key: string): Promise<Record<string, string>
 }
 
 beforeAll(async () => {
-  binary = ensureRedisServer();
-  if (!binary) return;
-  server = await startRedis({ binary });
-  raw = createClient({ url: server.url });
-  raw.on('error', () => {});
-  await raw.connect();
+  ({ binary, server, raw } = (await startTestRedis()) ?? {});
 });
 
 afterAll(async () => {
   for (const l of ledgers) await l.close();
-  await raw?.close();
-  await server?.stop();
+  await stopTestRedis({ server, raw });
 });
 
 describe('RedisLedger (real redis-server)', () => {

@@ -2,6 +2,7 @@
  * Typed access to `scripts/redis.mjs` for the integration tests (the script is plain JS so that
  * CI and benchmarks can run it without a TypeScript loader).
  */
+import { createClient } from 'redis';
 
 /** A private redis-server started by `startRedis()`. */
 export interface RedisServer {
@@ -46,4 +47,33 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A raw node-redis client, for assertions on what Redis really holds. */
+export type RawRedis = ReturnType<typeof createClient>;
+
+/** A test file's Redis: the binary, a private server and a connected raw client. */
+export interface TestRedis {
+  binary: string;
+  server: RedisServer;
+  raw: RawRedis;
+}
+
+/** Provision redis-server, start a private one and connect a raw client to it (for a file's
+ * `beforeAll`). Undefined when redis-server is unavailable (locally only: under CI=true
+ * `ensureRedisServer` throws). */
+export async function startTestRedis(): Promise<TestRedis | undefined> {
+  const binary = ensureRedisServer();
+  if (!binary) return undefined;
+  const server = await startRedis({ binary });
+  const raw = createClient({ url: server.url });
+  raw.on('error', () => {});
+  await raw.connect();
+  return { binary, server, raw };
+}
+
+/** Close the raw client and stop the server (for `afterAll`); tolerates a failed start. */
+export async function stopTestRedis(redis: Partial<TestRedis> | undefined): Promise<void> {
+  await redis?.raw?.close();
+  await redis?.server?.stop();
 }

@@ -5,27 +5,25 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../support/built.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.js';
-import { ensureRedisServer, type RedisServer, startRedis } from './redis-server.js';
+import { startTestRedis, stopTestRedis, type TestRedis } from './redis-server.js';
 
 const RUNS = 10;
 const LIST_RUN_USD = (1000 * 2.5 + 500 * 10 + 2000 * 2.5 + 100 * 10) / 1e6;
 
-let server: RedisServer | undefined;
+let redis: TestRedis | undefined;
 let receiver: OtlpReceiver;
 
 beforeAll(async () => {
   ensureBuilt();
   receiver = await startOtlpReceiver();
-  const binary = ensureRedisServer();
-  if (binary) server = await startRedis({ binary });
+  redis = await startTestRedis();
 });
 afterAll(async () => {
   await receiver?.close();
-  await server?.stop();
+  await stopTestRedis(redis);
 });
 
 function runApp(
@@ -63,7 +61,8 @@ function runApp(
 
 describe('register with SPANLEDGER_REDIS_URL', () => {
   it('two processes add their spend to one shared team window in Redis', async (ctx) => {
-    if (!server) return ctx.skip();
+    if (!redis) return ctx.skip();
+    const { server, raw } = redis;
     const runs = await Promise.all([
       runApp('replica-a', server.url),
       runApp('replica-b', server.url),
@@ -71,17 +70,11 @@ describe('register with SPANLEDGER_REDIS_URL', () => {
     expect(runs.map((r) => r.code)).toEqual([0, 0]);
     expect(runs.map((r) => r.stderr)).toEqual(['', '']);
 
-    const raw = createClient({ url: server.url });
-    await raw.connect();
-    try {
-      const keys = await raw.keys('register-test:*');
-      expect(keys).toHaveLength(1); // one window: team payments, today (UTC)
-      const window = await raw.hGetAll(keys[0] as string);
-      expect(Number(window.spent)).toBeCloseTo(2 * RUNS * LIST_RUN_USD, 12);
-      expect(Number(window.reserved ?? 0)).toBe(0);
-    } finally {
-      await raw.close();
-    }
+    const keys = await raw.keys('register-test:*');
+    expect(keys).toHaveLength(1); // one window: team payments, today (UTC)
+    const window = await raw.hGetAll(keys[0] as string);
+    expect(Number(window.spent)).toBeCloseTo(2 * RUNS * LIST_RUN_USD, 12);
+    expect(Number(window.reserved ?? 0)).toBe(0);
     // The same dollars as the exported cost metrics of both replicas, with the team label.
     expect(
       receiver.total('spanledger.cost.usd', (a) => a['spanledger.team'] === 'payments'),
