@@ -1,21 +1,13 @@
 import type { Attributes } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
+import { CHAT, CHAT_USD } from '../support/fixtures.js';
 import { harness } from './harness.js';
 
 const AT = new Date('2026-11-02T10:00:00Z');
 
-/** A contrib-style OpenAI chat span: 1200 input of which 1024 cached, 300 output. */
-const openaiChat: Attributes = {
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.response.model': 'gpt-4o-2024-08-06',
-  'gen_ai.usage.input_tokens': 1200,
-  'gen_ai.usage.cache_read.input_tokens': 1024,
-  'gen_ai.usage.output_tokens': 300,
-};
-// gpt-4o: input $2.50, cached input $1.25, output $10 per million tokens.
-const OPENAI_CHAT_USD = (176 * 2.5 + 1024 * 1.25 + 300 * 10) / 1e6;
+/** A contrib-style OpenAI chat span (the reference call, with its response model). */
+const openaiChat: Attributes = { ...CHAT, 'gen_ai.response.model': 'gpt-4o-2024-08-06' };
+const OPENAI_CHAT_USD = CHAT_USD;
 
 const prices = {
   tools: [
