@@ -140,10 +140,22 @@ describe('cost processor: LLM spans', () => {
       'gen_ai.provider.name': 'openai',
       'gen_ai.request.model': 'gpt-4o',
     });
+    // Anthropic SDK span whose 1-hour part exceeds all its cache writes: which count is wrong is
+    // unknown, so neither rate is guessed.
+    h.run('garbled cache split', {
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'claude-sonnet-4-5',
+      'gen_ai.usage.input_tokens': 8000,
+      'gen_ai.usage.output_tokens': 200,
+      'gen_ai.usage.cache_write.input_tokens': 10,
+      'anthropic.usage.cache_creation.ephemeral_1h_input_tokens': 1000,
+    });
     for (const [name, reason] of [
       ['unknown model', 'unknown_model'],
       ['unknown provider', 'unknown_provider'],
       ['no usage', 'no_usage'],
+      ['garbled cache split', 'invalid_usage'],
     ] as const) {
       const a = h.span(name).attributes;
       expect(a['spanledger.cost.status'], name).toBe('unpriced');
@@ -151,11 +163,12 @@ describe('cost processor: LLM spans', () => {
       expect(a['spanledger.cost.usd'], name).toBeUndefined();
       expect(a['gen_ai.usage.cost.amount'], name).toBeUndefined();
     }
-    expect(h.ledger.stats().spans).toEqual({ priced: 0, partial: 0, unpriced: 3, late: 0 });
+    expect(h.ledger.stats().spans).toEqual({ priced: 0, partial: 0, unpriced: 4, late: 0 });
     expect(h.ledger.stats().problems).toMatchObject({
       'unpriced.unknown_model': 1,
       'unpriced.unknown_provider': 1,
       'unpriced.no_usage': 1,
+      'unpriced.invalid_usage': 1,
     });
   });
 
