@@ -62,15 +62,19 @@ class Family<V> {
     private readonly empty: () => V,
   ) {}
 
-  /** The value of the series `key`; `attributes()` builds its attribute set on first use. */
-  get(key: string, attributes: () => Attributes): V {
-    const hit = this.series.get(key);
-    if (hit !== undefined) return hit.value;
+  /** The value of the series `key`, if it exists. */
+  get(key: string): V | undefined {
+    return this.series.get(key)?.value;
+  }
+
+  /** Start the series `key` with its attribute set (the overflow series past the cap). Separate
+   * from `get` so that the span path builds attribute sets only for new series. */
+  add(key: string, attributes: Attributes): V {
     if (this.series.size >= this.max) {
       this.overflow ??= { attributes: { [OVERFLOW]: true }, value: this.empty() };
       return this.overflow.value;
     }
-    const made = { attributes: attributes(), value: this.empty() };
+    const made = { attributes, value: this.empty() };
     this.series.set(key, made);
     return made.value;
   }
@@ -194,39 +198,45 @@ export class CostMetrics {
     const model = price?.model ?? call?.models[0];
     const operation = call?.operation ?? cost.category;
     const status = cost.status ?? 'none';
-    this.operations.get(cost.category + SEP + operation + SEP + status, () => ({
-      [A.ATTR_COST_CATEGORY]: cost.category,
-      [A.ATTR_GEN_AI_OPERATION_NAME]: operation,
-      [A.ATTR_COST_STATUS]: status,
-    })).n++;
+    const opKey = cost.category + SEP + operation + SEP + status;
+    (
+      this.operations.get(opKey) ??
+      this.operations.add(opKey, {
+        [A.ATTR_COST_CATEGORY]: cost.category,
+        [A.ATTR_GEN_AI_OPERATION_NAME]: operation,
+        [A.ATTR_COST_STATUS]: status,
+      })
+    ).n++;
 
     if (cost.status === 'unpriced') {
       const reason = reasonCode(cost.reason);
-      this.unpriced.get(part(provider) + SEP + part(model) + SEP + reason, () => ({
-        ...(provider !== undefined ? { [A.ATTR_GEN_AI_PROVIDER_NAME]: provider } : {}),
-        ...(model !== undefined ? { [A.ATTR_GEN_AI_REQUEST_MODEL]: model } : {}),
-        [A.ATTR_COST_UNPRICED_REASON]: reason,
-      })).n++;
+      const key = part(provider) + SEP + part(model) + SEP + reason;
+      (
+        this.unpriced.get(key) ??
+        this.unpriced.add(key, {
+          ...(provider !== undefined ? { [A.ATTR_GEN_AI_PROVIDER_NAME]: provider } : {}),
+          ...(model !== undefined ? { [A.ATTR_GEN_AI_REQUEST_MODEL]: model } : {}),
+          [A.ATTR_COST_UNPRICED_REASON]: reason,
+        })
+      ).n++;
     }
 
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced';
     const saved = priced ? (price?.cacheSavingsUsd ?? 0) : 0;
     if (!priced && call === undefined) return;
     const whoKey = part(provider) + SEP + part(model) + dimensionKey(span, root);
-    const who = (): Attributes => {
-      const a = dimensionAttributes(span, root);
-      if (provider !== undefined) a[A.ATTR_GEN_AI_PROVIDER_NAME] = provider;
-      if (model !== undefined) a[A.ATTR_GEN_AI_REQUEST_MODEL] = model;
-      return a;
-    };
     if (priced) {
-      this.spend.get(cost.category + SEP + whoKey, () => ({
-        ...who(),
-        [A.ATTR_COST_CATEGORY]: cost.category,
-      })).usd += cost.costUsd as number;
+      const key = cost.category + SEP + whoKey;
+      (
+        this.spend.get(key) ??
+        this.spend.add(key, {
+          ...who(span, root, provider, model),
+          [A.ATTR_COST_CATEGORY]: cost.category,
+        })
+      ).usd += cost.costUsd as number;
     }
     if (call !== undefined || saved > 0) {
-      const u = this.usage.get(whoKey, who);
+      const u = this.usage.get(whoKey) ?? this.usage.add(whoKey, who(span, root, provider, model));
       if (call !== undefined) {
         const t = u.tokens;
         t[0] += positive(call.inputTokens - call.cacheReadTokens - call.cacheWriteTokens);
@@ -252,13 +262,26 @@ export class CostMetrics {
     span: Attributes,
     root?: Attributes,
   ): void {
-    const o = this.outcomes.get(name + dimensionKey(span, root), () => ({
-      ...dimensionAttributes(span, root),
-      [A.ATTR_OUTCOME_NAME]: name,
-    }));
+    const key = name + dimensionKey(span, root);
+    const o =
+      this.outcomes.get(key) ??
+      this.outcomes.add(key, { ...dimensionAttributes(span, root), [A.ATTR_OUTCOME_NAME]: name });
     o.n += count;
     o.usd += valueUsd;
   }
 }
 
 const positive = (n: number): number => Math.max(0, n);
+
+/** The attribute set of a (provider, model, dimensions) series. */
+function who(
+  span: Attributes,
+  root: Attributes | undefined,
+  provider: string | undefined,
+  model: string | undefined,
+): Attributes {
+  const a = dimensionAttributes(span, root);
+  if (provider !== undefined) a[A.ATTR_GEN_AI_PROVIDER_NAME] = provider;
+  if (model !== undefined) a[A.ATTR_GEN_AI_REQUEST_MODEL] = model;
+  return a;
+}
