@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { allSnippets, docFiles, importsOf, label, type Snippet } from '../../docs/extract.js';
 import { ensureBuilt, ROOT } from '../../support/built.js';
 import { type MockProviders, startMockProviders } from '../../support/mock-providers.js';
@@ -70,8 +71,10 @@ interface Harness {
   fails?: string;
   /** What stderr may say (default: nothing). */
   stderr?: RegExp;
+  /** For a block that shows output: the ES module program whose output it is, run instead. */
+  program?: string;
   /** The figures the block states, asserted (exit code 0 and empty stderr are always checked). */
-  check?(runs: Run[], telemetry: (run: Run) => Telemetry): void;
+  check?(runs: Run[], telemetry: (run: Run) => Telemetry, snippet: Snippet): void;
 }
 
 // The mock provider's reference call: gpt-4o, 1200 input of which 1024 cached, 300 output.
@@ -138,6 +141,24 @@ const HARNESS: Record<string, Harness> = {
   'readme-helpers': { globals: true },
   'attribution-edge': { globals: true },
   'budgets-file': {},
+  'budgets-error': {
+    // The budgets file above with its time zone misspelt, loaded as the text says.
+    program: `import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createSpanLedger } from 'spanledger';
+const file = readFileSync('spanledger.yaml', 'utf8');
+mkdirSync('typo', { recursive: true });
+writeFileSync('typo/spanledger.yaml', file.replace('America/New_York', 'America/New_Yrok'));
+process.chdir('typo');
+try {
+  createSpanLedger({ prices: 'spanledger.yaml' });
+} catch (e) {
+  console.log(e.message);
+}
+`,
+    check([run], _telemetry, snippet) {
+      expect(run?.stdout).toBe(snippet.code);
+    },
+  },
   'budgets-decision': { globals: true, after: 'await ledger.shutdown();\n' },
   'budgets-redis': {
     // redis.internal does not resolve here: the ledger starts anyway (fail-open), and the process
@@ -160,7 +181,14 @@ const HARNESS: Record<string, Harness> = {
   'helpers-review': { globals: true },
   'helpers-external': { globals: true },
   'helpers-outcome': { globals: true },
-  'pricing-contract': {},
+  'pricing-contract': {
+    check(_runs, _telemetry, snippet) {
+      // The text calls it the complete example of test/fixtures/prices/contract.yaml: the same
+      // entries (its comments differ).
+      const fixture = readFileSync(join(ROOT, 'test/fixtures/prices/contract.yaml'), 'utf8');
+      expect(parseYaml(snippet.code)).toEqual(parseYaml(fixture));
+    },
+  },
   'setup-start': { after: 'await shutdown();\n' },
   'setup-esm': {
     // telemetry.mjs is the block before it; the app imports `openai` and makes one call.
@@ -192,6 +220,7 @@ function notRunnable(s: Snippet): string | undefined {
   if (s.directive.name === undefined) return 'no `<!-- snippet: name=... -->` directive';
   if (HARNESS[s.directive.name] === undefined) return `no HARNESS entry "${s.directive.name}"`;
   if (RUNNABLE_CODE.has(s.lang) || CONFIG.has(s.lang)) return undefined;
+  if (HARNESS[s.directive.name]?.program !== undefined) return undefined;
   if (SHELL.has(s.lang)) {
     const bad = shellLines(s).filter((l) => !RUNS_LINE.test(l) && !INSTALL_LINE.test(l));
     return bad.length === 0 ? undefined : `shell lines the harness does not run: ${bad.join('; ')}`;
@@ -325,6 +354,10 @@ async function runSnippet(s: Snippet, h: Harness): Promise<Run[]> {
   }
   // Unique: a block may run more than once at the same time (the loader hook test).
   const base = `snippet-${s.line}-${++files}`;
+  if (h.program !== undefined) {
+    writeFileSync(join(dir, `${base}.mjs`), h.program);
+    return [await run(dir, process.execPath, [`${base}.mjs`])];
+  }
   if (CONFIG.has(s.lang)) {
     const file = join(dir, `${base}.${s.lang}`);
     writeFileSync(file, s.code);
@@ -464,7 +497,7 @@ describe('docs snippets', () => {
           stderr: '',
         });
       }
-      h.check?.(runs, telemetry);
+      h.check?.(runs, telemetry, s);
     });
   }
 });
