@@ -174,13 +174,67 @@ try {
     },
   },
   'clients-stream': { globals: true },
-  'clients-vercel': { globals: true },
-  'helpers-tool': { globals: true },
+  'clients-vercel': {
+    // Under spanledger/register, which exports what the page says is priced.
+    globals: true,
+    nodeArgs: ['--import', 'spanledger/register'],
+    check([run], telemetry) {
+      // "one priced span at $0.00472, and $0.00472 on the root and in spanledger.cost.usd"
+      const t = telemetry(run as Run);
+      const priced = t.spans.filter((s) => s.attributes['spanledger.cost.status'] === 'priced');
+      expect(priced).toHaveLength(1);
+      expect(priced[0]?.name).toBe('ai.generateText.doGenerate');
+      expect(priced[0]?.attributes['spanledger.cost.usd']).toBeCloseTo(LIST_USD, 12);
+      const root = t.spans.find((s) => s.name === 'ai.generateText');
+      expect(root?.attributes['spanledger.trace.cost.usd']).toBeCloseTo(LIST_USD, 12);
+      expect(t.total('spanledger.cost.usd')).toBeCloseTo(LIST_USD, 12);
+    },
+  },
+  'helpers-tool': {
+    globals: true,
+    nodeArgs: ['--import', 'spanledger/register'],
+    check([run], telemetry) {
+      // "a cost the service reported wins": create_issue at $0.002, from the provider.
+      const issue = telemetry(run as Run).spans.find((s) => s.name === 'execute_tool create_issue');
+      expect(issue?.attributes['spanledger.cost.usd']).toBe(0.002);
+      expect(issue?.attributes['spanledger.cost.source']).toBe('provider');
+      expect(issue?.attributes['mcp.server.name']).toBe('github');
+    },
+  },
   'helpers-retrieval': { globals: true },
   'helpers-evaluation': { globals: true },
   'helpers-review': { globals: true },
-  'helpers-external': { globals: true },
-  'helpers-outcome': { globals: true },
+  'helpers-external': {
+    globals: true,
+    nodeArgs: ['--import', 'spanledger/register'],
+    check([run], telemetry) {
+      // ocr at the stated $0.25 for 5 pages; enrichment at what enrich() reported (globals.mjs:
+      // $0.01), set on the span after the call.
+      const spans = telemetry(run as Run).spans;
+      const ocr = spans.find((s) => s.name === 'external ocr');
+      expect(ocr?.attributes).toMatchObject({
+        'spanledger.cost.usd': 0.25,
+        'spanledger.cost.category': 'external',
+        'spanledger.usage.quantity': 5,
+        'spanledger.usage.unit': 'page',
+      });
+      const enrichment = spans.find((s) => s.name === 'external enrichment');
+      expect(enrichment?.attributes['spanledger.cost.usd']).toBe(0.01);
+    },
+  },
+  'helpers-outcome': {
+    globals: true,
+    nodeArgs: ['--import', 'spanledger/register'],
+    check([run], telemetry) {
+      // One ticket_resolved outcome worth $12.50, for tenant acme, and no cost.
+      const t = telemetry(run as Run);
+      expect(t.total('spanledger.outcomes')).toBe(1);
+      expect(t.total('spanledger.outcome.value.usd')).toBe(12.5);
+      const outcome = t.spans.find((s) => s.name === 'outcome ticket_resolved');
+      expect(outcome?.attributes['spanledger.tenant']).toBe('acme');
+      expect(t.total('spanledger.cost.usd')).toBe(0);
+    },
+  },
   'pricing-contract': {
     check(_runs, _telemetry, snippet) {
       // The text calls it the complete example of test/fixtures/prices/contract.yaml: the same
