@@ -134,7 +134,10 @@ const HARNESS: Record<string, Harness> = {
   },
   'readme-price-cli': {
     check([run]) {
-      expect(run?.stdout).toMatch(/12\.5/);
+      // The same $12.50 as priceUsage above: $2.50 + $10 per MTok.
+      expect(run?.stdout).toMatch(/^\s*input \(uncached\)\s+1,000,000\s+2\.500000$/m);
+      expect(run?.stdout).toMatch(/^\s*output\s+1,000,000\s+10\.000000$/m);
+      expect(run?.stdout).toMatch(/^\s*total\s+2,000,000\s+12\.500000$/m);
     },
   },
   'readme-budgets': { globals: true, after: 'await ledger.shutdown();\n' },
@@ -201,9 +204,48 @@ try {
       expect(issue?.attributes['mcp.server.name']).toBe('github');
     },
   },
-  'helpers-retrieval': { globals: true },
-  'helpers-evaluation': { globals: true },
-  'helpers-review': { globals: true },
+  'helpers-retrieval': {
+    globals: true,
+    nodeArgs: ['--import', 'spanledger/register'],
+    check([run], telemetry) {
+      const span = telemetry(run as Run).spans.find((s) => s.name === 'retrieval kb-main');
+      expect(span?.attributes).toMatchObject({
+        'gen_ai.operation.name': 'retrieval',
+        'gen_ai.data_source.id': 'kb-main',
+        'db.system.name': 'pinecone',
+        'spanledger.usage.quantity': 250,
+      });
+    },
+  },
+  'helpers-evaluation': {
+    globals: true,
+    nodeArgs: ['--import', 'spanledger/register'],
+    check([run], telemetry) {
+      // The judge's verdict (globals.mjs: 0.9, "on topic") as a gen_ai.evaluation.result event.
+      const span = telemetry(run as Run).spans.find((s) => s.name === 'evaluation relevance');
+      expect(span?.attributes['gen_ai.evaluation.name']).toBe('relevance');
+      const event = span?.events.find((e) => e.name === 'gen_ai.evaluation.result');
+      expect(event?.attributes).toMatchObject({
+        'gen_ai.evaluation.name': 'relevance',
+        'gen_ai.evaluation.score.value': 0.9,
+        'gen_ai.evaluation.score.label': 'pass',
+        'gen_ai.evaluation.explanation': 'on topic',
+        'gen_ai.response.id': 'resp_1',
+      });
+    },
+  },
+  'helpers-review': {
+    globals: true,
+    nodeArgs: ['--import', 'spanledger/register'],
+    check([run], telemetry) {
+      const spans = telemetry(run as Run).spans;
+      const spot = spans.find((s) => s.name === 'human_review spot check');
+      expect(spot?.attributes['spanledger.human_review.minutes']).toBe(3); // "// 3 min"
+      const legal = spans.find((s) => s.name === 'human_review refund approval');
+      expect(legal?.attributes['spanledger.human_review.role']).toBe('legal');
+      expect(legal?.attributes['spanledger.cost.category']).toBe('human_review');
+    },
+  },
   'helpers-external': {
     globals: true,
     nodeArgs: ['--import', 'spanledger/register'],
