@@ -309,14 +309,21 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     enforceValid(callOptions(o, 'enforce(options)'));
 
   /** Hold an estimate; settle (each hold to its own accounted cost, or to one given amount) or
-   * release once, or on the timeout. */
-  const hold = async (estimateUsd: number, o: BudgetCallOptions | undefined) => {
+   * release once. At the timeout each hold is settled to what it has accounted so far (nothing:
+   * released) and a guarded call's account is closed, so spans ending later are written as
+   * unguarded spend instead of being lost with the hold. */
+  const hold = async (
+    estimateUsd: number,
+    o: BudgetCallOptions | undefined,
+    account?: { closed: boolean },
+  ) => {
     const holds: Hold[] = await engine.reserve(estimateUsd, where(o).dims);
     let done = false;
     const finish = async (action: () => Promise<void>): Promise<void> => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      if (account !== undefined) account.closed = true;
       try {
         await action();
       } catch (e) {
@@ -324,7 +331,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
       }
     };
     const timer = setTimeout(() => {
-      void finish(() => engine.release(holds));
+      void finish(() => engine.settle(holds));
     }, timeoutMs);
     timer.unref();
     return {
@@ -361,15 +368,21 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     }
     callOptions(o, 'guard(fn, options)');
     await enforceValid(o);
-    const h = await hold(o?.estimateUsd ?? 0, o);
+    const state = { closed: false };
+    const h = await hold(o?.estimateUsd ?? 0, o, state);
     // Spans started under the call find its holds through the context (docs/budgets.md).
-    const account: GuardAccount = { actualUsd: 0, closed: false, holds: h.holds };
+    const account: GuardAccount = {
+      actualUsd: 0,
+      get closed() {
+        return state.closed;
+      },
+      holds: h.holds,
+    };
     const ctx = (o?.context ?? api.active()).setValue(RESERVATION_KEY, account);
     try {
       return await api.with(ctx, fn);
     } finally {
       // Spent before a failure is still spent; a hold nothing was spent on is given back.
-      account.closed = true;
       await h.settle();
     }
   };

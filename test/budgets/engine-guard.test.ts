@@ -11,7 +11,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type BudgetDecision,
   BudgetExceededError,
@@ -190,6 +190,43 @@ describe('guard() with no active span sees the resource and always accounts its 
     expect(acme.remainingUsd).toBe(1 - 0.008);
     expect(globex.remainingUsd).toBe(1 - 0.008);
     await ledger.shutdown();
+  });
+});
+
+describe('a guarded call that outlives its reservation timeout', () => {
+  it('spend after the timeout still lands in the window, once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const resource = resourceFromAttributes({ 'spanledger.team': 'payments' });
+      const { ledger, tracer } = app(
+        { budgets: [PAYMENTS_DAY], resource, reservationTimeoutMs: 1000 },
+        resource,
+      );
+      let finish: () => void = () => {};
+      const running = ledger.guard(
+        async () => {
+          const span = tracer.startSpan('chat gpt-4o', { attributes: CALL });
+          await new Promise<void>((r) => {
+            finish = r;
+          });
+          span.end();
+        },
+        { estimateUsd: 0.008 },
+      );
+      await vi.advanceTimersByTimeAsync(0);
+      // Held while the call runs: 0.008 of 0.02.
+      expect((await ledger.check({ dimensions: { team: 'payments' } })).remainingUsd).toBe(0.012);
+      await vi.advanceTimersByTimeAsync(1000);
+      // The hold is given back at the timeout...
+      expect((await ledger.check({ dimensions: { team: 'payments' } })).remainingUsd).toBe(0.02);
+      finish();
+      await running;
+      // ...and the call's spend, made after it, is written to the window all the same.
+      expect((await windowSpend(ledger, 0.008)).spentUsd).toBe(0.008);
+      await ledger.shutdown();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
