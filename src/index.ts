@@ -12,12 +12,15 @@ export {
 export type { BudgetAction, BudgetInput, DegradeSuggestion } from './budgets/config.js';
 export {
   type BudgetDecision,
-  type BudgetEvent,
   BudgetExceededError,
+  type BudgetLimit,
+  type BudgetRefusal,
   type CheckInput,
-} from './budgets/engine.js';
+  type LimitUnit,
+} from './budgets/decisions.js';
 export { MemoryLedger, type MemoryLedgerOptions } from './budgets/memory-ledger.js';
 export { RedisLedger, type RedisLedgerOptions } from './budgets/redis-ledger.js';
+export type { BudgetEvent } from './budgets/signals.js';
 export type {
   BudgetLedger,
   KeyRef,

@@ -1,7 +1,8 @@
 /**
- * `createSpanLedger(options)`: the one object an application creates. It validates the prices
- * file once, at construction (bad configuration fails fast, naming file, entry and reason), and
- * hands out the span processor to register first.
+ * `createSpanLedger(options)`: the one object an application creates. It validates its options
+ * and the prices file once, at construction (bad configuration fails fast with one line naming
+ * the option or file, the entry and the reason), and hands out the span processor to register
+ * first and the budget decision API (docs/budgets.md, "The decision API").
  */
 import {
   type Attributes,
@@ -10,30 +11,30 @@ import {
   type MeterProvider,
   trace,
 } from '@opentelemetry/api';
+import { detectResources, envDetector } from '@opentelemetry/resources';
 import { createAlwaysRecordSampler, type Sampler } from '@opentelemetry/sdk-trace';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { z } from 'zod';
 import { Attribution, type AttributionOptions } from './attribution/attribution.js';
 import { type Budget, type BudgetInput, validateBudgets } from './budgets/config.js';
 import {
   type BudgetDecision,
-  BudgetEngine,
-  type BudgetEvent,
   BudgetExceededError,
   type CheckInput,
-} from './budgets/engine.js';
+  refusalOf,
+} from './budgets/decisions.js';
+import { BudgetEngine, type GuardAccount, type Hold } from './budgets/engine.js';
 import { MemoryLedger } from './budgets/memory-ledger.js';
+import type { BudgetEvent } from './budgets/signals.js';
 import type { BudgetLedger } from './budgets/types.js';
 import { type ProblemCounts, Reporter } from './diag.js';
+import { BudgetMetrics } from './metrics/budget-metrics.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
 import { MeterSource } from './metrics/meter-source.js';
+import { functionOption, kindOf, option, parseOptions, positiveInteger, shown } from './options.js';
 import { ConfigError, type PricesConfigInput } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
-import {
-  CostProcessor,
-  type PricingCounts,
-  RESERVATION_KEY,
-  type ReservationAccumulator,
-} from './processor/processor.js';
+import { CostProcessor, type PricingCounts, RESERVATION_KEY } from './processor/processor.js';
 import { TraceRegistry } from './processor/rollup.js';
 import { UnitRules } from './processor/rules.js';
 
@@ -68,8 +69,14 @@ export interface SpanLedgerOptions {
   /** How attribution dimensions reach spans (baggage trust, extra dimensions, value limits);
    * `false` copies none. Default: resource attributes and baggage for the fixed dimensions. */
   attribution?: AttributionOptions | false;
-  /** Where cost metrics go. Default: the global meter provider (set by NodeSDK). */
+  /** Where cost and budget metrics go. Default: the global meter provider (set by NodeSDK). */
   meterProvider?: MeterProvider;
+  /** The service's resource: its attribution dimensions (e.g. `spanledger.team`) count for
+   * checks, reservations and guarded calls made outside any span, as they do for the spans.
+   * Give the resource your tracer provider has when you set dimensions on it in code. Default:
+   * the resource the environment describes (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME`),
+   * read once, at construction. */
+  resource?: { readonly attributes: Attributes };
 }
 
 /** Budget held for a call in flight; settle it to the actual cost, or release it. */
@@ -109,7 +116,8 @@ export interface SpanLedger {
   sampler(delegate: Sampler): Sampler;
   /** The budgets in force (validated). */
   readonly budgets: readonly Budget[];
-  /** The budget decision for a call about to be made in the active run. Never throws. */
+  /** The budget decision for a call about to be made in the active run. Never throws for
+   * budget reasons (malformed options throw `TypeError`). */
   check(options?: BudgetCallOptions): Promise<BudgetDecision>;
   /** Like `check`, but throws `BudgetExceededError` when the decision is `block`. */
   enforce(options?: BudgetCallOptions): Promise<BudgetDecision>;
@@ -117,18 +125,113 @@ export interface SpanLedger {
    * released (or the reservation timeout). Throws `BudgetExceededError` if a `block` budget
    * cannot fit it. */
   reserve(estimateUsd: number, options?: BudgetCallOptions): Promise<Reservation>;
-  /** Enforce, reserve, run `fn`, then settle the reservation to the cost of the spans `fn`
-   * produced (released when it failed before spending). */
+  /** Enforce, reserve, run `fn`, then settle each hold to the cost of the spans `fn` produced
+   * in that hold's window (nothing spent: released). Spend outside the held windows is
+   * written as it happens, so no spend is ever lost. */
   guard<T>(fn: () => Promise<T> | T, options?: BudgetCallOptions): Promise<T>;
-  /** Flush and stop; idempotent. Logs the run-time problem counts once through OTel diag. */
+  /** Flush and stop; idempotent. Logs the run-time problem counts once through OTel diag.
+   * Afterwards the decision API answers by the closed-ledger policy (docs/budgets.md). */
   shutdown(): Promise<void>;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const LEDGER_METHODS = ['reserve', 'settle', 'release', 'add', 'get', 'close'] as const;
+
+const optionsSchema = z.strictObject({
+  prices: option((v) => typeof v === 'string' || isObject(v), 'a file path or a prices object'),
+  priceBook: option((v) => v instanceof PriceBook, 'a PriceBook', kindOf),
+  semconvCostAttributes: option((v) => typeof v === 'boolean', 'true or false'),
+  maxOpenTraces: positiveInteger(),
+  traceTtlMs: positiveInteger(),
+  budgets: option(Array.isArray, 'a list of budgets', kindOf),
+  budgetLedger: z
+    .unknown()
+    .refine((v) => isObject(v) && LEDGER_METHODS.every((m) => typeof v[m] === 'function'), {
+      error: `expected a BudgetLedger (${LEDGER_METHODS.join(', ')})`,
+    })
+    .optional(),
+  onBudgetEvent: functionOption(),
+  reservationTimeoutMs: positiveInteger(),
+  now: functionOption(),
+  attribution: option((v) => v === false || isObject(v), 'attribution options or false'),
+  meterProvider: option(
+    (v) => isObject(v) && typeof v.getMeter === 'function',
+    'a MeterProvider',
+    kindOf,
+  ),
+  resource: option(
+    (v) => isObject(v) && isObject(v.attributes),
+    'a resource ({ attributes })',
+    kindOf,
+  ),
+});
+const OPTION_KEYS = Object.keys(optionsSchema.shape);
+
+const finiteUsd = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const USD_RULE = 'must be a finite non-negative number of USD';
+
+const callOptionsSchema = z.strictObject({
+  estimateUsd: z
+    .unknown()
+    .refine(finiteUsd, { error: (iss) => `${USD_RULE}, got ${shown(iss.input)}` })
+    .optional(),
+  call: z
+    .strictObject({
+      kind: z.enum(['llm', 'tool'], { error: 'expected "llm" or "tool"' }),
+      name: z.string({ error: 'expected the tool name' }).min(1).optional(),
+      arguments: z.unknown().optional(),
+    })
+    .refine((c) => c.kind !== 'tool' || c.name !== undefined, {
+      error: 'a tool call needs its name',
+      path: ['name'],
+    })
+    .optional(),
+  dimensions: z
+    .record(
+      z.string(),
+      z.string({ error: (iss) => `expected a string, got ${kindOf(iss.input)}` }).optional(),
+    )
+    .optional(),
+  context: option(
+    (v) => isObject(v) && typeof v.getValue === 'function',
+    'an OpenTelemetry Context',
+    kindOf,
+  ),
+});
+const CALL_OPTION_KEYS = [...Object.keys(callOptionsSchema.shape), 'name', 'kind', 'arguments'];
+
+/** Validate a decision call's options (programming errors: TypeError, one line). */
+function callOptions(
+  o: BudgetCallOptions | undefined,
+  signature: string,
+): BudgetCallOptions | undefined {
+  if (o === undefined) return undefined;
+  parseOptions(
+    callOptionsSchema,
+    o,
+    CALL_OPTION_KEYS,
+    `spanledger: ${signature}`,
+    (m) => new TypeError(m),
+  );
+  return o;
+}
+
 /** Create the ledger: the cost processor and its price book. Throws `ConfigError` on bad
- * configuration (at startup, never at run time). */
+ * configuration (at startup, never at run time), with one line naming the option and why. */
 export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
+  parseOptions(
+    optionsSchema,
+    options,
+    OPTION_KEYS,
+    'spanledger: invalid createSpanLedger options',
+    (m) => new ConfigError(m),
+  );
   if (options.priceBook !== undefined && options.prices !== undefined) {
-    throw new TypeError('spanledger: give either prices or priceBook, not both');
+    throw new ConfigError(
+      'spanledger: invalid createSpanLedger options: priceBook: give either prices or priceBook, not both',
+    );
   }
   const priceBook = options.priceBook ?? new PriceBook({ prices: options.prices });
   const reporter = new Reporter();
@@ -138,6 +241,9 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   });
   const attribution =
     options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
+  // The service's resource, for decisions made before any span exists (spans carry its
+  // dimensions from their start).
+  const resource = options.resource ?? detectResources({ detectors: [envDetector] });
   const meters = new MeterSource(options.meterProvider);
   const processor = new CostProcessor({
     metrics: meters.bind((meter) => new CostMetrics(meter)),
@@ -159,9 +265,9 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   const timeoutMs = options.reservationTimeoutMs ?? 300_000;
   const engine = new BudgetEngine({
     budgets,
-    meters,
     ledger: options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {}),
     reporter,
+    instruments: new BudgetMetrics(meters),
     ...(options.now ? { now: options.now } : {}),
     ...(options.onBudgetEvent ? { onBudgetEvent: options.onBudgetEvent } : {}),
   });
@@ -182,72 +288,102 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         BudgetEngine.dimensions(
           attrs,
           (root as { attributes?: Attributes } | undefined)?.attributes,
-          // Before any span exists (a check at the top of a request): the request's baggage.
-          attribution?.forSpan(ctx, undefined),
+          // The request's baggage over the service's resource: what a span started here gets,
+          // so a call at the top of a request sees the same dimensions as its spans.
+          attribution?.forSpan(ctx, resource),
         ),
     };
   };
-  const check = (o?: BudgetCallOptions): Promise<BudgetDecision> => {
+  const decide = (o: BudgetCallOptions | undefined): Promise<BudgetDecision> => {
     const w = where(o);
     return engine.check({ ...o, dimensions: w.dims }, w.run);
   };
-  const enforce = async (o?: BudgetCallOptions): Promise<BudgetDecision> => {
-    const d = await check(o);
-    if (d.action === 'block') {
-      throw new BudgetExceededError(
-        d.budget ?? '?',
-        d.limitUsd,
-        d.spentUsd,
-        d.limit ?? 'limit_usd',
-      );
-    }
+  const check = async (o?: BudgetCallOptions): Promise<BudgetDecision> =>
+    decide(callOptions(o, 'check(options)'));
+  const enforceValid = async (o: BudgetCallOptions | undefined): Promise<BudgetDecision> => {
+    const d = await decide(o);
+    if (d.action === 'block') throw new BudgetExceededError(refusalOf(d));
     return d;
   };
-  const reserve = async (estimateUsd: number, o?: BudgetCallOptions): Promise<Reservation> => {
-    if (!(estimateUsd >= 0) || !Number.isFinite(estimateUsd)) {
-      throw new RangeError(
-        `spanledger: estimateUsd must be a finite non-negative number, got ${estimateUsd}`,
-      );
-    }
-    const dims = where(o).dims;
-    const { holds } = await engine.reserve(estimateUsd, dims);
+  const enforce = async (o?: BudgetCallOptions): Promise<BudgetDecision> =>
+    enforceValid(callOptions(o, 'enforce(options)'));
+
+  /** Hold an estimate; settle (each hold to its own accounted cost, or to one given amount) or
+   * release once. At the timeout each hold is settled to what it has accounted so far (nothing:
+   * released) and a guarded call's account is closed, so spans ending later are written as
+   * unguarded spend instead of being lost with the hold. */
+  const hold = async (
+    estimateUsd: number,
+    o: BudgetCallOptions | undefined,
+    account?: { closed: boolean },
+  ) => {
+    const holds: Hold[] = await engine.reserve(estimateUsd, where(o).dims);
     let done = false;
-    const timer = setTimeout(() => {
-      void finish(async () => engine.release(holds));
-    }, timeoutMs);
-    timer.unref();
     const finish = async (action: () => Promise<void>): Promise<void> => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      if (account !== undefined) account.closed = true;
       try {
         await action();
       } catch (e) {
         reporter.count('budget_error', (e as Error).message);
       }
     };
+    const timer = setTimeout(() => {
+      void finish(() => engine.settle(holds));
+    }, timeoutMs);
+    timer.unref();
     return {
-      estimateUsd,
-      settle: (actualUsd) => finish(() => engine.settle(holds, actualUsd, dims)),
+      holds,
+      settle: (actualUsd?: number) => finish(() => engine.settle(holds, actualUsd)),
       release: () => finish(() => engine.release(holds)),
     };
   };
+  const reserve = async (estimateUsd: number, o?: BudgetCallOptions): Promise<Reservation> => {
+    if (!finiteUsd(estimateUsd)) {
+      throw new TypeError(
+        `spanledger: reserve(estimateUsd): estimateUsd ${USD_RULE}, got ${shown(estimateUsd)}`,
+      );
+    }
+    const h = await hold(estimateUsd, callOptions(o, 'reserve(estimateUsd, options)'));
+    return {
+      estimateUsd,
+      settle: (actualUsd) => {
+        if (!finiteUsd(actualUsd)) {
+          return Promise.reject(
+            new TypeError(
+              `spanledger: settle(actualUsd): actualUsd ${USD_RULE}, got ${shown(actualUsd)}`,
+            ),
+          );
+        }
+        return h.settle(actualUsd);
+      },
+      release: h.release,
+    };
+  };
   const guard = async <T>(fn: () => Promise<T> | T, o?: BudgetCallOptions): Promise<T> => {
-    await enforce(o);
-    const reservation = await reserve(o?.estimateUsd ?? 0, o);
-    const acc: ReservationAccumulator = { actualUsd: 0, closed: false };
-    const ctx = (o?.context ?? api.active()).setValue(RESERVATION_KEY, acc);
+    if (typeof fn !== 'function') {
+      throw new TypeError(`spanledger: guard(fn): fn must be a function, got ${kindOf(fn)}`);
+    }
+    callOptions(o, 'guard(fn, options)');
+    await enforceValid(o);
+    const state = { closed: false };
+    const h = await hold(o?.estimateUsd ?? 0, o, state);
+    // Spans started under the call find its holds through the context (docs/budgets.md).
+    const account: GuardAccount = {
+      actualUsd: 0,
+      get closed() {
+        return state.closed;
+      },
+      holds: h.holds,
+    };
+    const ctx = (o?.context ?? api.active()).setValue(RESERVATION_KEY, account);
     try {
-      const result = await api.with(ctx, fn);
-      acc.closed = true;
-      await reservation.settle(acc.actualUsd);
-      return result;
-    } catch (e) {
-      acc.closed = true;
-      // Money spent before the failure is still spent; nothing spent gives the hold back.
-      if (acc.actualUsd > 0) await reservation.settle(acc.actualUsd);
-      else await reservation.release();
-      throw e;
+      return await api.with(ctx, fn);
+    } finally {
+      // Spent before a failure is still spent; a hold nothing was spent on is given back.
+      await h.settle();
     }
   };
 

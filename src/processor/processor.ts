@@ -6,7 +6,12 @@
 import { type Context, createContextKey, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Attribution } from '../attribution/attribution.js';
-import { BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
+import {
+  BudgetEngine,
+  type GuardAccount,
+  type RunBudgetState,
+  recordToolCall,
+} from '../budgets/engine.js';
 import type { Reporter } from '../diag.js';
 import { type CostMetrics, dimensionAttributes } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
@@ -41,12 +46,8 @@ const kReservation = Symbol('spanledger.reservation');
 /** Context key under which a guarded call carries its reservation's cost accumulator. */
 export const RESERVATION_KEY = createContextKey('spanledger.reservation');
 
-/** Cost of the spans that ran under one reservation. */
-export interface ReservationAccumulator {
-  actualUsd: number;
-  /** Settled or released: spans ending later are accounted on their own. */
-  closed: boolean;
-}
+/** Cost of the spans that ran under one guarded call, by the budget windows it holds. */
+export type ReservationAccumulator = GuardAccount;
 
 interface Linked {
   [kParent]?: Linked & Span;
@@ -238,7 +239,7 @@ export class CostProcessor implements SpanProcessor {
         priced,
         BudgetEngine.dimensions(span.attributes, root.attributes),
         undefined,
-        reservation !== undefined,
+        reservation,
       );
       return;
     }
@@ -278,7 +279,7 @@ export class CostProcessor implements SpanProcessor {
       priced,
       BudgetEngine.dimensions(span.attributes, root.attributes),
       state,
-      reservation !== undefined,
+      reservation,
     );
   }
 

@@ -86,6 +86,7 @@ export interface Refusal {
   limit?: string;
   limitUsd?: number;
   spentUsd?: number;
+  reservedUsd?: number;
   /** Whether the guarded function had started when guard() threw. */
   ran: boolean;
   /** Whether the attempt started after the worker heard that Redis was killed. */
@@ -154,6 +155,7 @@ async function attempt(afterKill: boolean): Promise<boolean> {
       ...(err.limit !== undefined ? { limit: err.limit } : {}),
       ...(err.limitUsd !== undefined ? { limitUsd: err.limitUsd } : {}),
       ...(err.spentUsd !== undefined ? { spentUsd: err.spentUsd } : {}),
+      ...(err.reservedUsd !== undefined ? { reservedUsd: err.reservedUsd } : {}),
       ran,
       afterKill,
       message: err.message,

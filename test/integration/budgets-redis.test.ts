@@ -163,7 +163,7 @@ describe('budgets over Redis: two replicas, one daily team budget', () => {
           ran: false,
         });
         // A genuine refusal: what was spent and held left no room for one more estimate.
-        expect((f.spentUsd as number) + ESTIMATE).toBeGreaterThan(limit);
+        expect((f.spentUsd as number) + (f.reservedUsd ?? 0) + ESTIMATE).toBeGreaterThan(limit);
       }
       expect(r.problems).toEqual({});
     }
@@ -224,11 +224,14 @@ describe('budgets over Redis: two replicas, one daily team budget', () => {
           ran: false,
         });
       }
-      // What the refusal says: the ledger is unavailable (not "over budget"), with the last
-      // totals this replica saw, far below the limit.
+      // What the refusal says: the ledger is unavailable (not "over budget"), and no spend it
+      // cannot know.
       for (const f of after) {
         expect(f).toMatchObject({ limit: 'ledger_unavailable', limitUsd: limit });
-        expect(f.spentUsd as number).toBeLessThan(limit - ESTIMATE);
+        expect(f.spentUsd).toBeUndefined();
+        expect(f.message).toBe(
+          'spanledger: budget "team-daily" blocks this call (ledger_unavailable: ledger unavailable (fail-closed))',
+        );
       }
       // Refused at the check (the ledger reports itself unavailable), before any reservation.
       expect(r.ledgerStats.redisUnavailable + r.ledgerStats.redisTimeout).toBeGreaterThanOrEqual(

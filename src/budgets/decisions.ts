@@ -1,0 +1,276 @@
+/**
+ * Budget decisions: which limit a call would break, and how that is told to the caller (a
+ * decision from `check`, a `BudgetExceededError` from `enforce`, `reserve` and `guard`). Every
+ * decision that is not `allow` names the limit that decided, in its own unit, and why
+ * (docs/budgets.md, "Decisions and refusals").
+ */
+import type { Budget, BudgetAction, DegradeSuggestion } from './config.js';
+import type { RepeatCounter } from './fingerprint.js';
+import { toolCallFingerprint } from './fingerprint.js';
+
+/** Which limit decided: a budget's limit, or the ledger's state. */
+export type BudgetLimit =
+  | 'limit_usd'
+  | 'max_llm_calls'
+  | 'max_tool_calls'
+  | 'max_tokens'
+  | 'max_repeated_tool_calls'
+  /** A fail-closed ledger cannot reach its store. */
+  | 'ledger_unavailable'
+  /** The ledger was shut down. */
+  | 'ledger_closed';
+
+/** The unit a limit counts in. */
+export type LimitUnit = 'USD' | 'calls' | 'tokens';
+
+/** Why a budget decided as it did: the limit, its unit and the figures compared. */
+export interface BudgetRefusal {
+  /** The budget that decided. */
+  budget: string;
+  /** Which limit. */
+  limit: BudgetLimit;
+  /** The unit of `used` and `max` (`USD` for USD limits, absent for ledger states). */
+  unit?: LimitUnit;
+  /** The budget's USD limit, when it has one. */
+  limitUsd?: number;
+  /** Spent in the window or run, USD (settled, plus reservations held in calendar and rolling
+   * windows). Absent when unknown: a ledger that cannot be read reports no spend, not 0. */
+  spentUsd?: number;
+  /** Held by reservations of calls in flight, USD (calendar and rolling windows, when any). */
+  reservedUsd?: number;
+  /** The estimate of the call being decided, USD (USD limits, when one was given). */
+  estimateUsd?: number;
+  /** Count limits: calls or tokens used so far. */
+  used?: number;
+  /** Count limits: the cap. */
+  max?: number;
+  /** One line: `spent 0.032 + estimate 0.02 would exceed 0.05 USD`, `5 of 5 LLM calls used`,
+   * `ledger unavailable (fail-closed)`. */
+  reason: string;
+}
+
+/** What a budget check tells the caller to do. */
+export interface BudgetDecision extends Partial<BudgetRefusal> {
+  /** `allow` when no budget is exceeded; otherwise the most severe action of those that are. */
+  action: 'allow' | BudgetAction;
+  /** USD left under the deciding budget (or the tightest USD budget when allowed). Absent when
+   * unknown. */
+  remainingUsd?: number;
+  /** For `degrade`: what to step down to. */
+  suggestion?: DegradeSuggestion;
+}
+
+/** Thrown by `enforce`, `reserve` and guarded calls when a `block` budget says no, before any
+ * money is spent. Carries the budget, the limit that decided, the figures and the reason. */
+export class BudgetExceededError extends Error implements BudgetRefusal {
+  override name = 'BudgetExceededError';
+  readonly budget: string;
+  readonly limit: BudgetLimit;
+  readonly unit?: LimitUnit;
+  readonly limitUsd?: number;
+  readonly spentUsd?: number;
+  readonly reservedUsd?: number;
+  readonly estimateUsd?: number;
+  readonly used?: number;
+  readonly max?: number;
+  readonly reason: string;
+
+  constructor(refusal: BudgetRefusal) {
+    super(
+      `spanledger: budget "${refusal.budget}" blocks this call (${refusal.limit}: ${refusal.reason})`,
+    );
+    this.budget = refusal.budget;
+    this.limit = refusal.limit;
+    this.reason = refusal.reason;
+    for (const k of FIGURES) {
+      if (refusal[k] !== undefined) (this as Record<string, unknown>)[k] = refusal[k];
+    }
+  }
+}
+
+const FIGURES = [
+  'unit',
+  'limitUsd',
+  'spentUsd',
+  'reservedUsd',
+  'estimateUsd',
+  'used',
+  'max',
+] as const satisfies readonly (keyof BudgetRefusal)[];
+
+/** What a check is about. */
+export interface CheckInput {
+  /** Estimated cost of the call about to be made, USD. Default 0. */
+  estimateUsd?: number;
+  /** The kind of call: an LLM call counts against `maxLlmCalls`, a tool call against
+   * `maxToolCalls` and, with a name, `maxRepeatedToolCalls`. Not given: the call may be of any
+   * kind, so a per-run call cap that is already reached refuses it. */
+  call?: { kind: 'llm' } | { kind: 'tool'; name: string; arguments?: unknown };
+  /** Attribution dimensions (`team`, `tenant`, ...); default: read off the active spans and the
+   * service's resource. */
+  dimensions?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The per-run counters a decision reads (the run's rollup state). */
+export interface RunCounters {
+  readonly costUsd: number;
+  readonly llmCalls: number;
+  readonly toolCalls: number;
+  /** Input plus output tokens of the run's model calls. */
+  readonly tokens: number;
+  readonly repeats: RepeatCounter | undefined;
+  /** Most repetitions of one identical tool call so far. */
+  readonly maxRepeat: number;
+}
+
+/** Money in messages: the double as written, trimmed of binary noise (0.1 + 0.2 reads 0.3);
+ * the fields keep the exact value. */
+export function usd(x: number): string {
+  return String(Number(x.toPrecision(12)));
+}
+
+const countLimit = (
+  limit: BudgetLimit,
+  used: number,
+  max: number,
+  what: string,
+  unit: LimitUnit = 'calls',
+) => ({ limit, unit, used, max, reason: `${used} of ${max} ${what} used` });
+
+/**
+ * Which per-run limit the next call would break, with its figures; with `pending`, which one
+ * the run has already broken (a call of any kind is then refused: the run is over its cap).
+ */
+export function runLimitHit(
+  b: Budget,
+  run: RunCounters,
+  estimateUsd: number,
+  call: CheckInput['call'],
+  pending = false,
+): Omit<BudgetRefusal, 'budget'> | undefined {
+  if (b.limitUsd !== undefined) {
+    const over = pending ? run.costUsd > b.limitUsd : run.costUsd + estimateUsd > b.limitUsd;
+    if (over) {
+      return {
+        limit: 'limit_usd',
+        unit: 'USD',
+        limitUsd: b.limitUsd,
+        spentUsd: run.costUsd,
+        ...(estimateUsd > 0 ? { estimateUsd } : {}),
+        reason:
+          estimateUsd > 0
+            ? `run spent ${usd(run.costUsd)} + estimate ${usd(estimateUsd)} would exceed ${usd(b.limitUsd)} USD`
+            : `run spent ${usd(run.costUsd)} exceeds ${usd(b.limitUsd)} USD`,
+      };
+    }
+  }
+  // The next call counts one more; a call of unknown kind may be either.
+  const next = pending ? 0 : 1;
+  const llm = pending || call === undefined || call.kind === 'llm';
+  if (b.maxLlmCalls !== undefined && llm && run.llmCalls + next > b.maxLlmCalls) {
+    return countLimit('max_llm_calls', run.llmCalls, b.maxLlmCalls, 'LLM calls');
+  }
+  const tool = pending || call === undefined || call.kind === 'tool';
+  if (b.maxToolCalls !== undefined && tool && run.toolCalls + next > b.maxToolCalls) {
+    return countLimit('max_tool_calls', run.toolCalls, b.maxToolCalls, 'tool calls');
+  }
+  if (
+    b.maxTokens !== undefined &&
+    (pending ? run.tokens > b.maxTokens : run.tokens >= b.maxTokens)
+  ) {
+    return countLimit('max_tokens', run.tokens, b.maxTokens, 'tokens', 'tokens');
+  }
+  if (b.maxRepeatedToolCalls !== undefined) {
+    if (pending && run.maxRepeat > b.maxRepeatedToolCalls) {
+      return countLimit(
+        'max_repeated_tool_calls',
+        run.maxRepeat,
+        b.maxRepeatedToolCalls,
+        'identical tool calls',
+      );
+    }
+    if (!pending && call?.kind === 'tool') {
+      const seen = run.repeats?.count(toolCallFingerprint(call.name, call.arguments)) ?? 0;
+      if (seen + 1 > b.maxRepeatedToolCalls) {
+        return countLimit(
+          'max_repeated_tool_calls',
+          seen,
+          b.maxRepeatedToolCalls,
+          `identical calls of ${call.name}`,
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A calendar or rolling window's USD limit against its totals. */
+export function windowLimitHit(
+  limitUsd: number,
+  spentUsd: number,
+  reservedUsd: number,
+  estimateUsd: number,
+): Omit<BudgetRefusal, 'budget'> | undefined {
+  if (spentUsd + reservedUsd + estimateUsd <= limitUsd) return undefined;
+  const parts = [`spent ${usd(spentUsd)}`];
+  if (reservedUsd > 0) parts.push(`reserved ${usd(reservedUsd)}`);
+  if (estimateUsd > 0) parts.push(`estimate ${usd(estimateUsd)}`);
+  const already = reservedUsd === 0 && estimateUsd === 0;
+  return {
+    limit: 'limit_usd',
+    unit: 'USD',
+    limitUsd,
+    spentUsd,
+    ...(reservedUsd > 0 ? { reservedUsd } : {}),
+    ...(estimateUsd > 0 ? { estimateUsd } : {}),
+    reason: `${parts.join(' + ')} ${already ? 'exceeds' : 'would exceed'} ${usd(limitUsd)} USD`,
+  };
+}
+
+/** A ledger state that decides for `block` budgets, whatever the totals say. */
+export function ledgerStateHit(
+  b: Budget,
+  state: 'ledger_unavailable' | 'ledger_closed',
+): Omit<BudgetRefusal, 'budget'> {
+  return {
+    limit: state,
+    ...(b.limitUsd !== undefined ? { limitUsd: b.limitUsd } : {}),
+    reason:
+      state === 'ledger_unavailable'
+        ? 'ledger unavailable (fail-closed)'
+        : 'ledger closed (shut down)',
+  };
+}
+
+/** The decision of one budget whose limit was hit. */
+export function decide(b: Budget, hit: Omit<BudgetRefusal, 'budget'>): BudgetDecision {
+  const d: BudgetDecision = { action: b.action, budget: b.name, ...hit };
+  if (hit.limit === 'limit_usd' && hit.limitUsd !== undefined && hit.spentUsd !== undefined) {
+    d.remainingUsd = hit.limitUsd - hit.spentUsd - (hit.reservedUsd ?? 0);
+  }
+  if (b.action === 'degrade' && b.degrade) d.suggestion = b.degrade;
+  return d;
+}
+
+const SEVERITY: Record<'allow' | BudgetAction, number> = {
+  allow: 0,
+  alert: 1,
+  degrade: 2,
+  block: 3,
+};
+
+/** Whether `d` should replace `best`: more severe, or as severe with less room left. */
+export function moreSevere(d: BudgetDecision, best: BudgetDecision): boolean {
+  const a = SEVERITY[d.action];
+  const b = SEVERITY[best.action];
+  if (a !== b) return a > b;
+  return (
+    d.action !== 'allow' &&
+    (d.remainingUsd ?? Number.POSITIVE_INFINITY) < (best.remainingUsd ?? Number.POSITIVE_INFINITY)
+  );
+}
+
+/** The refusal a `block` decision carries. */
+export function refusalOf(d: BudgetDecision): BudgetRefusal {
+  return { ...d, budget: d.budget ?? '?', limit: d.limit ?? 'limit_usd', reason: d.reason ?? '' };
+}

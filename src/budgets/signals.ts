@@ -1,0 +1,187 @@
+/**
+ * Budget signals: warnings and exceeded events (span events, the user's callback, the events
+ * counter) and the last known totals of each window (the limit and spent gauges). The metrics
+ * themselves live in the metrics layer: budgets/ declares {@link BudgetInstruments} and is handed
+ * an implementation, so no import goes from budgets/ up to metrics/ (docs/budgets.md, "Signals").
+ */
+import type { Attributes } from '@opentelemetry/api';
+import type { Reporter } from '../diag.js';
+import * as A from '../semconv.js';
+import type { Budget, BudgetAction } from './config.js';
+import { runLimitHit } from './decisions.js';
+import type { RunBudgetState } from './engine.js';
+
+/** A budget signal, given to the user callback and written as a span event. */
+export interface BudgetEvent {
+  kind: 'warning' | 'exceeded';
+  budget: string;
+  action: BudgetAction;
+  limitUsd?: number;
+  spentUsd?: number;
+  /** The threshold crossed (fraction of the limit) for warnings. */
+  threshold?: number;
+  /** Which limit (`limit_usd`, `max_llm_calls`, ...). */
+  limit: string;
+}
+
+/** Last known totals of one calendar or rolling window, as the gauges report them. */
+export interface WindowSnapshot {
+  budget: string;
+  /** `day@UTC`, `rolling:60000ms`. */
+  window: string;
+  limitUsd: number;
+  spentUsd: number;
+}
+
+/** Where budget metrics go: implemented by the metrics layer (src/metrics/budget-metrics.ts)
+ * and handed to the engine. Calls must not throw. */
+export interface BudgetInstruments {
+  /** Count one warning or exceeded event. */
+  event(event: BudgetEvent): void;
+  /** The windows' totals changed: report `windows()` at the next collection. */
+  observeWindows(windows: () => Iterable<WindowSnapshot>): void;
+}
+
+/** Something that takes span events (a span still recording). */
+export interface EventTarget {
+  addEvent(name: string, attrs?: Attributes): unknown;
+}
+
+/** Options of {@link BudgetSignals}. */
+export interface BudgetSignalsOptions {
+  reporter: Reporter;
+  onBudgetEvent?: ((event: BudgetEvent) => void) | undefined;
+  instruments?: BudgetInstruments | undefined;
+  /** Cap on windows whose last known totals are kept for the gauges. */
+  maxTrackedWindows: number;
+}
+
+/** Emits budget signals and keeps the windows' last known totals (bounded). */
+export class BudgetSignals {
+  private readonly reporter: Reporter;
+  private readonly onEvent: ((event: BudgetEvent) => void) | undefined;
+  private readonly instruments: BudgetInstruments | undefined;
+  private readonly windows = new Map<string, WindowSnapshot>();
+  private readonly maxWindows: number;
+  private readonly snapshots = () => this.windows.values();
+
+  constructor(options: BudgetSignalsOptions) {
+    this.reporter = options.reporter;
+    this.onEvent = options.onBudgetEvent;
+    this.instruments = options.instruments;
+    this.maxWindows = options.maxTrackedWindows;
+  }
+
+  /** Last known spend of a window (by its write key). */
+  lastSpent(key: string): number | undefined {
+    return this.windows.get(key)?.spentUsd;
+  }
+
+  /** Remember a window's totals for the gauges; the oldest window goes beyond the cap. */
+  track(b: Budget, key: string, spentUsd: number): void {
+    if (!this.windows.has(key) && this.windows.size >= this.maxWindows) {
+      const oldest = this.windows.keys().next().value;
+      if (oldest !== undefined) this.windows.delete(oldest);
+    }
+    this.windows.set(key, {
+      budget: b.name,
+      window: windowLabel(b),
+      limitUsd: b.limitUsd as number,
+      spentUsd,
+    });
+    this.instruments?.observeWindows(this.snapshots);
+  }
+
+  /** Warnings and the exceeded event of a per-run budget, each once per run, on the span whose
+   * cost crossed them. */
+  run(span: EventTarget, b: Budget, run: RunBudgetState): void {
+    if (b.limitUsd !== undefined) {
+      const warned = run.warned?.get(b.name) ?? 0;
+      for (const t of b.warnAt) {
+        if (t > warned && run.costUsd >= t * b.limitUsd) {
+          run.warned ??= new Map();
+          run.warned.set(b.name, t);
+          this.emit(span, {
+            kind: 'warning',
+            budget: b.name,
+            action: b.action,
+            limitUsd: b.limitUsd,
+            spentUsd: run.costUsd,
+            threshold: t,
+            limit: 'limit_usd',
+          });
+        }
+      }
+    }
+    const hit = runLimitHit(b, run, 0, undefined, true);
+    if (hit && !run.exceeded?.has(b.name)) {
+      run.exceeded ??= new Set();
+      run.exceeded.add(b.name);
+      this.emit(span, {
+        kind: 'exceeded',
+        budget: b.name,
+        action: b.action,
+        ...(b.limitUsd !== undefined ? { limitUsd: b.limitUsd } : {}),
+        spentUsd: run.costUsd,
+        limit: hit.limit,
+      });
+    }
+  }
+
+  /** The thresholds a window's spend crossed between two known totals. */
+  crossing(b: Budget, before: number, after: number): void {
+    const limitUsd = b.limitUsd as number;
+    for (const t of b.warnAt) {
+      if (before < t * limitUsd && after >= t * limitUsd) {
+        this.emit(undefined, {
+          kind: 'warning',
+          budget: b.name,
+          action: b.action,
+          limitUsd,
+          spentUsd: after,
+          threshold: t,
+          limit: 'limit_usd',
+        });
+      }
+    }
+    if (before <= limitUsd && after > limitUsd) {
+      this.emit(undefined, {
+        kind: 'exceeded',
+        budget: b.name,
+        action: b.action,
+        limitUsd,
+        spentUsd: after,
+        limit: 'limit_usd',
+      });
+    }
+  }
+
+  private emit(span: EventTarget | undefined, e: BudgetEvent): void {
+    try {
+      span?.addEvent(e.kind === 'warning' ? A.EVENT_BUDGET_WARNING : A.EVENT_BUDGET_EXCEEDED, {
+        [A.ATTR_BUDGET_NAME]: e.budget,
+        [A.ATTR_BUDGET_ACTION]: e.action,
+        ...(e.limitUsd !== undefined ? { [A.ATTR_BUDGET_LIMIT_USD]: e.limitUsd } : {}),
+        ...(e.spentUsd !== undefined ? { [A.ATTR_BUDGET_SPENT_USD]: e.spentUsd } : {}),
+      });
+    } catch (err) {
+      this.reporter.count('internal_error', (err as Error).message);
+    }
+    this.instruments?.event(e);
+    if (this.onEvent) {
+      try {
+        this.onEvent(e);
+      } catch (err) {
+        // A user callback must never break the span path.
+        this.reporter.count('callback_error', (err as Error).message);
+      }
+    }
+  }
+}
+
+/** The gauges' `window` attribute of a budget. */
+export function windowLabel(b: Budget): string {
+  if (b.window === 'trace') return 'trace';
+  if ('calendar' in b.window) return `${b.window.calendar}@${b.window.timeZone}`;
+  return `rolling:${b.window.rollingMs}ms`;
+}
