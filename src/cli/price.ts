@@ -165,6 +165,7 @@ export function priceJson(req: PriceRequest, r: PriceResult): Record<string, unk
     reason: r.reason,
     provider: r.provider,
     model: r.model,
+    matched_by: r.matchedBy,
     catalog: r.catalog,
     requested_provider: u.provider,
     requested_model: u.model,
@@ -204,9 +205,15 @@ export function priceTable(req: PriceRequest, r: PriceResult): string {
   const u = req.usage;
   const b = r.breakdown;
   const asked = `${u.provider ?? '(any provider)'} / ${u.model}`;
+  const via =
+    r.matchedBy === 'deployment'
+      ? ` (deployment ${r.matchedModel})`
+      : r.matchedBy === 'provider_prefix'
+        ? ' (provider prefix)'
+        : '';
   const matched =
     r.model !== undefined
-      ? `${r.provider ?? '?'} / ${r.model}`
+      ? `${r.provider ?? '?'} / ${r.model}${via}`
       : r.provider
         ? `${r.provider} / (no match)`
         : '(no match)';
