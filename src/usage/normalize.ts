@@ -56,15 +56,20 @@ export function isAzureOpenAIHost(host: string): boolean {
  * The provider of a call, Azure OpenAI recognised: the contrib OpenAI instrumentation (and
  * other OpenAI-client emitters) write `openai` for an `AzureOpenAI` client, and only the host
  * in `server.address` says Azure. Azure's deployment names and contract prices are scoped to
- * Azure in the prices file (docs/pricing.md), so the span must say Azure to find them.
+ * Azure in the prices file (docs/pricing.md), so the call must say Azure to find them. Used by
+ * the span reader and by `spanledger price --server-address`, so both resolve alike.
  */
-function providerOf(emitted: string | undefined, attrs: Attributes): string | undefined {
+export function callProvider(
+  emitted: string | undefined,
+  serverAddress: unknown,
+): string | undefined {
   if (emitted !== undefined) {
     const p = emitted.toLowerCase();
     if (p !== 'openai' && !p.startsWith('openai.')) return emitted;
   }
-  const host = attrs[A.ATTR_SERVER_ADDRESS];
-  return typeof host === 'string' && isAzureOpenAIHost(host) ? AZURE_OPENAI_PROVIDER : emitted;
+  return typeof serverAddress === 'string' && isAzureOpenAIHost(serverAddress)
+    ? AZURE_OPENAI_PROVIDER
+    : emitted;
 }
 
 /** Operations whose spans aggregate their children's usage: never priced from usage. */
@@ -312,7 +317,7 @@ export function readLlmCall(
   if (responseModel && requestModel && requestModel !== responseModel) {
     call.fallbackModels.push(requestModel);
   }
-  const provider = providerOf(first(attrs, F_PROVIDER), attrs);
+  const provider = callProvider(first(attrs, F_PROVIDER), attrs[A.ATTR_SERVER_ADDRESS]);
   if (provider) call.provider = provider;
   if (operation) call.operation = operation;
 

@@ -259,6 +259,20 @@ describe('spanledger price --prices with --at', () => {
       azure,
     );
     expect(mapped.stdout).toMatch(/matched\s+azure \/ gpt-4o \(deployment prod-gpt4o\)/);
+    // A span's provider and host, as the contrib writes them for an AzureOpenAI client.
+    const fromSpan = await priceJson(
+      '--provider',
+      'openai',
+      '--server-address',
+      'myres.openai.azure.com',
+      ...args,
+      '--output',
+      '300',
+      '--prices',
+      azure,
+    );
+    expect(fromSpan).toMatchObject({ requested_provider: 'azure.ai.openai', provider: 'azure' });
+    expect(fromSpan.cost_usd).toBe(j.cost_usd);
     // Scoped to Azure: on OpenAI the name means nothing, and unknown is not $0.
     const openai = await priceJson(
       '--provider',

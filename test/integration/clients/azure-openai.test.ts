@@ -142,19 +142,28 @@ describe('AzureOpenAI client, contrib instrumentation: Azure recognised from the
     expect(span.attributes['spanledger.pricing.model']).toBe('gpt-4o');
     expect(span.attributes['spanledger.cost.usd']).toBeCloseTo(AZURE_CONTRACT_USD, 12);
 
+    // The CLI given what the span says (provider, host, deployment, counts) resolves it alike.
     const cli = await cliPrice(
       '--provider',
-      'azure.ai.openai',
+      String(span.attributes['gen_ai.system']),
+      '--server-address',
+      String(span.attributes['server.address']),
       '--model',
-      'prod-gpt4o',
+      String(span.attributes['gen_ai.request.model']),
       '--input',
-      '1200',
+      String(span.attributes['gen_ai.usage.input_tokens']),
       '--cache-read',
-      '1024',
+      String(span.attributes['gen_ai.usage.cache_read.input_tokens']),
       '--output',
-      '300',
+      String(span.attributes['gen_ai.usage.output_tokens']),
     );
-    expect(cli).toMatchObject({ status: 'priced', provider: 'azure', model: 'gpt-4o' });
+    expect(cli).toMatchObject({
+      status: 'priced',
+      provider: 'azure',
+      model: 'gpt-4o',
+      requested_provider: 'azure.ai.openai',
+      matched_by: 'deployment',
+    });
     // One engine, one answer: the same figure to the bit.
     expect(cli.cost_usd).toBe(span.attributes['spanledger.cost.usd']);
   });
