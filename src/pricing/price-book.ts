@@ -389,23 +389,24 @@ export class PriceBook {
     const lower = model.toLowerCase();
 
     const direct = this.catalogEntry(provider, model);
-    const viaPrefix = direct === undefined ? this.prefixed(provider, model) : undefined;
-    const catalog = direct ?? viaPrefix?.[1];
-    // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
-    // entries on the catalog model the id resolves to as well as on the id itself.
-    let customByPrefix = false;
+    const catalog = direct ?? this.prefixed(provider, model);
+    // Usage that names no provider (a fine-tune id alone) still finds its custom entry.
     let custom =
-      // Usage that names no provider (a fine-tune id alone) still finds its custom entry.
       provider === undefined
         ? this.customByModel.get(lower)
         : this.customModels.get(this.key(provider, lower));
+    // How the id matched: by itself, or only once a provider prefix was split off.
+    let byPrefix = false;
     if (custom === undefined) {
       const split = this.prefixSplit(provider, model);
       custom = split && this.customModels.get(this.key(split[0], split[1].toLowerCase()));
-      customByPrefix = custom !== undefined;
+      byPrefix = custom !== undefined || direct === undefined;
+      // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
+      // entries on the catalog model the id resolves to as well as on the id itself.
+      custom ??=
+        catalog &&
+        this.customModels.get(this.key(catalog.providerId, catalog.modelId.toLowerCase()));
     }
-    custom ??=
-      catalog && this.customModels.get(this.key(catalog.providerId, catalog.modelId.toLowerCase()));
 
     const sources: PriceSource[] = [];
     if (custom) sources.push(this.customSource(custom, provider, model));
@@ -418,11 +419,7 @@ export class PriceBook {
         provider,
       };
     }
-    const matchedBy: MatchedBy = deployment
-      ? 'deployment'
-      : (custom !== undefined ? customByPrefix : direct === undefined)
-        ? 'provider_prefix'
-        : 'model';
+    const matchedBy: MatchedBy = deployment ? 'deployment' : byPrefix ? 'provider_prefix' : 'model';
     return { ok: true, matchedBy, sources };
   }
 
@@ -509,15 +506,11 @@ export class PriceBook {
     return [this.provider(split[0]), split[1]];
   }
 
-  /** The catalog entry of a provider-prefixed id, with the split it came from. */
-  private prefixed(
-    provider: string | undefined,
-    model: string,
-  ): [[string, string], CatalogModel] | undefined {
+  /** The catalog entry of a provider-prefixed id (`openai/gpt-4o`). */
+  private prefixed(provider: string | undefined, model: string): CatalogModel | undefined {
     const split = this.prefixSplit(provider, model);
     if (!split || !catalogHasProvider(split[0])) return undefined;
-    const found = findCatalogModel(split[0], split[1]);
-    return found && [split, found];
+    return findCatalogModel(split[0], split[1]);
   }
 
   private findDeployment(provider: string | undefined, model: string): Deployment | undefined {

@@ -413,6 +413,14 @@ describe('overrides from the prices file', () => {
     expect(book.price({ model: 'openai/gpt-4o', inputTokens: 1 }, AT).matchedBy).toBe(
       'provider_prefix',
     );
+    // So does a contract price reached through the prefixed id's catalog entry ($2 + $8).
+    const later = Date.parse('2026-11-20T00:00:00Z');
+    const viaPrefix = contract.price(
+      { model: 'openai/gpt-4o', inputTokens: 1e6, outputTokens: 1e6 },
+      later,
+    );
+    expect(viaPrefix).toMatchObject({ source: 'override', matchedBy: 'provider_prefix' });
+    expectUsd(viaPrefix, 10);
     expect(validateUsage({ model: 'gpt-4o', fallbackModels: [''] as string[] })).toBe(
       'fallbackModels must be a list of model ids',
     );
