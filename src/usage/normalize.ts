@@ -300,9 +300,13 @@ export function readLlmCall(
   const requestModel = first(attrs, F_REQUEST_MODEL);
   const operation = str(attrs[A.ATTR_GEN_AI_OPERATION_NAME]);
   const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND];
+  // Every field present from the start, absent ones `undefined`: one object shape for every
+  // call, so the price book's reads of it stay monomorphic whatever the emitter.
   const call: LlmCall = {
+    provider: callProvider(first(attrs, F_PROVIDER), attrs[A.ATTR_SERVER_ADDRESS]),
     model: responseModel ?? requestModel ?? '',
     fallbackModels: [],
+    operation,
     hasUsage: false,
     inputTokens: 0,
     outputTokens: 0,
@@ -312,14 +316,15 @@ export function readLlmCall(
     reasoningTokens: 0,
     inputAudioTokens: 0,
     outputAudioTokens: 0,
+    seconds: undefined,
+    serviceTier: undefined,
+    reportedCostUsd: undefined,
+    reportedCostKey: undefined,
     invalid: [],
   };
   if (responseModel && requestModel && requestModel !== responseModel) {
     call.fallbackModels.push(requestModel);
   }
-  const provider = callProvider(first(attrs, F_PROVIDER), attrs[A.ATTR_SERVER_ADDRESS]);
-  if (provider) call.provider = provider;
-  if (operation) call.operation = operation;
 
   let input = tokens(attrs, F_INPUT, call);
   let output = tokens(attrs, F_OUTPUT, call);
