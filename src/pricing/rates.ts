@@ -140,7 +140,7 @@ export function priceTokens(
   t: TokenCounts,
   multiplier: number,
   seconds: number,
-): { breakdown: CostBreakdown; savingsUsd: number } {
+): Cost & { breakdown: CostBreakdown; savingsUsd: number } {
   const total = t.inputTokens;
   const cacheRead = card.cacheRead !== undefined ? t.cacheReadTokens : 0;
   const write1h = card.cacheWrite1h !== undefined ? t.cacheWrite1hTokens : 0;
@@ -161,7 +161,7 @@ export function priceTokens(
   };
   const savingsUsd =
     card.cacheRead !== undefined ? (((inputRate - readRate) * cacheRead) / 1e6) * multiplier : 0;
-  return { breakdown, savingsUsd };
+  return { breakdown, totalUsd: breakdownTotal(breakdown), savingsUsd };
 }
 
 /** Sum of a breakdown. */
@@ -244,7 +244,7 @@ export function costOf(
       savingsUsd: undefined,
     };
   }
-  const { breakdown, savingsUsd } = priceTokens(
+  return priceTokens(
     card,
     {
       inputTokens: count(usage.inputTokens),
@@ -256,7 +256,6 @@ export function costOf(
     multiplier,
     count(usage.seconds),
   );
-  return { breakdown, totalUsd: breakdownTotal(breakdown), savingsUsd };
 }
 
 /** The usage in the catalog's vocabulary, for the catalog's own (slow) calculation. */
