@@ -383,6 +383,21 @@ describe('overrides from the prices file', () => {
     expectUsd(p, 0.15);
   });
 
+  it.each([
+    ['azure.ai.openai', 'OTel semconv; spans of AzureOpenAI clients (usage layer)'],
+    ['az.ai.openai', 'OTel semconv (older name)'],
+    ['azure', 'OpenInference llm.provider'],
+    ['azure.chat', 'Vercel AI SDK <provider>.<api>'],
+    ['azure-openai', 'other emitters'],
+  ])('an Azure-scoped deployment matches provider %s (%s)', (provider) => {
+    const r = contract.price(
+      { provider, model: 'prod-gpt4o', inputTokens: 1e6, outputTokens: 1e6 },
+      AT,
+    );
+    expect(r).toMatchObject({ provider: 'azure', model: 'gpt-4o', matchedBy: 'deployment' });
+    expectUsd(r, 12.5);
+  });
+
   it('tries fallbackModels in order when the model matches nothing, and says which matched', () => {
     const u = { provider: 'azure.ai.openai', inputTokens: 1e6, outputTokens: 1e6 };
     // The response model is the dated snapshot: priced as itself, the fallback never tried.
