@@ -43,6 +43,7 @@ let mock: MockProviders;
 let h: Harness;
 let client: AzureOpenAIClient;
 let manager: AsyncLocalStorageContextManager;
+let contrib: OpenAIInstrumentation;
 /** URLs the client asked for, before the test's fetch sent them to the mock. */
 const asked: string[] = [];
 let seen = 0;
@@ -53,9 +54,8 @@ beforeAll(async () => {
   manager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(manager);
   trace.setGlobalTracerProvider(h.provider);
-  registerInstrumentations({
-    instrumentations: [new OpenAIUsageInstrumentation(), new OpenAIInstrumentation()],
-  });
+  contrib = new OpenAIInstrumentation();
+  registerInstrumentations({ instrumentations: [new OpenAIUsageInstrumentation(), contrib] });
   const { AzureOpenAI } = require('openai') as typeof import('openai');
   client = new AzureOpenAI({
     endpoint: ENDPOINT,
@@ -83,6 +83,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   mock.openai = { ...OPENAI_DEFAULTS };
+  contrib.enable();
 });
 
 /** The one model-call span the last call produced. */
@@ -166,5 +167,17 @@ describe('AzureOpenAI client, contrib instrumentation: Azure recognised from the
     });
     // One engine, one answer: the same figure to the bit.
     expect(cli.cost_usd).toBe(span.attributes['spanledger.cost.usd']);
+  });
+});
+
+describe('AzureOpenAI client, OpenAIUsageInstrumentation alone (contrib disabled)', () => {
+  it('names the provider azure.ai.openai on its own span and prices it alike', async () => {
+    contrib.disable();
+    await client.chat.completions.create({ model: 'prod-gpt4o', messages: message });
+    const span = await oneCall();
+    expect(span.instrumentationScope.name).toBe('spanledger-instrumentation-openai');
+    expect(span.attributes['gen_ai.provider.name']).toBe('azure.ai.openai');
+    expect(span.attributes['spanledger.pricing.provider']).toBe('azure');
+    expect(span.attributes['spanledger.cost.usd']).toBeCloseTo(AZURE_CONTRACT_USD, 12);
   });
 });
