@@ -9,6 +9,7 @@ import {
   priceUsage,
   type UsageRecord,
 } from '../pricing/price-book.js';
+import { callProvider } from '../usage/normalize.js';
 import { type CliIO, EXIT, parseCount, parseInstant, requireString, UsageError } from './args.js';
 
 /** Help text of `spanledger price`. */
@@ -23,6 +24,9 @@ Options:
   --provider P        provider as emitted (openai, anthropic, aws.bedrock...); optional when
                       the model id alone is unambiguous
   --model M           model id as emitted (required)
+  --server-address H  the span's server.address: an Azure OpenAI host (*.openai.azure.com,
+                      *.cognitiveservices.azure.com) makes provider openai (or none) read as
+                      azure.ai.openai, as the span processor reads it
   --input N           input tokens, including cache reads and writes (required)
   --output N          output tokens, including reasoning (required)
   --cache-read N      part of --input read from the prompt cache
@@ -66,6 +70,7 @@ const OPTIONS = {
   'cache-write-1h': { type: 'string' },
   reasoning: { type: 'string' },
   'service-tier': { type: 'string' },
+  'server-address': { type: 'string' },
   at: { type: 'string' },
   prices: { type: 'string' },
   json: { type: 'boolean' },
@@ -96,8 +101,14 @@ export function parsePriceArgs(
   if (values.help) return 'help';
 
   const model = requireString('model', values.model);
-  const provider =
-    values.provider === undefined ? undefined : requireString('provider', values.provider);
+  const serverAddress =
+    values['server-address'] === undefined
+      ? undefined
+      : requireString('server-address', values['server-address']);
+  const provider = callProvider(
+    values.provider === undefined ? undefined : requireString('provider', values.provider),
+    serverAddress,
+  );
   const inputTokens = parseCount('input', values.input);
   const outputTokens = parseCount('output', values.output);
   if (inputTokens === undefined)
@@ -165,6 +176,7 @@ export function priceJson(req: PriceRequest, r: PriceResult): Record<string, unk
     reason: r.reason,
     provider: r.provider,
     model: r.model,
+    matched_by: r.matchedBy,
     catalog: r.catalog,
     requested_provider: u.provider,
     requested_model: u.model,
@@ -204,9 +216,15 @@ export function priceTable(req: PriceRequest, r: PriceResult): string {
   const u = req.usage;
   const b = r.breakdown;
   const asked = `${u.provider ?? '(any provider)'} / ${u.model}`;
+  const via =
+    r.matchedBy === 'deployment'
+      ? ` (deployment ${r.matchedModel})`
+      : r.matchedBy === 'provider_prefix'
+        ? ' (provider prefix)'
+        : '';
   const matched =
     r.model !== undefined
-      ? `${r.provider ?? '?'} / ${r.model}`
+      ? `${r.provider ?? '?'} / ${r.model}${via}`
       : r.provider
         ? `${r.provider} / (no match)`
         : '(no match)';

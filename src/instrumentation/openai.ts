@@ -44,6 +44,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import { Reporter } from '../diag.js';
 import * as A from '../semconv.js';
+import { callProvider } from '../usage/normalize.js';
 import { VERSION } from '../version.js';
 
 /** Configuration of {@link OpenAIUsageInstrumentation}: the standard instrumentation options
@@ -197,11 +198,9 @@ function serverAttributes(baseURL: unknown): Attributes {
   }
 }
 
-/** Azure OpenAI hosts are priced under their own provider name. */
+/** Azure OpenAI hosts are priced under their own provider name (the usage layer's rule). */
 function providerOf(address: unknown): string {
-  return typeof address === 'string' && address.endsWith('.openai.azure.com')
-    ? 'azure.ai.openai'
-    : 'openai';
+  return callProvider('openai', address) ?? 'openai';
 }
 
 /** The client class in a CommonJS `require('openai')` or an ESM namespace. */

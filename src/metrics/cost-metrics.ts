@@ -195,7 +195,7 @@ export class CostMetrics {
     const call = cost.llmCall;
     const price = cost.price;
     const provider = price?.provider ?? call?.provider;
-    const model = price?.model ?? call?.models[0];
+    const model = price?.model ?? (call?.model || undefined);
     const operation = call?.operation ?? cost.category;
     const status = cost.status ?? 'none';
     const opKey = cost.category + SEP + operation + SEP + status;

@@ -1,16 +1,17 @@
 /**
- * The pricing engine: resolves (provider, model) through user deployments, aliases, custom
- * models and the catalog, caches the resolution, and prices token usage at an instant.
+ * The pricing engine, in two steps. Resolution: a (provider, model) as emitted goes through user
+ * deployments, aliases, custom models and the catalog once, and the resolved entry (where its
+ * prices come from, and how the id matched) is cached. Arithmetic: the card in force at the
+ * call's instant prices the usage (rates.ts). See docs/pricing.md.
  */
 import { globMatcher } from '../glob.js';
+import type { UsageRecord } from '../usage/record.js';
 import { canonicalProvider, normaliseModel, splitProviderPrefix } from './aliases.js';
 import {
   CATALOG_NAME,
   type CatalogModel,
   type CatalogPrices,
-  type CatalogUsage,
   catalogHasProvider,
-  catalogTotal,
   findCatalogModel,
   pricesAt,
 } from './catalog.js';
@@ -20,39 +21,10 @@ import {
   type PricesConfigInput,
   validatePricesConfig,
 } from './config.js';
-import {
-  breakdownTotal,
-  type CostBreakdown,
-  pricesTokens,
-  priceTokens,
-  type RateCard,
-  rateCardFromCatalog,
-} from './rates.js';
+import { type CostBreakdown, costOf, type RateCard, rateCardFromCatalog } from './rates.js';
 
-/** One call's model usage to price. Token counts follow the OTel semconv convention:
- * `inputTokens` includes cache reads and writes; `outputTokens` includes reasoning. */
-export interface UsageRecord {
-  /** Provider as emitted (`openai`, `aws.bedrock`, `openai.chat`...). Optional: the catalog can
-   * often tell from the model id alone. */
-  provider?: string;
-  /** Model id as emitted (deployment name, ARN, `openai/gpt-4o`...). */
-  model: string;
-  inputTokens?: number;
-  outputTokens?: number;
-  cacheReadTokens?: number;
-  /** All cache writes, including 1-hour ones. */
-  cacheWriteTokens?: number;
-  /** Part of `cacheWriteTokens` written with a 1-hour TTL (Anthropic). */
-  cacheWrite1hTokens?: number;
-  /** Part of `outputTokens` spent on reasoning; never charged on top of output. */
-  reasoningTokens?: number;
-  inputAudioTokens?: number;
-  outputAudioTokens?: number;
-  /** Seconds of compute, for models priced per second. */
-  seconds?: number;
-  /** Service tier (`batch`, `flex`, `priority`, `default`...). */
-  serviceTier?: string;
-}
+// The record is the usage layer's; it stays importable from here, where it is priced.
+export type { UsageRecord } from '../usage/record.js';
 
 /** The price of one usage record. */
 export interface PriceResult {
@@ -75,6 +47,10 @@ export interface PriceResult {
   /** Service tier applied and its multiplier. */
   serviceTier?: string;
   multiplier?: number;
+  /** The model id (of the usage's `model` and `fallbackModels`) that was priced, and how it
+   * reached the entry. */
+  matchedModel?: string;
+  matchedBy?: MatchedBy;
 }
 
 /** Options of {@link PriceBook}. */
@@ -99,23 +75,31 @@ interface Discount {
   until: number;
 }
 
-type Resolution =
-  | {
-      kind: 'catalog';
-      model: CatalogModel;
-      discounts: Discount[];
-      /** Card for a model with a single price period (most of them). */
-      fixed?: RateCard;
-    }
-  | {
-      kind: 'custom';
-      provider: string;
-      model: string;
-      periods: Period[];
-      discounts: Discount[];
-      before?: Resolution;
-    }
-  | { kind: 'unpriced'; reason: string; provider?: string };
+/** Where a resolved id's prices come from: a custom entry of the prices file (its periods) or
+ * a catalog entry, with the entry's ids and the discounts that match them. */
+interface PriceSource {
+  source: 'catalog' | 'override';
+  provider: string;
+  model: string;
+  discounts: Discount[];
+  /** Custom price periods, ascending by start. */
+  periods: Period[] | undefined;
+  /** The catalog entry. */
+  catalog: CatalogModel | undefined;
+  /** The catalog entry's card when it has a single price period (most do). */
+  fixed: RateCard | undefined;
+}
+
+/** How a model id as emitted reached the entry that priced it: as emitted (after the model
+ * forms are normalised), through a prices-file deployment, or only once a provider prefix was
+ * split off the id (`openai/gpt-4o`). */
+export type MatchedBy = 'model' | 'deployment' | 'provider_prefix';
+
+/** A (provider, model) as emitted, resolved once: the sources that can price it, in order
+ * (a custom entry before the catalog entry it overrides), and how it matched; or why none. */
+type Resolved =
+  | { ok: true; matchedBy: MatchedBy; sources: PriceSource[] }
+  | { ok: false; reason: string; provider: string | undefined };
 
 const DEFAULT_TIER_MULTIPLIERS: Readonly<Record<string, number>> = {
   default: 1,
@@ -127,14 +111,6 @@ const DEFAULT_TIER_MULTIPLIERS: Readonly<Record<string, number>> = {
 };
 
 const cardCache = new WeakMap<object, RateCard>();
-
-const FREE_BREAKDOWN: CostBreakdown = Object.freeze({
-  inputUsd: 0,
-  outputUsd: 0,
-  cacheReadUsd: 0,
-  cacheWriteUsd: 0,
-  otherUsd: 0,
-});
 
 function catalogCard(prices: CatalogPrices): RateCard {
   let card = cardCache.get(prices);
@@ -159,6 +135,13 @@ function unpriced(reason: string, provider?: string, model?: string): PriceResul
   return { status: 'unpriced', reason, provider, model };
 }
 
+/** Reasons that say no entry matched the id: another candidate id of the call may match. */
+function noMatch(r: PriceResult): boolean {
+  return (
+    r.status === 'unpriced' && (r.reason === 'unknown_model' || r.reason === 'unknown_provider')
+  );
+}
+
 /**
  * Every priced result is built here with the same keys in the same order (absent values are
  * `undefined`): one hidden class for the engine, where conditional spreads built a fresh
@@ -176,6 +159,8 @@ function priced(
   cacheSavingsUsd: number | undefined,
   serviceTier: string | undefined,
   multiplier: number,
+  matchedModel: string,
+  matchedBy: MatchedBy,
 ): PriceResult {
   return {
     status,
@@ -189,6 +174,8 @@ function priced(
     cacheSavingsUsd,
     serviceTier,
     multiplier: multiplier === 1 ? undefined : multiplier,
+    matchedModel,
+    matchedBy,
   };
 }
 
@@ -207,16 +194,12 @@ export class PriceBook {
   private readonly customByModel = new Map<string, CustomModel>();
   private readonly tiers: Record<string, number>;
   /** Resolutions by raw provider ('' when absent), then raw model: no key string to build. */
-  private readonly cache = new Map<string, Map<string, Resolution>>();
+  private readonly cache = new Map<string, Map<string, Resolved>>();
   private cached = 0;
   private readonly maxCached: number;
 
   constructor(options: PriceBookOptions = {}) {
-    const prices = options.prices;
-    this.config =
-      typeof prices === 'string'
-        ? loadPricesFile(prices)
-        : validatePricesConfig(prices, 'options.prices');
+    this.config = pricesConfigOf(options.prices);
     this.maxCached = Math.max(1, options.maxCachedModels ?? 10_000);
     this.aliases = {};
     for (const [k, v] of Object.entries(this.config.providerAliases ?? {})) {
@@ -253,8 +236,9 @@ export class PriceBook {
 
   /**
    * Price one usage record at an instant (a Date or epoch milliseconds; default now): the
-   * prices in force when the call started. Never throws on bad usage: returns status
-   * `unpriced` with the reason.
+   * prices in force when the call started. When `model` matches no entry, each of
+   * `fallbackModels` is tried in turn. Never throws on bad usage: returns status `unpriced`
+   * with the reason.
    */
   price(usage: UsageRecord, at?: Date | number): PriceResult {
     const ms = at === undefined ? Date.now() : typeof at === 'number' ? at : at.getTime();
@@ -262,25 +246,44 @@ export class PriceBook {
     if (!Number.isFinite(ms)) return unpriced('invalid_time');
     const invalid = validateUsage(usage);
     if (invalid !== undefined) return unpriced(`invalid_usage: ${invalid}`);
-    const rawProvider = usage.provider ?? '';
-    let byModel = this.cache.get(rawProvider);
-    let res = byModel?.get(usage.model);
-    if (res === undefined) {
-      res = this.resolveSafe(usage.provider, usage.model);
-      if (this.cached >= this.maxCached) this.evictOldest();
-      if (byModel === undefined) {
-        byModel = new Map();
-        this.cache.set(rawProvider, byModel);
+    let result = this.priceAs(usage.model, usage, ms);
+    const fallbacks = usage.fallbackModels;
+    if (fallbacks !== undefined) {
+      for (let i = 0; i < fallbacks.length && noMatch(result); i++) {
+        result = this.priceAs(fallbacks[i] as string, usage, ms);
       }
-      byModel.set(usage.model, res);
-      this.cached++;
     }
+    return result;
+  }
+
+  /** Price the usage as the call of one candidate model id: resolve, then compute. */
+  private priceAs(model: string, usage: UsageRecord, ms: number): PriceResult {
+    const res = this.resolved(usage.provider, model);
+    if (!res.ok) return unpriced(res.reason, res.provider);
     try {
-      return this.priceResolved(res, usage, ms);
+      return this.compute(res, model, usage, ms);
     } catch (e) {
       // The catalog package throws on usage it finds inconsistent; that is unpriced, not fatal.
       return unpriced(`catalog_error: ${(e as Error).message}`);
     }
+  }
+
+  /** The cached resolution of (provider, model) as emitted. */
+  private resolved(rawProvider: string | undefined, rawModel: string): Resolved {
+    const providerKey = rawProvider ?? '';
+    let byModel = this.cache.get(providerKey);
+    let res = byModel?.get(rawModel);
+    if (res === undefined) {
+      res = this.resolveSafe(rawProvider, rawModel);
+      if (this.cached >= this.maxCached) this.evictOldest();
+      if (byModel === undefined) {
+        byModel = new Map();
+        this.cache.set(providerKey, byModel);
+      }
+      byModel.set(rawModel, res);
+      this.cached++;
+    }
+    return res;
   }
 
   // Oldest-first eviction keeps the cache bounded for services with unbounded model names.
@@ -296,33 +299,29 @@ export class PriceBook {
     if (byModel.size === 0) this.cache.delete(provider);
   }
 
-  private priceResolved(res: Resolution, usage: UsageRecord, ms: number): PriceResult {
-    if (res.kind === 'unpriced') return unpriced(res.reason, res.provider);
-    let card: RateCard;
-    let source: 'catalog' | 'override';
-    let provider: string;
-    let model: string;
-    let catalog: CatalogModel | undefined;
-    if (res.kind === 'custom') {
-      let period: Period | undefined;
-      for (const p of res.periods) if (p.from <= ms) period = p;
-      if (!period) {
-        if (res.before) return this.priceResolved(res.before, usage, ms);
-        return unpriced('no_price_in_effect', res.provider, res.model);
-      }
-      card = period.card;
-      source = 'override';
-      provider = res.provider;
-      model = res.model;
-    } else {
-      catalog = res.model;
-      card = res.fixed ?? catalogCard(pricesAt(res.model, ms));
-      source = 'catalog';
-      provider = res.model.providerId;
-      model = res.model.modelId;
+  /**
+   * The price of the usage from a resolved entry at an instant: the first source with a price
+   * in force (a custom entry from its first period on, else the catalog entry it overrides),
+   * its discounts and the service tier as one multiplier, then the arithmetic (rates.ts).
+   */
+  private compute(
+    res: Extract<Resolved, { ok: true }>,
+    model: string,
+    usage: UsageRecord,
+    ms: number,
+  ): PriceResult {
+    const sources = res.sources;
+    let src: PriceSource | undefined;
+    let card: RateCard | undefined;
+    for (let i = 0; i < sources.length && card === undefined; i++) {
+      src = sources[i] as PriceSource;
+      card = cardAt(src, ms);
     }
+    if (src === undefined) return unpriced('unknown_model');
+    if (card === undefined) return unpriced('no_price_in_effect', src.provider, src.model);
+    let source = src.source;
     let multiplier = 1;
-    const discounts = res.discounts;
+    const discounts = src.discounts;
     for (let i = 0; i < discounts.length; i++) {
       const d = discounts[i] as Discount;
       if (ms >= d.from && ms < d.until) {
@@ -344,100 +343,40 @@ export class PriceBook {
         multiplier *= m;
       }
     }
-    const catalogName = catalog ? CATALOG_NAME : undefined;
-    if (card.free) {
-      // The catalog lists the model with no price: the provider does not charge for it.
-      return priced(
-        status,
-        0,
-        source,
-        reason,
-        provider,
-        model,
-        catalogName,
-        FREE_BREAKDOWN,
-        0,
-        tier,
-        multiplier,
-      );
-    }
-    const tokens = pricesTokens(card);
-    if (
-      !tokens &&
-      usage.seconds === undefined &&
-      (card.perSecondUsd !== undefined || card.pricesDuration)
-    ) {
-      return unpriced('missing_duration', provider, model);
-    }
-    if (
-      !tokens &&
-      card.perSecondUsd === undefined &&
-      card.perRequestUsd === undefined &&
-      !card.pricesDuration
-    ) {
-      return unpriced('unsupported_unit', provider, model);
-    }
-    if (
-      catalog !== undefined &&
-      (!card.fastPath || count(usage.inputAudioTokens) > 0 || count(usage.outputAudioTokens) > 0)
-    ) {
-      const t = catalogTotal(catalog, catalogUsage(usage, card), ms);
-      return priced(
-        status,
-        t.totalUsd * multiplier,
-        source,
-        reason,
-        provider,
-        model,
-        catalogName,
-        {
-          inputUsd: t.inputUsd * multiplier,
-          outputUsd: t.outputUsd * multiplier,
-          otherUsd: (t.totalUsd - t.inputUsd - t.outputUsd) * multiplier,
-        },
-        undefined,
-        tier,
-        multiplier,
-      );
-    }
-    const { breakdown, savingsUsd } = priceTokens(
-      card,
-      {
-        inputTokens: count(usage.inputTokens),
-        outputTokens: count(usage.outputTokens),
-        cacheReadTokens: count(usage.cacheReadTokens),
-        cacheWriteTokens: count(usage.cacheWriteTokens),
-        cacheWrite1hTokens: count(usage.cacheWrite1hTokens),
-      },
-      multiplier,
-      count(usage.seconds),
-    );
+    const cost = costOf(card, usage, multiplier, src.catalog, ms);
+    if (typeof cost === 'string') return unpriced(cost, src.provider, src.model);
     return priced(
       status,
-      breakdownTotal(breakdown),
+      cost.totalUsd,
       source,
       reason,
-      provider,
-      model,
-      catalogName,
-      breakdown,
-      savingsUsd,
+      src.provider,
+      src.model,
+      src.catalog ? CATALOG_NAME : undefined,
+      cost.breakdown,
+      cost.savingsUsd,
       tier,
       multiplier,
+      model,
+      res.matchedBy,
     );
   }
 
   // Resolution runs the catalog's matching code, which throws on price data it finds
   // inconsistent: that must not escape the never-throw boundary.
-  private resolveSafe(rawProvider: string | undefined, rawModel: string): Resolution {
+  private resolveSafe(rawProvider: string | undefined, rawModel: string): Resolved {
     try {
       return this.resolve(rawProvider, rawModel);
     } catch (e) {
-      return { kind: 'unpriced', reason: `catalog_error: ${(e as Error).message}` };
+      return { ok: false, reason: `catalog_error: ${(e as Error).message}`, provider: undefined };
     }
   }
 
-  private resolve(rawProvider: string | undefined, rawModel: string): Resolution {
+  /**
+   * Resolution, in one place: deployments, model forms, aliases, custom models, the catalog,
+   * provider-prefixed ids (docs/pricing.md, "Resolving provider and model").
+   */
+  private resolve(rawProvider: string | undefined, rawModel: string): Resolved {
     let providerRaw = rawProvider;
     let model = rawModel;
     const deployment = this.findDeployment(providerRaw, model);
@@ -447,114 +386,131 @@ export class PriceBook {
     }
     model = normaliseModel(model);
     const provider = providerRaw ? this.provider(providerRaw) : undefined;
-    const discounts = (c: { providerId?: string; modelId?: string }): Discount[] =>
-      (this.config.discounts ?? [])
-        .filter(
-          (d) =>
-            globMatch(d.provider && this.provider(d.provider), c.providerId, provider) &&
-            globMatch(d.model, c.modelId, model),
-        )
-        .map((d) => ({
-          multiplier: d.multiplier,
-          from: d.effectiveFrom ?? Number.NEGATIVE_INFINITY,
-          until: d.effectiveUntil ?? Number.POSITIVE_INFINITY,
-        }));
+    const lower = model.toLowerCase();
 
-    const catalogRes = this.resolveCatalog(provider, model);
-    // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
-    // entries on the catalog model the id resolves to as well as on the id itself.
-    const custom =
-      // Usage that names no provider (a fine-tune id alone) still finds its custom entry.
-      (provider === undefined
-        ? this.customByModel.get(model.toLowerCase())
-        : this.customModels.get(this.key(provider, model.toLowerCase()))) ??
-      this.prefixed(provider, model, (p, m) =>
-        this.customModels.get(this.key(p, m.toLowerCase())),
-      ) ??
-      (catalogRes.kind === 'catalog'
-        ? this.customModels.get(
-            this.key(catalogRes.model.providerId, catalogRes.model.modelId.toLowerCase()),
-          )
-        : undefined);
-    const withDiscounts = (r: Resolution): Resolution =>
-      r.kind === 'catalog'
-        ? {
-            ...r,
-            discounts: discounts({ providerId: r.model.providerId, modelId: r.model.modelId }),
-          }
-        : r;
-    if (custom) {
-      const periods = custom.prices
-        .map((p) => ({
-          from: p.effectiveFrom ?? Number.NEGATIVE_INFINITY,
-          card: {
-            input: p.inputPerMTok,
-            output: p.outputPerMTok,
-            cacheRead: p.cacheReadPerMTok,
-            cacheWrite: p.cacheWritePerMTok,
-            cacheWrite1h: p.cacheWrite1hPerMTok,
-            perRequestUsd: p.perRequestUsd,
-            perSecondUsd: p.perSecondUsd,
-            fastPath: true,
-          } satisfies RateCard,
-        }))
-        .sort((a, b) => a.from - b.from);
-      const customProvider = this.provider(custom.provider);
+    const direct = this.catalogEntry(provider, model);
+    const catalog = direct ?? this.prefixed(provider, model);
+    // Usage that names no provider (a fine-tune id alone) still finds its custom entry.
+    let custom =
+      provider === undefined
+        ? this.customByModel.get(lower)
+        : this.customModels.get(this.key(provider, lower));
+    // How the id matched: by itself, or only once a provider prefix was split off.
+    let byPrefix = false;
+    if (custom === undefined) {
+      const split = this.prefixSplit(provider, model);
+      custom = split && this.customModels.get(this.key(split[0], split[1].toLowerCase()));
+      byPrefix = custom !== undefined || direct === undefined;
+      // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
+      // entries on the catalog model the id resolves to as well as on the id itself.
+      custom ??=
+        catalog &&
+        this.customModels.get(this.key(catalog.providerId, catalog.modelId.toLowerCase()));
+    }
+
+    const sources: PriceSource[] = [];
+    if (custom) sources.push(this.customSource(custom, provider, model));
+    if (catalog) sources.push(this.catalogSource(catalog, provider, model));
+    if (sources.length === 0) {
+      if (provider === undefined) return { ok: false, reason: 'unknown_model', provider };
       return {
-        kind: 'custom',
-        provider: customProvider,
-        model: custom.model,
-        periods,
-        discounts: discounts({ providerId: customProvider, modelId: custom.model }),
-        ...(catalogRes.kind === 'catalog' ? { before: withDiscounts(catalogRes) } : {}),
+        ok: false,
+        reason: catalogHasProvider(provider) ? 'unknown_model' : 'unknown_provider',
+        provider,
       };
     }
-    return withDiscounts(catalogRes);
+    const matchedBy: MatchedBy = deployment ? 'deployment' : byPrefix ? 'provider_prefix' : 'model';
+    return { ok: true, matchedBy, sources };
   }
 
-  private prefixed<T>(
+  /** The discounts that match an entry's ids or the id as emitted (canonical provider). */
+  private discountsFor(
+    entryProvider: string,
+    entryModel: string,
     provider: string | undefined,
     model: string,
-    lookup: (provider: string, model: string) => T | undefined,
-  ): T | undefined {
-    const split = splitProviderPrefix(model);
-    if (!split) return undefined;
-    const prefixProvider = this.provider(split[0]);
-    // `openai/gpt-4o` on an OpenRouter span is OpenRouter's own id: only split elsewhere.
-    if (provider !== undefined && provider === 'openrouter') return undefined;
-    return lookup(prefixProvider, split[1]);
+  ): Discount[] {
+    return (this.config.discounts ?? [])
+      .filter(
+        (d) =>
+          globMatch(d.provider && this.provider(d.provider), entryProvider, provider) &&
+          globMatch(d.model, entryModel, model),
+      )
+      .map((d) => ({
+        multiplier: d.multiplier,
+        from: d.effectiveFrom ?? Number.NEGATIVE_INFINITY,
+        until: d.effectiveUntil ?? Number.POSITIVE_INFINITY,
+      }));
   }
 
-  private resolveCatalog(provider: string | undefined, model: string): Resolution {
-    const found = (m: CatalogModel | undefined): Resolution | undefined => {
-      if (!m) return undefined;
-      const prices = m.info.prices;
-      return {
-        kind: 'catalog',
-        model: m,
-        discounts: [],
-        ...(Array.isArray(prices) ? {} : { fixed: catalogCard(prices as CatalogPrices) }),
-      };
+  private customSource(
+    custom: CustomModel,
+    provider: string | undefined,
+    model: string,
+  ): PriceSource {
+    const periods = custom.prices
+      .map((p) => ({
+        from: p.effectiveFrom ?? Number.NEGATIVE_INFINITY,
+        card: {
+          input: p.inputPerMTok,
+          output: p.outputPerMTok,
+          cacheRead: p.cacheReadPerMTok,
+          cacheWrite: p.cacheWritePerMTok,
+          cacheWrite1h: p.cacheWrite1hPerMTok,
+          perRequestUsd: p.perRequestUsd,
+          perSecondUsd: p.perSecondUsd,
+          fastPath: true,
+        } satisfies RateCard,
+      }))
+      .sort((a, b) => a.from - b.from);
+    const customProvider = this.provider(custom.provider);
+    return {
+      source: 'override',
+      provider: customProvider,
+      model: custom.model,
+      discounts: this.discountsFor(customProvider, custom.model, provider, model),
+      periods,
+      catalog: undefined,
+      fixed: undefined,
     };
-    if (provider === undefined) {
-      return (
-        found(findCatalogModel(undefined, model)) ??
-        this.prefixed(undefined, model, (p, m) =>
-          catalogHasProvider(p) ? found(findCatalogModel(p, m)) : undefined,
-        ) ?? { kind: 'unpriced', reason: 'unknown_model' }
-      );
-    }
-    const direct = catalogHasProvider(provider)
-      ? found(findCatalogModel(provider, model))
-      : undefined;
-    if (direct) return direct;
-    const viaPrefix = this.prefixed(provider, model, (p, m) =>
-      catalogHasProvider(p) ? found(findCatalogModel(p, m)) : undefined,
-    );
-    if (viaPrefix) return viaPrefix;
-    return catalogHasProvider(provider)
-      ? { kind: 'unpriced', reason: 'unknown_model', provider }
-      : { kind: 'unpriced', reason: 'unknown_provider', provider };
+  }
+
+  private catalogSource(
+    catalog: CatalogModel,
+    provider: string | undefined,
+    model: string,
+  ): PriceSource {
+    const prices = catalog.info.prices;
+    return {
+      source: 'catalog',
+      provider: catalog.providerId,
+      model: catalog.modelId,
+      discounts: this.discountsFor(catalog.providerId, catalog.modelId, provider, model),
+      periods: undefined,
+      catalog,
+      fixed: Array.isArray(prices) ? undefined : catalogCard(prices as CatalogPrices),
+    };
+  }
+
+  /** The catalog entry of (provider, model), the provider as given (or none). */
+  private catalogEntry(provider: string | undefined, model: string): CatalogModel | undefined {
+    if (provider !== undefined && !catalogHasProvider(provider)) return undefined;
+    return findCatalogModel(provider, model);
+  }
+
+  /** `openai/gpt-4o` split into (canonical provider, rest), unless the id is OpenRouter's own. */
+  private prefixSplit(provider: string | undefined, model: string): [string, string] | undefined {
+    const split = splitProviderPrefix(model);
+    // `openai/gpt-4o` on an OpenRouter span is OpenRouter's own id: only split elsewhere.
+    if (!split || provider === 'openrouter') return undefined;
+    return [this.provider(split[0]), split[1]];
+  }
+
+  /** The catalog entry of a provider-prefixed id (`openai/gpt-4o`). */
+  private prefixed(provider: string | undefined, model: string): CatalogModel | undefined {
+    const split = this.prefixSplit(provider, model);
+    if (!split || !catalogHasProvider(split[0])) return undefined;
+    return findCatalogModel(split[0], split[1]);
   }
 
   private findDeployment(provider: string | undefined, model: string): Deployment | undefined {
@@ -568,6 +524,27 @@ export class PriceBook {
   }
 }
 
+/**
+ * The validated configuration from the `prices` option. The one place the price book touches a
+ * file: a path is read and validated by config.ts; everything else takes validated content.
+ */
+function pricesConfigOf(prices: string | PricesConfigInput | undefined): PricesConfig {
+  return typeof prices === 'string'
+    ? loadPricesFile(prices)
+    : validatePricesConfig(prices, 'options.prices');
+}
+
+/** The card of a source in force at an instant, or undefined before a custom entry's first
+ * period. */
+function cardAt(src: PriceSource, ms: number): RateCard | undefined {
+  if (src.periods !== undefined) {
+    let card: RateCard | undefined;
+    for (const p of src.periods) if (p.from <= ms) card = p.card;
+    return card;
+  }
+  return src.fixed ?? catalogCard(pricesAt(src.catalog as CatalogModel, ms));
+}
+
 function badCount(v: number | undefined): boolean {
   // `!(v >= 0)` is also true for NaN and for non-numbers that slipped past the types.
   return v !== undefined && (typeof v !== 'number' || !(v >= 0) || v === Number.POSITIVE_INFINITY);
@@ -576,6 +553,15 @@ function badCount(v: number | undefined): boolean {
 /** Why a usage record cannot be priced as given, or undefined when it is consistent. */
 export function validateUsage(u: UsageRecord): string | undefined {
   if (typeof u.model !== 'string' || u.model.trim() === '') return 'model is missing';
+  const fallbacks = u.fallbackModels;
+  if (fallbacks !== undefined) {
+    if (!Array.isArray(fallbacks)) return 'fallbackModels must be a list of model ids';
+    for (const m of fallbacks) {
+      if (typeof m !== 'string' || m.trim() === '') {
+        return 'fallbackModels must be a list of model ids';
+      }
+    }
+  }
   // Unrolled (no array of field names): this runs on every priced span.
   if (badCount(u.inputTokens)) return 'inputTokens must be a finite non-negative number';
   if (badCount(u.outputTokens)) return 'outputTokens must be a finite non-negative number';
@@ -609,24 +595,6 @@ export function validateUsage(u: UsageRecord): string | undefined {
     return 'outputAudioTokens exceed output tokens (output counts include them)';
   }
   return undefined;
-}
-
-/** The usage in the catalog's vocabulary, for the catalog's own (slow) calculation. */
-function catalogUsage(u: UsageRecord, card: RateCard): CatalogUsage {
-  const usage: CatalogUsage = {
-    input_tokens: count(u.inputTokens),
-    output_tokens: count(u.outputTokens),
-    cache_read_tokens: count(u.cacheReadTokens),
-    cache_write_tokens: count(u.cacheWriteTokens),
-    cache_write_1h_tokens: count(u.cacheWrite1hTokens),
-    input_audio_tokens: count(u.inputAudioTokens),
-    output_audio_tokens: count(u.outputAudioTokens),
-    // A model that prices reasoning apart (Perplexity deep research) charges it instead of the
-    // output rate, never on top: reasoning is a part of the output count.
-    output_reasoning_tokens: count(u.reasoningTokens),
-  };
-  if (card.pricesDuration && u.seconds !== undefined) usage.audio_seconds = u.seconds;
-  return usage;
 }
 
 let defaultBook: PriceBook | undefined;

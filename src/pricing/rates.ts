@@ -6,7 +6,14 @@
  * input count; tiers are chosen by the request's total input tokens). A conformance test checks
  * this against the package for every model in the catalog.
  */
-import type { CatalogPrices, Rate } from './catalog.js';
+import type { UsageRecord } from '../usage/record.js';
+import {
+  type CatalogModel,
+  type CatalogPrices,
+  type CatalogUsage,
+  catalogTotal,
+  type Rate,
+} from './catalog.js';
 
 /** Prices of one model in force for one period, in USD per million tokens. */
 export interface RateCard {
@@ -133,7 +140,7 @@ export function priceTokens(
   t: TokenCounts,
   multiplier: number,
   seconds: number,
-): { breakdown: CostBreakdown; savingsUsd: number } {
+): Cost & { breakdown: CostBreakdown; savingsUsd: number } {
   const total = t.inputTokens;
   const cacheRead = card.cacheRead !== undefined ? t.cacheReadTokens : 0;
   const write1h = card.cacheWrite1h !== undefined ? t.cacheWrite1hTokens : 0;
@@ -154,10 +161,117 @@ export function priceTokens(
   };
   const savingsUsd =
     card.cacheRead !== undefined ? (((inputRate - readRate) * cacheRead) / 1e6) * multiplier : 0;
-  return { breakdown, savingsUsd };
+  return { breakdown, totalUsd: breakdownTotal(breakdown), savingsUsd };
 }
 
 /** Sum of a breakdown. */
 export function breakdownTotal(b: CostBreakdown): number {
   return b.inputUsd + b.cacheReadUsd + b.cacheWriteUsd + b.outputUsd + b.otherUsd;
+}
+
+/** The cost of one call: a breakdown, its total, and the cache savings. The breakdown's cache
+ * fields and the savings are absent when the catalog's own code priced an exotic unit mix
+ * (audio, separately priced reasoning), which reports input, output and the rest only. */
+export interface Cost {
+  breakdown: Partial<CostBreakdown> & { inputUsd: number; outputUsd: number };
+  totalUsd: number;
+  savingsUsd: number | undefined;
+}
+
+/** Why a card cannot price a usage: it prices by duration and none was given, or it prices
+ * units spanledger does not read. */
+export type NoCost = 'missing_duration' | 'unsupported_unit';
+
+const FREE: Cost = Object.freeze({
+  breakdown: Object.freeze({
+    inputUsd: 0,
+    outputUsd: 0,
+    cacheReadUsd: 0,
+    cacheWriteUsd: 0,
+    otherUsd: 0,
+  }),
+  totalUsd: 0,
+  savingsUsd: 0,
+});
+
+function count(value: number | undefined): number {
+  return value === undefined ? 0 : value;
+}
+
+/**
+ * The arithmetic of pricing, in one step: the cost of a (consistent) usage record under the
+ * card in force, every component times `multiplier`. Token units go through {@link priceTokens};
+ * units it does not model go through the catalog's own calculation when the card comes from
+ * `catalog` (which throws on usage it finds inconsistent: call inside the never-throw boundary).
+ */
+export function costOf(
+  card: RateCard,
+  usage: UsageRecord,
+  multiplier: number,
+  catalog: CatalogModel | undefined,
+  atMs: number,
+): Cost | NoCost {
+  // The catalog lists the model with no price: the provider does not charge for it.
+  if (card.free) return FREE;
+  const tokens = pricesTokens(card);
+  if (
+    !tokens &&
+    usage.seconds === undefined &&
+    (card.perSecondUsd !== undefined || card.pricesDuration)
+  ) {
+    return 'missing_duration';
+  }
+  if (
+    !tokens &&
+    card.perSecondUsd === undefined &&
+    card.perRequestUsd === undefined &&
+    !card.pricesDuration
+  ) {
+    return 'unsupported_unit';
+  }
+  if (
+    catalog !== undefined &&
+    (!card.fastPath || count(usage.inputAudioTokens) > 0 || count(usage.outputAudioTokens) > 0)
+  ) {
+    const t = catalogTotal(catalog, catalogUsage(usage, card), atMs);
+    return {
+      breakdown: {
+        inputUsd: t.inputUsd * multiplier,
+        outputUsd: t.outputUsd * multiplier,
+        otherUsd: (t.totalUsd - t.inputUsd - t.outputUsd) * multiplier,
+      },
+      totalUsd: t.totalUsd * multiplier,
+      savingsUsd: undefined,
+    };
+  }
+  return priceTokens(
+    card,
+    {
+      inputTokens: count(usage.inputTokens),
+      outputTokens: count(usage.outputTokens),
+      cacheReadTokens: count(usage.cacheReadTokens),
+      cacheWriteTokens: count(usage.cacheWriteTokens),
+      cacheWrite1hTokens: count(usage.cacheWrite1hTokens),
+    },
+    multiplier,
+    count(usage.seconds),
+  );
+}
+
+/** The usage in the catalog's vocabulary, for the catalog's own (slow) calculation. */
+function catalogUsage(u: UsageRecord, card: RateCard): CatalogUsage {
+  const usage: CatalogUsage = {
+    input_tokens: count(u.inputTokens),
+    output_tokens: count(u.outputTokens),
+    cache_read_tokens: count(u.cacheReadTokens),
+    cache_write_tokens: count(u.cacheWriteTokens),
+    cache_write_1h_tokens: count(u.cacheWrite1hTokens),
+    input_audio_tokens: count(u.inputAudioTokens),
+    output_audio_tokens: count(u.outputAudioTokens),
+    // A model that prices reasoning apart (Perplexity deep research) charges it instead of the
+    // output rate, never on top: reasoning is a part of the output count.
+    output_reasoning_tokens: count(u.reasoningTokens),
+  };
+  if (card.pricesDuration && u.seconds !== undefined) usage.audio_seconds = u.seconds;
+  return usage;
 }

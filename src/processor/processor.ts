@@ -373,6 +373,6 @@ export class CostProcessor implements SpanProcessor {
 
 function describe(cost: SpanCost): string {
   const call = cost.llmCall;
-  const who = call ? ` ${call.provider ?? '?'}/${call.models[0] ?? '?'}` : '';
+  const who = call ? ` ${call.provider ?? '?'}/${call.model || '?'}` : '';
   return `${cost.category}${who}: ${cost.reason ?? ''}`;
 }

@@ -300,35 +300,13 @@ function priceCall(
     // A garbled count would price the call wrongly: unknown, not a smaller number.
     return { status: 'unpriced', reason: 'invalid_usage' };
   }
-  if (call.models.length === 0) return { status: 'unpriced', reason: 'unknown_model' };
-  const at = hrMs(span.startTime);
+  if (call.model === '') return { status: 'unpriced', reason: 'unknown_model' };
   const secondsAttr = finiteNonNegative(span.attributes[A.ATTR_USAGE_SECONDS]);
-  const seconds =
+  call.seconds =
     typeof secondsAttr === 'number' ? secondsAttr : span.duration[0] + span.duration[1] / 1e9;
-  let price: PriceResult | undefined;
-  for (const model of call.models) {
-    // A plain literal: on Node 20 a spread-then-properties literal costs microseconds.
-    price = ctx.priceBook.price(
-      {
-        provider: call.provider,
-        model,
-        inputTokens: call.inputTokens,
-        outputTokens: call.outputTokens,
-        cacheReadTokens: call.cacheReadTokens,
-        cacheWriteTokens: call.cacheWriteTokens,
-        cacheWrite1hTokens: call.cacheWrite1hTokens,
-        reasoningTokens: call.reasoningTokens,
-        inputAudioTokens: call.inputAudioTokens,
-        outputAudioTokens: call.outputAudioTokens,
-        seconds,
-        serviceTier: call.serviceTier,
-      },
-      at,
-    );
-    // The response model is the dated snapshot; the request model may be a deployment alias.
-    if (price.status !== 'unpriced' || price.reason !== 'unknown_model') break;
-  }
-  if (!price) return { status: 'unpriced', reason: 'unknown_model' };
+  // The call is its own usage record: priced as read, the request model (a deployment name)
+  // tried after the response model (the dated snapshot) by the price book.
+  const price = ctx.priceBook.price(call, hrMs(span.startTime));
   const noUsage = !call.hasUsage && !((price.breakdown?.otherUsd ?? 0) > 0);
   if (call.reportedCostUsd !== undefined) {
     return {

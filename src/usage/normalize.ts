@@ -6,15 +6,21 @@
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import * as A from '../semconv.js';
+import type { UsageRecord } from './record.js';
+
+export type { UsageRecord } from './record.js';
 
 /** Largest token count accepted from one call; anything above is treated as garbage. */
 export const MAX_TOKENS = 1e9;
 
-/** One model call read off a span. */
-export interface LlmCall {
-  provider?: string;
-  /** Candidate model ids, best first (response model, then request model). */
-  models: string[];
+/**
+ * One model call read off a span: its usage record (the type the price book prices, so the
+ * call is priced as it is, with no copy) plus what only a span can tell. Counts are always
+ * present here. `model` is the best candidate id (the response model, else the request model;
+ * `''` when the span names neither) and `fallbackModels` holds the request model when it differs.
+ */
+export interface LlmCall extends UsageRecord {
+  fallbackModels: string[];
   operation?: string;
   /** Whether any usage attribute was present (valid or not). */
   hasUsage: boolean;
@@ -22,17 +28,48 @@ export interface LlmCall {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
-  /** Part of `cacheWriteTokens` written with a 1-hour TTL (Anthropic). */
   cacheWrite1hTokens: number;
   reasoningTokens: number;
   inputAudioTokens: number;
   outputAudioTokens: number;
-  serviceTier?: string;
   /** Provider-reported cost in USD, and the attribute it came from. */
   reportedCostUsd?: number;
   reportedCostKey?: string;
   /** Attribute keys whose values were unusable (wrong type, negative, NaN, absurd). */
   invalid: string[];
+}
+
+/** Provider name given to Azure OpenAI calls whose span names OpenAI (or no provider). */
+export const AZURE_OPENAI_PROVIDER = 'azure.ai.openai';
+
+/** Host suffixes of Azure OpenAI resources: `<resource>.openai.azure.com`, and the
+ * multi-service `<resource>.cognitiveservices.azure.com`. */
+const AZURE_OPENAI_HOST_SUFFIXES = ['.openai.azure.com', '.cognitiveservices.azure.com'];
+
+/** Whether a `server.address` is the host of an Azure OpenAI resource. */
+export function isAzureOpenAIHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return AZURE_OPENAI_HOST_SUFFIXES.some((s) => h.length > s.length && h.endsWith(s));
+}
+
+/**
+ * The provider of a call, Azure OpenAI recognised: the contrib OpenAI instrumentation (and
+ * other OpenAI-client emitters) write `openai` for an `AzureOpenAI` client, and only the host
+ * in `server.address` says Azure. Azure's deployment names and contract prices are scoped to
+ * Azure in the prices file (docs/pricing.md), so the call must say Azure to find them. Used by
+ * the span reader and by `spanledger price --server-address`, so both resolve alike.
+ */
+export function callProvider(
+  emitted: string | undefined,
+  serverAddress: unknown,
+): string | undefined {
+  if (emitted !== undefined) {
+    const p = emitted.toLowerCase();
+    if (p !== 'openai' && !p.startsWith('openai.')) return emitted;
+  }
+  return typeof serverAddress === 'string' && isAzureOpenAIHost(serverAddress)
+    ? AZURE_OPENAI_PROVIDER
+    : emitted;
 }
 
 /** Operations whose spans aggregate their children's usage: never priced from usage. */
@@ -263,8 +300,13 @@ export function readLlmCall(
   const requestModel = first(attrs, F_REQUEST_MODEL);
   const operation = str(attrs[A.ATTR_GEN_AI_OPERATION_NAME]);
   const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND];
+  // Every field present from the start, absent ones `undefined`: one object shape for every
+  // call, so the price book's reads of it stay monomorphic whatever the emitter.
   const call: LlmCall = {
-    models: [],
+    provider: callProvider(first(attrs, F_PROVIDER), attrs[A.ATTR_SERVER_ADDRESS]),
+    model: responseModel ?? requestModel ?? '',
+    fallbackModels: [],
+    operation,
     hasUsage: false,
     inputTokens: 0,
     outputTokens: 0,
@@ -274,13 +316,15 @@ export function readLlmCall(
     reasoningTokens: 0,
     inputAudioTokens: 0,
     outputAudioTokens: 0,
+    seconds: undefined,
+    serviceTier: undefined,
+    reportedCostUsd: undefined,
+    reportedCostKey: undefined,
     invalid: [],
   };
-  if (responseModel) call.models.push(responseModel);
-  if (requestModel && requestModel !== responseModel) call.models.push(requestModel);
-  const provider = first(attrs, F_PROVIDER);
-  if (provider) call.provider = provider;
-  if (operation) call.operation = operation;
+  if (responseModel && requestModel && requestModel !== responseModel) {
+    call.fallbackModels.push(requestModel);
+  }
 
   let input = tokens(attrs, F_INPUT, call);
   let output = tokens(attrs, F_OUTPUT, call);
@@ -354,7 +398,7 @@ export function readLlmCall(
   const inferenceKind = kind === 'LLM' || kind === 'EMBEDDING';
   const isCall =
     call.hasUsage ||
-    (call.models.length > 0 &&
+    (call.model !== '' &&
       ((operation !== undefined && LLM_OPERATIONS.has(operation)) ||
         inferenceKind ||
         reported !== undefined));

@@ -224,6 +224,69 @@ describe('spanledger price --prices with --at', () => {
     expect(early).not.toHaveProperty('cost_usd');
   });
 
+  it('prices an Azure deployment name through the prices file, as the processor does', async () => {
+    // The same call and file as test/integration/clients/azure-openai.test.ts, whose span
+    // carries the same figure: 176 x $2 + 1024 x $1 + 300 x $8 per MTok (Azure contract).
+    const azure = fileURLToPath(new URL('../fixtures/prices/azure-openai.yaml', import.meta.url));
+    const args = ['--model', 'prod-gpt4o', '--input', '1200', '--cache-read', '1024'];
+    const j = await priceJson(
+      '--provider',
+      'azure.ai.openai',
+      ...args,
+      '--output',
+      '300',
+      '--prices',
+      azure,
+    );
+    expect(j).toMatchObject({
+      status: 'priced',
+      source: 'override',
+      provider: 'azure',
+      model: 'gpt-4o',
+      matched_by: 'deployment',
+    });
+    expect(j.cost_usd).toBeCloseTo(0.003776, 15);
+    const table = await cli('price', '--provider', 'az.ai.openai', ...args, '--output', '300');
+    expect(table.stdout).toMatch(/matched\s+azure \/ \(no match\)/);
+    const mapped = await cli(
+      'price',
+      '--provider',
+      'az.ai.openai',
+      ...args,
+      '--output',
+      '300',
+      '--prices',
+      azure,
+    );
+    expect(mapped.stdout).toMatch(/matched\s+azure \/ gpt-4o \(deployment prod-gpt4o\)/);
+    // A span's provider and host, as the contrib writes them for an AzureOpenAI client.
+    const fromSpan = await priceJson(
+      '--provider',
+      'openai',
+      '--server-address',
+      'myres.openai.azure.com',
+      ...args,
+      '--output',
+      '300',
+      '--prices',
+      azure,
+    );
+    expect(fromSpan).toMatchObject({ requested_provider: 'azure.ai.openai', provider: 'azure' });
+    expect(fromSpan.cost_usd).toBe(j.cost_usd);
+    // Scoped to Azure: on OpenAI the name means nothing, and unknown is not $0.
+    const openai = await priceJson(
+      '--provider',
+      'openai',
+      ...args,
+      '--output',
+      '300',
+      '--prices',
+      azure,
+    );
+    expect(openai).toMatchObject({ status: 'unpriced', reason: 'unknown_model' });
+    expect(openai).not.toHaveProperty('cost_usd');
+  });
+
   it('fails on a malformed prices file with exit 1, naming the file, the entry and the reason', async () => {
     const out = await cli(
       'price',

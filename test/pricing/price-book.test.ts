@@ -383,6 +383,64 @@ describe('overrides from the prices file', () => {
     expectUsd(p, 0.15);
   });
 
+  it.each([
+    ['azure.ai.openai', 'OTel semconv; spans of AzureOpenAI clients (usage layer)'],
+    ['az.ai.openai', 'OTel semconv (older name)'],
+    ['azure', 'OpenInference llm.provider'],
+    ['azure.chat', 'Vercel AI SDK <provider>.<api>'],
+    ['azure-openai', 'other emitters'],
+  ])('an Azure-scoped deployment matches provider %s (%s)', (provider) => {
+    const r = contract.price(
+      { provider, model: 'prod-gpt4o', inputTokens: 1e6, outputTokens: 1e6 },
+      AT,
+    );
+    expect(r).toMatchObject({ provider: 'azure', model: 'gpt-4o', matchedBy: 'deployment' });
+    expectUsd(r, 12.5);
+  });
+
+  it('tries fallbackModels in order when the model matches nothing, and says which matched', () => {
+    const u = { provider: 'azure.ai.openai', inputTokens: 1e6, outputTokens: 1e6 };
+    // The response model is the dated snapshot: priced as itself, the fallback never tried.
+    const dated = contract.price({ ...u, model: 'gpt-4o-2024-08-06', fallbackModels: ['x'] }, AT);
+    expect(dated).toMatchObject({
+      model: 'gpt-4o',
+      matchedModel: 'gpt-4o-2024-08-06',
+      matchedBy: 'model',
+    });
+    expectUsd(dated, 12.5);
+    // An unknown (or absent) response model: the request model, a deployment name, prices it.
+    const deployed = contract.price(
+      { ...u, model: 'gpt-4o-azure-nightly', fallbackModels: ['nope', 'prod-gpt4o'] },
+      AT,
+    );
+    expect(deployed).toMatchObject({
+      provider: 'azure',
+      model: 'gpt-4o',
+      matchedModel: 'prod-gpt4o',
+      matchedBy: 'deployment',
+    });
+    expectUsd(deployed, 12.5);
+    // Nothing matches: unpriced with the reason, never $0.
+    const none = contract.price({ ...u, model: 'a', fallbackModels: ['b'] }, AT);
+    expect(none).toMatchObject({ status: 'unpriced', reason: 'unknown_model' });
+    expect(none.costUsd).toBeUndefined();
+    // A prefix split says so.
+    expect(book.price({ model: 'openai/gpt-4o', inputTokens: 1 }, AT).matchedBy).toBe(
+      'provider_prefix',
+    );
+    // So does a contract price reached through the prefixed id's catalog entry ($2 + $8).
+    const later = Date.parse('2026-11-20T00:00:00Z');
+    const viaPrefix = contract.price(
+      { model: 'openai/gpt-4o', inputTokens: 1e6, outputTokens: 1e6 },
+      later,
+    );
+    expect(viaPrefix).toMatchObject({ source: 'override', matchedBy: 'provider_prefix' });
+    expectUsd(viaPrefix, 10);
+    expect(validateUsage({ model: 'gpt-4o', fallbackModels: [''] as string[] })).toBe(
+      'fallbackModels must be a list of model ids',
+    );
+  });
+
   it('a Bedrock application-inference-profile ARN maps through deployments', () => {
     const arn = 'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6';
     const r = contract.price(

@@ -29,7 +29,8 @@ describe('readLlmCall: @anthropic-ai/sdk native spans', () => {
     const call = readLlmCall('anthropic.messages.create', nativeSpan(2000, 1000), SCOPE);
     expect(call).toMatchObject({
       provider: 'anthropic',
-      models: ['claude-sonnet-4-5-20250929', 'claude-sonnet-4-5'],
+      model: 'claude-sonnet-4-5-20250929',
+      fallbackModels: ['claude-sonnet-4-5'],
       inputTokens: 10_000,
       outputTokens: 200,
       cacheReadTokens: 4000,

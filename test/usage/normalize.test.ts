@@ -16,7 +16,7 @@ describe('readLlmCall: one row per real emitter attribute set', () => {
       return;
     }
     expect(call.provider ?? '').toBe(f.expected.provider);
-    expect(call.models[0]).toBe(f.expected.model);
+    expect(call.model).toBe(f.expected.model);
     expect({
       input: call.inputTokens,
       output: call.outputTokens,
@@ -32,5 +32,66 @@ describe('readLlmCall: one row per real emitter attribute set', () => {
     });
     expect(call.reportedCostUsd).toBe(f.expected.reportedCostUsd);
     expect(call.invalid).toEqual([]);
+  });
+});
+
+describe('readLlmCall: Azure OpenAI recognised from the span', () => {
+  // What @opentelemetry/instrumentation-openai 0.21.0 writes for an `AzureOpenAI` client
+  // (captured in test/integration/clients/azure-openai.test.ts): `gen_ai.system` is always
+  // `openai`; only the host says Azure; the request model is the deployment name.
+  const contribAzure = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.request.model': 'prod-gpt4o',
+    'gen_ai.system': 'openai',
+    'server.address': 'myres.openai.azure.com',
+    'server.port': 443,
+    'gen_ai.response.model': 'gpt-4o-2024-08-06',
+    'gen_ai.usage.input_tokens': 1200,
+    'gen_ai.usage.output_tokens': 300,
+  };
+
+  it.each([
+    ['contrib span, *.openai.azure.com', contribAzure, 'azure.ai.openai'],
+    [
+      'contrib span, *.cognitiveservices.azure.com',
+      { ...contribAzure, 'server.address': 'myres.cognitiveservices.azure.com' },
+      'azure.ai.openai',
+    ],
+    [
+      'host in capitals',
+      { ...contribAzure, 'server.address': 'MyRes.OpenAI.Azure.COM' },
+      'azure.ai.openai',
+    ],
+    [
+      'no provider attribute, Azure host',
+      { ...contribAzure, 'gen_ai.system': undefined },
+      'azure.ai.openai',
+    ],
+    [
+      'semconv provider name az.ai.openai is already Azure',
+      { ...contribAzure, 'gen_ai.provider.name': 'az.ai.openai', 'server.address': '10.0.0.1' },
+      'az.ai.openai',
+    ],
+    [
+      'api.openai.com stays OpenAI',
+      { ...contribAzure, 'server.address': 'api.openai.com' },
+      'openai',
+    ],
+    [
+      'a host that only contains the Azure suffix is not Azure',
+      { ...contribAzure, 'server.address': 'myres.openai.azure.com.example.net' },
+      'openai',
+    ],
+    [
+      'another provider on an Azure host keeps its name',
+      { ...contribAzure, 'gen_ai.system': 'anthropic' },
+      'anthropic',
+    ],
+  ])('%s', (_name, attrs, provider) => {
+    const call = readLlmCall('chat prod-gpt4o', attrs);
+    expect(call?.provider).toBe(provider);
+    // The deployment name stays a candidate after the response model.
+    expect(call?.model).toBe('gpt-4o-2024-08-06');
+    expect(call?.fallbackModels).toEqual(['prod-gpt4o']);
   });
 });
