@@ -24,6 +24,7 @@ import {
 import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetLedger } from './budgets/types.js';
 import { type ProblemCounts, Reporter } from './diag.js';
+import { BUILTIN } from './dimensions.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
 import { MeterSource } from './metrics/meter-source.js';
 import { ConfigError, type PricesConfigInput } from './pricing/config.js';
@@ -138,6 +139,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   });
   const attribution =
     options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
+  const dimensions = attribution?.dimensions ?? BUILTIN;
   const meters = new MeterSource(options.meterProvider);
   const processor = new CostProcessor({
     metrics: meters.bind((meter) => new CostMetrics(meter)),
@@ -149,7 +151,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   });
   const budgets = [
     ...(priceBook.config.budgets ?? []),
-    ...(options.budgets ? validateBudgets(options.budgets, 'options.budgets') : []),
+    ...(options.budgets ? validateBudgets(options.budgets, 'options.budgets', { dimensions }) : []),
   ] as Budget[];
   const names = new Set<string>();
   for (const b of budgets) {
@@ -162,6 +164,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     meters,
     ledger: options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {}),
     reporter,
+    dimensions,
     ...(options.now ? { now: options.now } : {}),
     ...(options.onBudgetEvent ? { onBudgetEvent: options.onBudgetEvent } : {}),
   });
@@ -179,7 +182,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
       run,
       dims:
         o?.dimensions ??
-        BudgetEngine.dimensions(
+        engine.dimensionsOf(
           attrs,
           (root as { attributes?: Attributes } | undefined)?.attributes,
           // Before any span exists (a check at the top of a request): the request's baggage.

@@ -6,15 +6,10 @@
  */
 import { type Attributes, type Counter, diag } from '@opentelemetry/api';
 import type { Reporter } from '../diag.js';
+import { BUILTIN, type Dimensions } from '../dimensions.js';
 import { MeterSource } from '../metrics/meter-source.js';
 import * as A from '../semconv.js';
-import {
-  BUILTIN_DIMENSIONS,
-  type Budget,
-  type BudgetAction,
-  type DegradeSuggestion,
-  matchScope,
-} from './config.js';
+import { type Budget, type BudgetAction, type DegradeSuggestion, matchScope } from './config.js';
 import { RepeatCounter, toolCallFingerprint } from './fingerprint.js';
 import type { BudgetLedger, KeyRef, WindowRef, WindowTotals } from './types.js';
 import { WindowRefCache, writeRef } from './window.js';
@@ -132,11 +127,15 @@ export interface BudgetEngineOptions {
   maxTrackedWindows?: number;
   /** Where budget metrics go. Default: the global meter provider, once registered. */
   meters?: MeterSource;
+  /** The dimensions scopes name (built-in and extra). Default: the built-ins. */
+  dimensions?: Dimensions;
 }
 
 /** Budget decisions and accounting for one ledger. */
 export class BudgetEngine {
   readonly budgets: readonly Budget[];
+  /** The dimensions in force: reads a span's values for scope matching. */
+  readonly dimensions: Dimensions;
   private readonly ledger: BudgetLedger;
   private readonly reporter: Reporter;
   private readonly now: () => number;
@@ -149,6 +148,7 @@ export class BudgetEngine {
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
+    this.dimensions = options.dimensions ?? BUILTIN;
     this.ledger = options.ledger;
     this.reporter = options.reporter;
     this.now = options.now ?? Date.now;
@@ -177,19 +177,10 @@ export class BudgetEngine {
     });
   }
 
-  /** Dimension values of a span's attributes (and its local root's, which carry the request's). */
-  static dimensions(...sources: (Attributes | undefined)[]): Record<string, string | undefined> {
-    const out: Record<string, string | undefined> = {};
-    for (const [dim, attr] of Object.entries(BUILTIN_DIMENSIONS)) {
-      for (const s of sources) {
-        const v = s?.[attr];
-        if (typeof v === 'string' && v !== '') {
-          out[dim] = v;
-          break;
-        }
-      }
-    }
-    return out;
+  /** Dimension values of a span's attributes (and its local root's, which carry the request's),
+   * by dimension name, through the dimensions in force. */
+  dimensionsOf(...sources: (Attributes | undefined)[]): Record<string, string | undefined> {
+    return this.dimensions.values(...sources);
   }
 
   /** The decision for a call about to be made in a run. Never throws. */

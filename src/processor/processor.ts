@@ -6,7 +6,7 @@
 import { type Context, createContextKey, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Attribution } from '../attribution/attribution.js';
-import { BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
+import { type BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
 import type { Reporter } from '../diag.js';
 import { type CostMetrics, dimensionAttributes } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
@@ -236,7 +236,7 @@ export class CostProcessor implements SpanProcessor {
       this.budgets?.record(
         span,
         priced,
-        BudgetEngine.dimensions(span.attributes, root.attributes),
+        this.budgets.dimensionsOf(span.attributes, root.attributes),
         undefined,
         reservation !== undefined,
       );
@@ -276,7 +276,7 @@ export class CostProcessor implements SpanProcessor {
     this.budgets?.record(
       span,
       priced,
-      BudgetEngine.dimensions(span.attributes, root.attributes),
+      this.budgets.dimensionsOf(span.attributes, root.attributes),
       state,
       reservation !== undefined,
     );
