@@ -56,6 +56,10 @@ describe('SPANLEDGER_* variables', () => {
     ],
     [{ SPANLEDGER_MAX_VALUES_PER_DIMENSION: '1.5' }, /expected a positive integer/],
     [
+      { SPANLEDGER_PRICES_FILE: tmpdir() },
+      /^spanledger: SPANLEDGER_PRICES_FILE: cannot read .*: not a regular file \(a directory\); give the path of a YAML or JSON file$/,
+    ],
+    [
       { SPANLEDGER_TRUST_BAGGAGE: 'ture' },
       /^spanledger: SPANLEDGER_TRUST_BAGGAGE: "ture" is not a dimension key \(expected true, false or dimension keys: spanledger.team, spanledger.cost_center, spanledger.tenant, spanledger.use_case\)$/,
     ],
