@@ -5,7 +5,7 @@
  * from the dimensions in force (built-in and extra, src/dimensions.ts), handed in by the caller.
  */
 import { z } from 'zod';
-import { ConfigError, describeIssues, readConfigFile } from '../config-file.js';
+import { ConfigError, describeIssues } from '../config-file.js';
 import { BUILTIN, type Dimensions, dimensionValue } from '../dimensions.js';
 
 /** What happens when a budget is exceeded (SPEC section 4). */
@@ -343,17 +343,6 @@ export function validateBudgets(
     );
   }
   return parsed.data.budgets;
-}
-
-/** Load the `budgets:` list of a YAML or JSON config file (other top-level keys are ignored
- * here: the prices file validates them). A file without `budgets` has none. */
-export function loadBudgetsFile(path: string, options: BudgetsSchemaOptions = {}): Budget[] {
-  const doc = readConfigFile(path);
-  if (doc === null || doc === undefined) return [];
-  if (!isRecord(doc)) {
-    throw new ConfigError(`spanledger: invalid budgets in ${path}: (root): expected a mapping`);
-  }
-  return validateBudgets(doc.budgets, path, options);
 }
 
 /**

@@ -4,8 +4,9 @@
  * is validated once, at startup: a bad value throws `ConfigError` naming the variable and why.
  */
 import { trustedKeys } from '../attribution/attribution.js';
-import { loadBudgetsFile } from '../budgets/config.js';
+import type { Budget } from '../budgets/config.js';
 import { RedisLedger } from '../budgets/redis-ledger.js';
+import { loadBudgetsFile, loadConfigFile } from '../config.js';
 import { ConfigError } from '../config-file.js';
 import { createDimensions } from '../dimensions.js';
 import type { SpanLedgerOptions } from '../ledger.js';
@@ -93,19 +94,26 @@ function envPositiveInt(env: Env, name: string): number | undefined {
  * connected: it connects in the background). Throws `ConfigError` on a bad value or file. */
 export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
   const options: SpanLedgerOptions = {};
-  const prices = envString(env, ENV.pricesFile);
-  if (prices !== undefined) {
-    // Read and validated here, not in the ledger, so that an error names the variable too.
-    options.priceBook = fromVariable(ENV.pricesFile, () => new PriceBook({ prices }));
-  }
-
-  // The dimensions first: the budgets' scopes and the baggage trust list are checked against them.
+  // The dimensions first: the files' budget scopes and the baggage trust list are checked
+  // against them.
   const extraDimensions = envList(env, ENV.dimensions);
   const dimensions = createDimensions(extraDimensions, ENV.dimensions);
-  const budgets = envString(env, ENV.budgetsFile);
-  if (budgets !== undefined) {
-    options.budgets = fromVariable(ENV.budgetsFile, () => loadBudgetsFile(budgets, { dimensions }));
+  const prices = envString(env, ENV.pricesFile);
+  const budgetsFile = envString(env, ENV.budgetsFile);
+  let budgets: Budget[] | undefined;
+  if (prices !== undefined) {
+    // Read and validated here, not in the ledger, so that an error names the variable too.
+    const config = fromVariable(ENV.pricesFile, () => loadConfigFile(prices, dimensions));
+    options.priceBook = new PriceBook({ config: config.prices });
+    budgets = config.budgets;
   }
+  if (budgetsFile !== undefined) {
+    budgets = [
+      ...(budgets ?? []),
+      ...fromVariable(ENV.budgetsFile, () => loadBudgetsFile(budgetsFile, dimensions)),
+    ];
+  }
+  if (budgets !== undefined) options.budgets = budgets;
 
   const trust = envString(env, ENV.trustBaggage);
   let trustBaggage: boolean | string[] | undefined;

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import {
   type BudgetInput,
   budgetsSchema,
-  loadBudgetsFile,
   matchScope,
   validateBudgets,
 } from '../../src/budgets/config.js';
+import { loadBudgetsFile } from '../../src/config.js';
 import { createDimensions } from '../../src/dimensions.js';
 import { ConfigError } from '../../src/pricing/config.js';
 
