@@ -23,11 +23,12 @@ import {
 } from './budgets/engine.js';
 import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetLedger } from './budgets/types.js';
+import { loadConfigFile, type SpanLedgerConfigInput, validateConfig } from './config.js';
 import { type ProblemCounts, Reporter } from './diag.js';
 import { BUILTIN } from './dimensions.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
 import { MeterSource } from './metrics/meter-source.js';
-import { ConfigError, type PricesConfigInput } from './pricing/config.js';
+import { ConfigError } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
 import {
   CostProcessor,
@@ -43,7 +44,7 @@ export interface SpanLedgerOptions {
   /** Prices file (YAML or JSON path) or the same content as an object: contract prices,
    * custom models, aliases, discounts, service tiers, tool/retrieval/human-review rules.
    * Default: the bundled catalog only. */
-  prices?: string | PricesConfigInput;
+  prices?: string | SpanLedgerConfigInput;
   /** A prepared price book, shared with other code (instead of `prices`). */
   priceBook?: PriceBook;
   /** Also write `gen_ai.usage.cost.amount|currency|source` (the proposed GenAI semconv cost
@@ -131,15 +132,22 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   if (options.priceBook !== undefined && options.prices !== undefined) {
     throw new TypeError('spanledger: give either prices or priceBook, not both');
   }
-  const priceBook = options.priceBook ?? new PriceBook({ prices: options.prices });
+  // The dimensions first: the configuration's budget scopes are checked against them.
+  const attribution =
+    options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
+  const dimensions = attribution?.dimensions ?? BUILTIN;
+  const config =
+    typeof options.prices === 'string'
+      ? loadConfigFile(options.prices, dimensions)
+      : options.prices !== undefined
+        ? validateConfig(options.prices, 'options.prices', dimensions)
+        : undefined;
+  const priceBook = options.priceBook ?? new PriceBook(config ? { config: config.prices } : {});
   const reporter = new Reporter();
   const traces = new TraceRegistry({
     ...(options.maxOpenTraces !== undefined ? { maxOpenTraces: options.maxOpenTraces } : {}),
     ...(options.traceTtlMs !== undefined ? { traceTtlMs: options.traceTtlMs } : {}),
   });
-  const attribution =
-    options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
-  const dimensions = attribution?.dimensions ?? BUILTIN;
   const meters = new MeterSource(options.meterProvider);
   const processor = new CostProcessor({
     metrics: meters.bind((meter) => new CostMetrics(meter)),
@@ -150,7 +158,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     semconvCostAttributes: options.semconvCostAttributes ?? true,
   });
   const budgets = [
-    ...(priceBook.config.budgets ?? []),
+    ...(config?.budgets ?? []),
     ...(options.budgets ? validateBudgets(options.budgets, 'options.budgets', { dimensions }) : []),
   ] as Budget[];
   const names = new Set<string>();
