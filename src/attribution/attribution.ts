@@ -29,8 +29,9 @@ export const ATTRIBUTION_KEYS = ATTRIBUTION_DIMENSIONS;
 
 /** Attribution values for {@link withAttribution}: built-in dimensions by name, extra dimensions
  * by attribute key (`'spanledger.region': 'eu'`). */
-export type AttributionDimensions = Partial<Record<keyof typeof ATTRIBUTION_KEYS, string>> &
-  Readonly<Record<string, string | undefined>>;
+export type AttributionDimensions = Partial<Record<keyof typeof ATTRIBUTION_KEYS, string>> & {
+  readonly [key: `${string}.${string}`]: string | undefined;
+};
 
 /** Value of a dimension past its cardinality cap. */
 export const OTHER = '__other__';

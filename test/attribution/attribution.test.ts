@@ -188,6 +188,10 @@ describe('withAttribution', () => {
     expect(() => withAttribution({ tenant: 'a' }, undefined as unknown as () => 1)).toThrow(
       'spanledger: withAttribution: the second argument must be a function',
     );
+    // In TypeScript, a misspelt name is a compile error too; an extra key is accepted.
+    // @ts-expect-error tenent is not a dimension
+    expect(() => withAttribution({ tenent: 'acme' }, () => 1)).toThrow(/unknown dimension/);
+    expect(withAttribution({ tenant: 'a', 'spanledger.region': 'eu' }, () => 3)).toBe(3);
     // Blank and undefined values are skipped, as every dimension reader does.
     expect(withAttribution({ tenant: '', team: undefined }, () => 7)).toBe(7);
   });
