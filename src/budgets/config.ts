@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConfigError, describeIssues } from '../config-file.js';
 import { BUILTIN, type Dimensions, dimensionValue } from '../dimensions.js';
 
-/** What happens when a budget is exceeded (SPEC section 4). */
+/** What happens when a budget is exceeded (docs/budgets.md). */
 export type BudgetAction = 'alert' | 'degrade' | 'block';
 
 /** Matcher value meaning "any value, one budget window per distinct value". */
