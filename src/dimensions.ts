@@ -38,7 +38,9 @@ const EXTRA_ORIGINS = 'attribution.extraDimensions or SPANLEDGER_DIMENSIONS';
  * budget window of its own).
  */
 export function dimensionValue(raw: unknown): string | undefined {
-  return typeof raw === 'string' && raw.trim() !== '' ? raw : undefined;
+  if (typeof raw !== 'string' || raw === '') return undefined;
+  // Fast path for the usual value (it starts with a visible character): no trimmed copy.
+  return raw.charCodeAt(0) > 32 || raw.trim() !== '' ? raw : undefined;
 }
 
 /** One dimension: its name in scopes and its attribute key. */
