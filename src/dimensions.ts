@@ -39,8 +39,9 @@ const EXTRA_ORIGINS = 'attribution.extraDimensions or SPANLEDGER_DIMENSIONS';
  */
 export function dimensionValue(raw: unknown): string | undefined {
   if (typeof raw !== 'string' || raw === '') return undefined;
-  // Fast path for the usual value (it starts with a visible character): no trimmed copy.
-  return raw.charCodeAt(0) > 32 || raw.trim() !== '' ? raw : undefined;
+  // Fast path for the usual value (it starts with a visible ASCII character): no trimmed copy.
+  const first = raw.charCodeAt(0);
+  return (first > 32 && first < 127) || raw.trim() !== '' ? raw : undefined;
 }
 
 /** One dimension: its name in scopes and its attribute key. */

@@ -76,6 +76,8 @@ describe("one rule for '' and blank values, in every reader", () => {
     expect(dimensionValue('acme')).toBe('acme');
     expect(dimensionValue('')).toBeUndefined();
     expect(dimensionValue('   ')).toBeUndefined();
+    expect(dimensionValue('\u00a0\t')).toBeUndefined();
+    expect(dimensionValue(' acme')).toBe(' acme');
     expect(dimensionValue(42)).toBeUndefined();
     expect(dimensionValue(undefined)).toBeUndefined();
   });
