@@ -27,12 +27,14 @@ import { BudgetEngine, type GuardAccount, type Hold } from './budgets/engine.js'
 import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetEvent } from './budgets/signals.js';
 import type { BudgetLedger } from './budgets/types.js';
+import { loadConfigFile, type SpanLedgerConfigInput, validateConfig } from './config.js';
 import { type ProblemCounts, Reporter } from './diag.js';
+import { BUILTIN } from './dimensions.js';
 import { BudgetMetrics } from './metrics/budget-metrics.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
 import { MeterSource } from './metrics/meter-source.js';
 import { functionOption, kindOf, option, parseOptions, positiveInteger, shown } from './options.js';
-import { ConfigError, type PricesConfigInput } from './pricing/config.js';
+import { ConfigError } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
 import { CostProcessor, type PricingCounts, RESERVATION_KEY } from './processor/processor.js';
 import { TraceRegistry } from './processor/rollup.js';
@@ -43,7 +45,7 @@ export interface SpanLedgerOptions {
   /** Prices file (YAML or JSON path) or the same content as an object: contract prices,
    * custom models, aliases, discounts, service tiers, tool/retrieval/human-review rules.
    * Default: the bundled catalog only. */
-  prices?: string | PricesConfigInput;
+  prices?: string | SpanLedgerConfigInput;
   /** A prepared price book, shared with other code (instead of `prices`). */
   priceBook?: PriceBook;
   /** Also write `gen_ai.usage.cost.amount|currency|source` (the proposed GenAI semconv cost
@@ -233,14 +235,22 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
       'spanledger: invalid createSpanLedger options: priceBook: give either prices or priceBook, not both',
     );
   }
-  const priceBook = options.priceBook ?? new PriceBook({ prices: options.prices });
+  // The dimensions first: the configuration's budget scopes are checked against them.
+  const attribution =
+    options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
+  const dimensions = attribution?.dimensions ?? BUILTIN;
+  const config =
+    typeof options.prices === 'string'
+      ? loadConfigFile(options.prices, dimensions)
+      : options.prices !== undefined
+        ? validateConfig(options.prices, 'options.prices', dimensions)
+        : undefined;
+  const priceBook = options.priceBook ?? new PriceBook(config ? { config: config.prices } : {});
   const reporter = new Reporter();
   const traces = new TraceRegistry({
     ...(options.maxOpenTraces !== undefined ? { maxOpenTraces: options.maxOpenTraces } : {}),
     ...(options.traceTtlMs !== undefined ? { traceTtlMs: options.traceTtlMs } : {}),
   });
-  const attribution =
-    options.attribution === false ? undefined : new Attribution(options.attribution ?? {});
   // The service's resource, for decisions made before any span exists (spans carry its
   // dimensions from their start).
   const resource = options.resource ?? detectResources({ detectors: [envDetector] });
@@ -254,8 +264,8 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     semconvCostAttributes: options.semconvCostAttributes ?? true,
   });
   const budgets = [
-    ...(priceBook.config.budgets ?? []),
-    ...(options.budgets ? validateBudgets(options.budgets, 'options.budgets') : []),
+    ...(config?.budgets ?? []),
+    ...(options.budgets ? validateBudgets(options.budgets, 'options.budgets', { dimensions }) : []),
   ] as Budget[];
   const names = new Set<string>();
   for (const b of budgets) {
@@ -268,6 +278,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     ledger: options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {}),
     reporter,
     instruments: new BudgetMetrics(meters),
+    dimensions,
     ...(options.now ? { now: options.now } : {}),
     ...(options.onBudgetEvent ? { onBudgetEvent: options.onBudgetEvent } : {}),
   });
@@ -285,7 +296,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
       run,
       dims:
         o?.dimensions ??
-        BudgetEngine.dimensions(
+        engine.dimensionsOf(
           attrs,
           (root as { attributes?: Attributes } | undefined)?.attributes,
           // The request's baggage over the service's resource: what a span started here gets,

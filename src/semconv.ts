@@ -148,19 +148,11 @@ export const ATTR_OUTCOME_COUNT = 'spanledger.outcome.count';
 /** Business value of the outcomes the span records (all of them), USD. */
 export const ATTR_OUTCOME_VALUE_USD = 'spanledger.outcome.value.usd';
 
-// --- attribution dimensions (fixed, SPEC section 2): resource, baggage or span attributes ---
+// --- attribution dimensions (fixed keys; names and extras live in dimensions.ts) ---
 export const ATTR_TEAM = 'spanledger.team';
 export const ATTR_COST_CENTER = 'spanledger.cost_center';
 export const ATTR_TENANT = 'spanledger.tenant';
 export const ATTR_USE_CASE = 'spanledger.use_case';
-/** The fixed attribution dimensions by short name: the one list attribution, budgets and
- * metrics share. */
-export const ATTRIBUTION_DIMENSIONS = {
-  team: ATTR_TEAM,
-  costCenter: ATTR_COST_CENTER,
-  tenant: ATTR_TENANT,
-  useCase: ATTR_USE_CASE,
-} as const;
 
 // --- written by the processor (fixed, SPEC section 2) ---
 export const ATTR_COST_USD = 'spanledger.cost.usd';

@@ -1,29 +1,49 @@
 /**
- * Attribution: who caused the spend. Dimensions (team, cost center, tenant, use case) come from
- * the service's resource (ownership) and from W3C Baggage (the request, across service hops),
+ * Attribution: who caused the spend. Dimensions (src/dimensions.ts: team, cost center, tenant,
+ * use case, and configured extras) come from the service's resource (ownership), from values this
+ * process set with `withAttribution`, and from W3C Baggage (the request, across service hops),
  * and are copied onto every span at start, so cost attributes, rollups and budgets can be
- * grouped by them. Inbound baggage is client-controlled: values are sanitised, only allowed
+ * grouped by them. Inbound baggage is client-controlled: only dimension keys can ever come from
+ * it (never a cost or usage attribute), values are sanitised, the trust setting decides which
  * keys count, and each dimension has a cardinality cap beyond which values become `__other__`.
+ * See docs/attribution.md.
  */
-import { type Attributes, type Context, context, propagation } from '@opentelemetry/api';
-import * as A from '../semconv.js';
+import {
+  type Attributes,
+  type Context,
+  context,
+  createContextKey,
+  propagation,
+} from '@opentelemetry/api';
+import { ConfigError } from '../config-file.js';
+import {
+  ATTRIBUTION_DIMENSIONS,
+  BUILTIN,
+  createDimensions,
+  type Dimensions,
+  dimensionValue,
+} from '../dimensions.js';
 
-/** The fixed attribution dimensions (SPEC section 2) by their short names. */
-export const ATTRIBUTION_KEYS = A.ATTRIBUTION_DIMENSIONS;
+/** The built-in dimensions copied onto spans, by their names (`tenant` ↔ `spanledger.tenant`). */
+export const ATTRIBUTION_KEYS = ATTRIBUTION_DIMENSIONS;
 
-/** Attribution values, by short name. */
-export type AttributionDimensions = Partial<Record<keyof typeof ATTRIBUTION_KEYS, string>>;
+/** Attribution values for {@link withAttribution}: built-in dimensions by name, extra dimensions
+ * by attribute key (`'spanledger.region': 'eu'`). */
+export type AttributionDimensions = Partial<Record<keyof typeof ATTRIBUTION_KEYS, string>> & {
+  readonly [key: `${string}.${string}`]: string | undefined;
+};
 
 /** Value of a dimension past its cardinality cap. */
 export const OTHER = '__other__';
 
 /** Options of the attribution applied to every span. */
 export interface AttributionOptions {
-  /** Whether inbound baggage counts: `true` (the fixed keys and `extraDimensions`), `false`
-   * (resource attributes only: for services at a trust boundary), or the keys to accept.
-   * Default true. */
+  /** Which inbound baggage counts: `true` (every dimension key), `false` (none: for services
+   * at a trust boundary), or the dimension keys to accept. Values this process sets with
+   * `withAttribution` count whatever this says. Default true. */
   trustBaggage?: boolean | readonly string[];
-  /** More dimension attribute keys copied like the fixed ones (e.g. `spanledger.region`). */
+  /** More dimension attribute keys copied like the built-in ones (e.g. `spanledger.region`,
+   * named `region` in budget scopes). */
   extraDimensions?: readonly string[];
   /** Longer values are cut to this many characters. Default 64. */
   maxValueLength?: number;
@@ -31,14 +51,77 @@ export interface AttributionOptions {
   maxValuesPerDimension?: number;
 }
 
+const OPTION_KEYS: readonly (keyof AttributionOptions)[] = [
+  'trustBaggage',
+  'extraDimensions',
+  'maxValueLength',
+  'maxValuesPerDimension',
+];
+
 // Letters, digits and a few separators; anything else (control characters, quotes, spaces,
 // markup) becomes `_`, so a value is safe as a metric label and a ledger key part.
 const UNSAFE = /[^A-Za-z0-9._:/@+-]/g;
 
+// Values set by `withAttribution` in this process, by attribute key. A context value is never
+// extracted from a request, so an inbound baggage header cannot forge one.
+const LOCAL = createContextKey('spanledger.attribution.local');
+
+/**
+ * Validate attribution options; `origin` names them in errors (`options.attribution`). Throws
+ * `ConfigError` on an unknown key or bad value. Returns the dimensions in force.
+ */
+export function validateAttributionOptions(
+  options: AttributionOptions,
+  origin: string,
+): Dimensions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(`spanledger: invalid attribution in ${origin}: expected an object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_KEYS as string[]).includes(key)) {
+      throw new ConfigError(
+        `spanledger: invalid attribution in ${origin}: ${key}: unknown key (known: ${OPTION_KEYS.join(', ')})`,
+      );
+    }
+  }
+  const dims = createDimensions(options.extraDimensions, `${origin}.extraDimensions`);
+  trustedKeys(options.trustBaggage, dims, `${origin}.trustBaggage`);
+  for (const key of ['maxValueLength', 'maxValuesPerDimension'] as const) {
+    const v = options[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+      throw new ConfigError(
+        `spanledger: invalid attribution in ${origin}: ${key}: expected a positive integer, got ${JSON.stringify(v)}`,
+      );
+    }
+  }
+  return dims;
+}
+
+/** The dimension keys inbound baggage may set under `trust`; throws on anything else. */
+export function trustedKeys(trust: unknown, dims: Dimensions, origin: string): string[] {
+  if (trust === undefined || trust === true) return [...dims.copiedKeys];
+  if (trust === false) return [];
+  if (!Array.isArray(trust)) {
+    throw new ConfigError(
+      `spanledger: ${origin}: expected true, false or a list of dimension keys, got ${JSON.stringify(trust)}`,
+    );
+  }
+  for (const key of trust) {
+    if (typeof key !== 'string' || !dims.copiedKeys.includes(key)) {
+      throw new ConfigError(
+        `spanledger: ${origin}: ${JSON.stringify(key)} is not a dimension key (expected true, false or dimension keys: ${dims.copiedKeys.join(', ')})`,
+      );
+    }
+  }
+  return [...new Set(trust as string[])];
+}
+
 /** Copies attribution dimensions onto spans; bounded per dimension. */
 export class Attribution {
+  /** The dimensions in force (built-in and extra). */
+  readonly dimensions: Dimensions;
   private readonly keys: readonly string[];
-  private readonly trusted: ReadonlySet<string>;
+  private readonly trusted: readonly string[];
   private readonly maxLength: number;
   private readonly maxValues: number;
   private readonly seen = new Map<string, Set<string>>();
@@ -46,29 +129,21 @@ export class Attribution {
   /** Values replaced by `__other__` since start, per dimension key. */
   readonly overflow = new Map<string, number>();
 
-  constructor(options: AttributionOptions = {}) {
-    this.keys = [...Object.values(ATTRIBUTION_KEYS), ...(options.extraDimensions ?? [])];
-    const trust = options.trustBaggage ?? true;
-    this.trusted = new Set(trust === true ? this.keys : trust === false ? [] : trust);
+  /** Throws `ConfigError` on bad options (unknown keys included). */
+  constructor(options: AttributionOptions = {}, origin = 'options.attribution') {
+    this.dimensions = validateAttributionOptions(options, origin);
+    this.keys = this.dimensions.copiedKeys;
+    this.trusted = trustedKeys(options.trustBaggage, this.dimensions, `${origin}.trustBaggage`);
     this.maxLength = options.maxValueLength ?? 64;
     this.maxValues = options.maxValuesPerDimension ?? 1000;
-    if (!Number.isInteger(this.maxLength) || this.maxLength < 1) {
-      throw new RangeError(
-        `spanledger: maxValueLength must be a positive integer, got ${this.maxLength}`,
-      );
-    }
-    if (!Number.isInteger(this.maxValues) || this.maxValues < 1) {
-      throw new RangeError(
-        `spanledger: maxValuesPerDimension must be a positive integer, got ${this.maxValues}`,
-      );
-    }
   }
 
   /** A safe value for a dimension, or undefined when nothing usable is left. */
   sanitise(key: string, raw: unknown): string | undefined {
-    if (typeof raw !== 'string') return undefined;
-    const value = raw.trim().slice(0, this.maxLength).replace(UNSAFE, '_');
-    if (value === '' || /^_+$/.test(value)) return undefined;
+    const given = dimensionValue(raw);
+    if (given === undefined) return undefined;
+    const value = given.trim().slice(0, this.maxLength).replace(UNSAFE, '_');
+    if (/^_+$/.test(value)) return undefined;
     let values = this.seen.get(key);
     if (values === undefined) {
       values = new Set();
@@ -84,23 +159,33 @@ export class Attribution {
   }
 
   /** Dimensions for a span starting in `parentContext` of a service with `resource`
-   * attributes: baggage (the request) over resource (the service's owner). */
+   * attributes: values set in this process (`withAttribution`) over trusted inbound baggage
+   * over the resource (the service's owner). */
   forSpan(
     parentContext: Context,
     resource: { attributes: Attributes } | undefined,
   ): Attributes | undefined {
     const base = resource !== undefined ? this.fromResource(resource) : undefined;
-    const baggage = this.trusted.size > 0 ? propagation.getBaggage(parentContext) : undefined;
-    if (baggage === undefined) return base;
+    const local = parentContext.getValue(LOCAL) as Readonly<Record<string, string>> | undefined;
+    const baggage = this.trusted.length > 0 ? propagation.getBaggage(parentContext) : undefined;
+    if (baggage === undefined && local === undefined) return base;
     let out: Attributes | undefined;
-    for (const key of this.trusted) {
-      const entry = baggage.getEntry(key);
-      if (entry === undefined) continue;
-      const value = this.sanitise(key, entry.value);
-      if (value === undefined) continue;
+    const put = (key: string, raw: unknown): void => {
+      const value = this.sanitise(key, raw);
+      if (value === undefined) return;
       // The resource's dimensions are shared by every span: copy before adding to them.
       out ??= base !== undefined ? { ...base } : {};
       out[key] = value;
+    };
+    if (baggage !== undefined) {
+      for (const key of this.trusted) {
+        if (local?.[key] !== undefined) continue;
+        const entry = baggage.getEntry(key);
+        if (entry !== undefined) put(key, entry.value);
+      }
+    }
+    if (local !== undefined) {
+      for (const key of this.keys) if (local[key] !== undefined) put(key, local[key]);
     }
     return out ?? base;
   }
@@ -127,19 +212,60 @@ export class Attribution {
   }
 }
 
+/** The attribute key of a `withAttribution` entry: a built-in name, or an extra's key. */
+function keyOfEntry(name: string): string {
+  const builtin = BUILTIN.all.find((d) => d.copied && d.name === name);
+  if (builtin !== undefined) return builtin.key;
+  if (name.includes('.')) {
+    try {
+      createDimensions([name], 'withAttribution');
+      return name;
+    } catch (e) {
+      throw new TypeError((e as Error).message);
+    }
+  }
+  const names = BUILTIN.all.filter((d) => d.copied).map((d) => d.name);
+  throw new TypeError(
+    `spanledger: withAttribution: unknown dimension ${JSON.stringify(name)} (known: ${names.join(', ')}; extra dimensions by attribute key, e.g. 'spanledger.region')`,
+  );
+}
+
 /**
- * Run `fn` with attribution dimensions in W3C Baggage, so every span it starts (here and in
- * downstream services that propagate baggage) is attributed to them. Returns what `fn` returns.
+ * Run `fn` with attribution dimensions, so every span it starts is attributed to them: in this
+ * process whatever the baggage trust setting (the values are marked as set here), and in
+ * downstream services through W3C Baggage (where their own trust setting decides). Built-in
+ * dimensions by name (`tenant`), extra ones by attribute key (`'spanledger.region'`); blank and
+ * undefined values are skipped. Returns what `fn` returns. Throws a `TypeError` on an unknown
+ * dimension or a value that is not a string.
  */
 export function withAttribution<T>(
   dimensions: AttributionDimensions,
   fn: () => T,
   parent: Context = context.active(),
 ): T {
-  let baggage = propagation.getBaggage(parent) ?? propagation.createBaggage();
-  for (const [name, key] of Object.entries(ATTRIBUTION_KEYS)) {
-    const value = dimensions[name as keyof typeof ATTRIBUTION_KEYS];
-    if (typeof value === 'string' && value !== '') baggage = baggage.setEntry(key, { value });
+  if (typeof dimensions !== 'object' || dimensions === null || Array.isArray(dimensions)) {
+    throw new TypeError(
+      'spanledger: withAttribution: the first argument must be an object of dimensions',
+    );
   }
-  return context.with(propagation.setBaggage(parent, baggage), fn);
+  if (typeof fn !== 'function') {
+    throw new TypeError('spanledger: withAttribution: the second argument must be a function');
+  }
+  let baggage = propagation.getBaggage(parent) ?? propagation.createBaggage();
+  const local: Record<string, string> = {
+    ...(parent.getValue(LOCAL) as Record<string, string> | undefined),
+  };
+  for (const [name, raw] of Object.entries(dimensions)) {
+    const key = keyOfEntry(name);
+    if (raw !== undefined && typeof raw !== 'string') {
+      throw new TypeError(
+        `spanledger: withAttribution: ${name} must be a string, got ${typeof raw}`,
+      );
+    }
+    const value = dimensionValue(raw);
+    if (value === undefined) continue;
+    baggage = baggage.setEntry(key, { value });
+    local[key] = value;
+  }
+  return context.with(propagation.setBaggage(parent, baggage).setValue(LOCAL, local), fn);
 }

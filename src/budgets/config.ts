@@ -1,20 +1,15 @@
 /**
- * Budget definitions (issue 3, SPEC section 4): the `budgets:` list of the config file, or the
- * same list given in code. Validated once at startup; any problem throws `ConfigError` naming the
- * origin, the entry path (`budgets[2].window.timeZone`) and the reason.
+ * Budget definitions (docs/budgets.md): the `budgets:` list of the config file, or the same list
+ * given in code. Validated once at startup; any problem throws `ConfigError` naming the origin,
+ * the entry path (`budgets[2].window.timeZone`) and the reason. Scope keys are dimension names
+ * from the dimensions in force (built-in and extra, src/dimensions.ts), handed in by the caller.
  */
 import { z } from 'zod';
-import { ConfigError, describeIssues, readConfigFile } from '../config-file.js';
-import { ATTR_GEN_AI_AGENT_NAME, ATTRIBUTION_DIMENSIONS } from '../semconv.js';
+import { ConfigError, describeIssues } from '../config-file.js';
+import { BUILTIN, type Dimensions, dimensionValue } from '../dimensions.js';
 
-/** What happens when a budget is exceeded (SPEC section 4). */
+/** What happens when a budget is exceeded (docs/budgets.md). */
 export type BudgetAction = 'alert' | 'degrade' | 'block';
-
-/** Built-in scope dimensions and the span attribute each one reads (SPEC section 2). */
-export const BUILTIN_DIMENSIONS: Readonly<Record<string, string>> = Object.freeze({
-  ...ATTRIBUTION_DIMENSIONS,
-  agent: ATTR_GEN_AI_AGENT_NAME,
-});
 
 /** Matcher value meaning "any value, one budget window per distinct value". */
 export const PER_VALUE = '*';
@@ -96,8 +91,8 @@ export interface Budget {
 
 /** Options of the budgets schema. */
 export interface BudgetsSchemaOptions {
-  /** Extra dimension names usable in scopes besides {@link BUILTIN_DIMENSIONS}. */
-  dimensions?: readonly string[];
+  /** The dimensions scopes may name (built-in and extra). Default: the built-ins. */
+  dimensions?: Dimensions;
 }
 
 const TRACE_ONLY_LIMITS = [
@@ -111,8 +106,6 @@ const TRACE_ONLY_LIMITS = [
 const MIN_ROLLING_MS = 1000;
 /** One leap year and a bit; longer windows belong in a calendar window. */
 const MAX_ROLLING_MS = 400 * 24 * 3_600_000;
-
-const DIMENSION_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -133,7 +126,7 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
-function parseScope(value: unknown, known: ReadonlySet<string>, ctx: Ctx): BudgetScope {
+function parseScope(value: unknown, known: Dimensions, ctx: Ctx): BudgetScope {
   if (value === 'trace') return 'trace';
   if (!isRecord(value)) {
     fail(ctx, [], `expected 'trace' or dimension matchers such as { team: 'payments' }`);
@@ -147,12 +140,9 @@ function parseScope(value: unknown, known: ReadonlySet<string>, ctx: Ctx): Budge
   const out: Record<string, ScopeMatcher> = {};
   for (const key of keys) {
     const v = value[key];
-    if (!known.has(key)) {
-      fail(
-        ctx,
-        [key],
-        `unknown dimension "${key}" (known: ${[...known].join(', ')}; more can be configured)`,
-      );
+    const unknown = known.unknown(key);
+    if (unknown !== undefined) {
+      fail(ctx, [key], unknown);
       continue;
     }
     if (typeof v === 'string') {
@@ -233,7 +223,7 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
 
 const count = z.number().int().positive();
 
-function budgetSchema(known: ReadonlySet<string>) {
+function budgetSchema(known: Dimensions) {
   return z
     .object({
       name: z.string().min(1).max(100),
@@ -319,16 +309,7 @@ function budgetSchema(known: ReadonlySet<string>) {
  * `budgets` key); issue paths are relative to the list.
  */
 export function createBudgetsSchema(options: BudgetsSchemaOptions = {}) {
-  const known = new Set(Object.keys(BUILTIN_DIMENSIONS));
-  for (const d of options.dimensions ?? []) {
-    if (!DIMENSION_NAME.test(d)) {
-      throw new ConfigError(
-        `spanledger: invalid dimension name ${JSON.stringify(d)} (letters, digits and _, starting with a letter)`,
-      );
-    }
-    known.add(d);
-  }
-  return z.array(budgetSchema(known)).superRefine((list, ctx) => {
+  return z.array(budgetSchema(options.dimensions ?? BUILTIN)).superRefine((list, ctx) => {
     const seen = new Map<string, number>();
     list.forEach((b, i) => {
       const first = seen.get(b.name);
@@ -364,22 +345,12 @@ export function validateBudgets(
   return parsed.data.budgets;
 }
 
-/** Load the `budgets:` list of a YAML or JSON config file (other top-level keys are ignored
- * here: the prices file validates them). A file without `budgets` has none. */
-export function loadBudgetsFile(path: string, options: BudgetsSchemaOptions = {}): Budget[] {
-  const doc = readConfigFile(path);
-  if (doc === null || doc === undefined) return [];
-  if (!isRecord(doc)) {
-    throw new ConfigError(`spanledger: invalid budgets in ${path}: (root): expected a mapping`);
-  }
-  return validateBudgets(doc.budgets, path, options);
-}
-
 /**
  * Match a budget's dimension scope against the dimension values of a span or context.
  * Returns `undefined` when the budget does not apply, otherwise the values that select the
  * budget's window: one entry per `'*'` dimension (per-value budgets), `{}` when the budget has
- * one shared window. A dimension that is absent never matches, not even `'*'`. Trace scopes
+ * one shared window. A dimension that is absent (or blank: the one rule of `dimensionValue`)
+ * never matches, not even `'*'`. Trace scopes
  * always match with `{}`.
  */
 export function matchScope(
@@ -390,8 +361,8 @@ export function matchScope(
   const grouped: Record<string, string> = {};
   for (const key in scope) {
     const matcher = scope[key] as ScopeMatcher;
-    const value = values[key];
-    if (value === undefined || value === '') return undefined;
+    const value = dimensionValue(values[key]);
+    if (value === undefined) return undefined;
     if (matcher === PER_VALUE) grouped[key] = value;
     else if (typeof matcher === 'string' ? matcher !== value : !matcher.includes(value)) {
       return undefined;

@@ -6,7 +6,8 @@
  */
 import { type Attributes, diag } from '@opentelemetry/api';
 import type { Reporter } from '../diag.js';
-import { BUILTIN_DIMENSIONS, type Budget, matchScope } from './config.js';
+import { BUILTIN, type Dimensions } from '../dimensions.js';
+import { type Budget, matchScope } from './config.js';
 import {
   type BudgetDecision,
   BudgetExceededError,
@@ -86,6 +87,8 @@ export interface BudgetEngineOptions {
   maxTrackedWindows?: number;
   /** Where budget metrics go (the metrics layer implements it). Default: none. */
   instruments?: BudgetInstruments;
+  /** The dimensions scopes name (built-in and extra). Default: the built-ins. */
+  dimensions?: Dimensions;
 }
 
 const scopeId = (b: Budget, scope: Readonly<Record<string, string>>): string => {
@@ -97,6 +100,8 @@ const scopeId = (b: Budget, scope: Readonly<Record<string, string>>): string => 
 /** Budget decisions and accounting for one ledger. */
 export class BudgetEngine {
   readonly budgets: readonly Budget[];
+  /** The dimensions in force: reads a span's values for scope matching. */
+  readonly dimensions: Dimensions;
   private readonly ledger: BudgetLedger;
   private readonly reporter: Reporter;
   private readonly now: () => number;
@@ -108,6 +113,7 @@ export class BudgetEngine {
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
+    this.dimensions = options.dimensions ?? BUILTIN;
     this.ledger = options.ledger;
     this.reporter = options.reporter;
     this.now = options.now ?? Date.now;
@@ -121,19 +127,10 @@ export class BudgetEngine {
     });
   }
 
-  /** Dimension values of a span's attributes (and its local root's, which carry the request's). */
-  static dimensions(...sources: (Attributes | undefined)[]): Record<string, string | undefined> {
-    const out: Record<string, string | undefined> = {};
-    for (const [dim, attr] of Object.entries(BUILTIN_DIMENSIONS)) {
-      for (const s of sources) {
-        const v = s?.[attr];
-        if (typeof v === 'string' && v !== '') {
-          out[dim] = v;
-          break;
-        }
-      }
-    }
-    return out;
+  /** Dimension values of a span's attributes (and its local root's, which carry the request's),
+   * by dimension name, through the dimensions in force. */
+  dimensionsOf(...sources: (Attributes | undefined)[]): Record<string, string | undefined> {
+    return this.dimensions.values(...sources);
   }
 
   /** The decision for a call about to be made in a run. Never throws. */

@@ -3,6 +3,7 @@
  * same prices file) the span processor uses, so "what would this call cost?" has one answer.
  */
 import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config.js';
 import {
   PriceBook,
   type PriceResult,
@@ -300,7 +301,10 @@ export async function runPrice(argv: string[], io: CliIO): Promise<number> {
     return EXIT.ok;
   }
   // A fresh book per run: the CLI prices one call, and a prices file must be validated anyway.
-  const priceBook = req.prices !== undefined ? new PriceBook({ prices: req.prices }) : undefined;
+  const priceBook =
+    req.prices !== undefined
+      ? new PriceBook({ config: loadConfigFile(req.prices).prices })
+      : undefined;
   const result = priceUsage(req.usage, { at: req.at, ...(priceBook ? { priceBook } : {}) });
   io.stdout(req.json ? `${JSON.stringify(priceJson(req, result))}\n` : priceTable(req, result));
   return EXIT.ok;

@@ -49,7 +49,19 @@ const COMMON: Record<keyof HelperOptions, Check> = {
   attributes: (v) => (typeof v === 'object' && v !== null ? undefined : 'must be an object'),
 };
 
-/** Check a helper's options (`common`: the keys every helper takes): unknown keys and bad values throw a TypeError naming both. */
+/** A value as error messages show it. */
+function shown(v: unknown): string {
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) {
+    return String(v);
+  }
+  return Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** Check a helper's options (`common`: the keys every helper takes), as strictly as the
+ * configuration files: an unknown key or a bad value throws a TypeError
+ * `spanledger: <helper>: invalid options: <key>: <why>`, naming the known keys. */
 export function checkOptions<O extends HelperOptions>(
   helper: string,
   options: O | undefined,
@@ -57,22 +69,33 @@ export function checkOptions<O extends HelperOptions>(
   common: Record<string, Check> = COMMON,
 ): O {
   if (options === undefined) return {} as O;
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`spanledger: ${helper}: options must be an object`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `spanledger: ${helper}: invalid options: expected an object, got ${shown(options)}`,
+    );
   }
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
     const check = checks[key] ?? common[key];
-    const problem = check ? check(value) : 'is not an option';
+    if (check === undefined) {
+      const known = [...Object.keys(common), ...Object.keys(checks)];
+      throw new TypeError(
+        `spanledger: ${helper}: invalid options: ${key}: unknown key (known: ${known.join(', ')})`,
+      );
+    }
+    const problem = check(value);
     if (problem !== undefined) {
-      throw new TypeError(`spanledger: ${helper}: option ${key} ${problem}`);
+      throw new TypeError(
+        `spanledger: ${helper}: invalid options: ${key}: ${problem}, got ${shown(value)}`,
+      );
     }
   }
   return options;
 }
 
-/** Check a helper's arguments: the name part, the options (unknown keys and bad values throw a
- * TypeError naming both) and the function. */
+/** Check a helper's arguments `(name, options, fn)`: the name part, the function (a function
+ * given in the place of the options, with none after it, is named as such: the options are not
+ * optional) and the options (unknown keys and bad values throw a TypeError naming both). */
 export function checkArgs<O extends HelperOptions>(
   helper: string,
   what: string,
@@ -83,7 +106,14 @@ export function checkArgs<O extends HelperOptions>(
 ): O {
   checkName(helper, what, name);
   if (typeof fn !== 'function') {
-    throw new TypeError(`spanledger: ${helper}: the last argument must be a function`);
+    if (typeof options === 'function' && fn === undefined) {
+      throw new TypeError(
+        `spanledger: ${helper}(${what}, options, fn): the function was given as the options argument; pass options ({} for none) before it`,
+      );
+    }
+    throw new TypeError(
+      `spanledger: ${helper}(${what}, options, fn): fn must be a function, got ${shown(fn)}`,
+    );
   }
   return checkOptions(helper, options, checks);
 }

@@ -20,24 +20,19 @@ import type {
   Observable,
   ObservableCounter,
 } from '@opentelemetry/api';
-import { BUILTIN_DIMENSIONS } from '../budgets/config.js';
+import { BUILTIN, dimensionValue } from '../dimensions.js';
 import { reasonCode, type SpanCost } from '../processor/span-cost.js';
 import * as A from '../semconv.js';
 
-/** Dimension attributes carried by cost metrics, read off the span. */
-const DIMENSION_KEYS = Object.values(BUILTIN_DIMENSIONS);
+/** Dimension attributes carried by cost metrics, read off the span (src/dimensions.ts). */
+const DIMENSION_KEYS = BUILTIN.keys;
 
 /** Attribute the SDK sets on the series that collects measurements beyond its limit. */
 const OVERFLOW = 'otel.metric.overflow';
 
 /** The metric attributes of a span's dimensions. */
 export function dimensionAttributes(span: Attributes, root?: Attributes): Attributes {
-  const out: Attributes = {};
-  for (const k of DIMENSION_KEYS) {
-    const v = span[k] ?? root?.[k];
-    if (typeof v === 'string') out[k] = v;
-  }
-  return out;
+  return BUILTIN.attributes(span, root);
 }
 
 // Separators that sanitised values never contain: absent and empty values stay distinct.
@@ -48,7 +43,8 @@ const part = (v: unknown): string => (typeof v === 'string' ? v : ABSENT);
 /** The key of a span's dimension values (the span's own, else its run root's). */
 function dimensionKey(span: Attributes, root: Attributes | undefined): string {
   let key = '';
-  for (const k of DIMENSION_KEYS) key += SEP + part(span[k] ?? root?.[k]);
+  for (const k of DIMENSION_KEYS)
+    key += SEP + part(dimensionValue(span[k]) ?? (root && dimensionValue(root[k])));
   return key;
 }
 

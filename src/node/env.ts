@@ -3,9 +3,12 @@
  * `startSpanLedger()`. The standard `OTEL_*` variables are left to the NodeSDK. Every variable
  * is validated once, at startup: a bad value throws `ConfigError` naming the variable and why.
  */
-import { loadBudgetsFile } from '../budgets/config.js';
+import { trustedKeys } from '../attribution/attribution.js';
+import type { Budget } from '../budgets/config.js';
 import { RedisLedger } from '../budgets/redis-ledger.js';
+import { loadBudgetsFile, loadConfigFile } from '../config.js';
 import { ConfigError } from '../config-file.js';
+import { createDimensions } from '../dimensions.js';
 import type { SpanLedgerOptions } from '../ledger.js';
 import { PriceBook } from '../pricing/price-book.js';
 
@@ -19,7 +22,8 @@ export const ENV = {
   budgetsFile: 'SPANLEDGER_BUDGETS_FILE',
   /** Extra dimension attribute keys, comma-separated (e.g. `spanledger.region`). */
   dimensions: 'SPANLEDGER_DIMENSIONS',
-  /** `true` (default), `false`, or the comma-separated dimension keys to accept from baggage. */
+  /** `true` (default), `false`, or the comma-separated dimension keys to accept from inbound
+   * baggage; anything else fails at startup. */
   trustBaggage: 'SPANLEDGER_TRUST_BAGGAGE',
   /** Distinct values kept per dimension before `__other__`. */
   maxValuesPerDimension: 'SPANLEDGER_MAX_VALUES_PER_DIMENSION',
@@ -90,38 +94,44 @@ function envPositiveInt(env: Env, name: string): number | undefined {
  * connected: it connects in the background). Throws `ConfigError` on a bad value or file. */
 export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
   const options: SpanLedgerOptions = {};
+  // The dimensions first: the files' budget scopes and the baggage trust list are checked
+  // against them.
+  const extraDimensions = envList(env, ENV.dimensions);
+  const dimensions = createDimensions(extraDimensions, ENV.dimensions);
   const prices = envString(env, ENV.pricesFile);
+  const budgetsFile = envString(env, ENV.budgetsFile);
+  let budgets: Budget[] | undefined;
   if (prices !== undefined) {
     // Read and validated here, not in the ledger, so that an error names the variable too.
-    options.priceBook = fromVariable(ENV.pricesFile, () => new PriceBook({ prices }));
+    const config = fromVariable(ENV.pricesFile, () => loadConfigFile(prices, dimensions));
+    options.priceBook = new PriceBook({ config: config.prices });
+    budgets = config.budgets;
   }
-
-  const dimensions = envList(env, ENV.dimensions);
-  for (const d of dimensions ?? []) {
-    if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(d)) {
-      throw new ConfigError(
-        `spanledger: ${ENV.dimensions}: ${JSON.stringify(d)} is not an attribute key`,
-      );
-    }
+  if (budgetsFile !== undefined) {
+    budgets = [
+      ...(budgets ?? []),
+      ...fromVariable(ENV.budgetsFile, () => loadBudgetsFile(budgetsFile, dimensions)),
+    ];
   }
-  const budgets = envString(env, ENV.budgetsFile);
-  if (budgets !== undefined) {
-    options.budgets = fromVariable(ENV.budgetsFile, () =>
-      loadBudgetsFile(budgets, dimensions ? { dimensions } : {}),
-    );
-  }
+  if (budgets !== undefined) options.budgets = budgets;
 
   const trust = envString(env, ENV.trustBaggage);
   let trustBaggage: boolean | string[] | undefined;
   if (trust !== undefined) {
     const lower = trust.toLowerCase();
+    // Anything but true or false is a key list, and every key must be a dimension key: a typo
+    // such as `ture` fails here rather than trusting nothing (or everything) silently.
     trustBaggage =
-      lower === 'true' ? true : lower === 'false' ? false : (envList(env, ENV.trustBaggage) ?? []);
+      lower === 'true'
+        ? true
+        : lower === 'false'
+          ? false
+          : trustedKeys(envList(env, ENV.trustBaggage), dimensions, ENV.trustBaggage);
   }
   const maxValues = envPositiveInt(env, ENV.maxValuesPerDimension);
-  if (dimensions !== undefined || trustBaggage !== undefined || maxValues !== undefined) {
+  if (extraDimensions !== undefined || trustBaggage !== undefined || maxValues !== undefined) {
     options.attribution = {
-      ...(dimensions ? { extraDimensions: dimensions } : {}),
+      ...(extraDimensions ? { extraDimensions } : {}),
       ...(trustBaggage !== undefined ? { trustBaggage } : {}),
       ...(maxValues !== undefined ? { maxValuesPerDimension: maxValues } : {}),
     };

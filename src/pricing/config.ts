@@ -1,13 +1,14 @@
 /**
- * The prices file: user aliases, contract prices, custom models, discounts, service tiers and
- * the unit-price rules for tools, retrievals and human review. YAML or JSON, validated once at
- * startup; any problem fails fast naming the file, the entry and the reason.
+ * The prices sections of the configuration: user aliases, contract prices, custom models,
+ * discounts, service tiers and the unit-price rules for tools, retrievals and human review.
+ * Validated once at startup; any problem fails fast naming the origin, the entry and the reason.
+ * The file that holds them (with its `budgets:` section) is read and composed in src/config.ts:
+ * pricing knows nothing of budgets, and reads no files.
  */
 import { z } from 'zod';
-import { budgetsSchema } from '../budgets/config.js';
-import { ConfigError, describeIssues, readConfigFile } from '../config-file.js';
+import { ConfigError, describeIssues } from '../config-file.js';
 
-export { ConfigError, readConfigFile };
+export { ConfigError };
 
 const usd = z.number().finite().nonnegative();
 const instant = z.union([z.string(), z.date()]).transform((value, ctx) => {
@@ -152,21 +153,20 @@ const humanReview = z
   })
   .strict();
 
-/** Schema of the prices file (and of the `prices` object given in code). */
-export const pricesConfigSchema = z
-  .object({
-    providerAliases: z.record(z.string(), z.string().min(1)).optional(),
-    deployments: z.array(deployment).optional(),
-    models: z.array(customModel).optional(),
-    discounts: z.array(discount).optional(),
-    serviceTiers: z.record(z.string(), z.number().finite().positive()).optional(),
-    tools: z.array(toolRule).optional(),
-    retrievals: z.array(retrievalRule).optional(),
-    humanReview: humanReview.optional(),
-    // Budgets share the prices file so one file configures money end to end.
-    budgets: budgetsSchema.optional(),
-  })
-  .strict();
+/** The prices sections, each a key of the configuration file (composed in src/config.ts). */
+export const pricesSections = {
+  providerAliases: z.record(z.string(), z.string().min(1)).optional(),
+  deployments: z.array(deployment).optional(),
+  models: z.array(customModel).optional(),
+  discounts: z.array(discount).optional(),
+  serviceTiers: z.record(z.string(), z.number().finite().positive()).optional(),
+  tools: z.array(toolRule).optional(),
+  retrievals: z.array(retrievalRule).optional(),
+  humanReview: humanReview.optional(),
+};
+
+/** Schema of the prices sections alone (a `PriceBook`'s `prices` object). */
+export const pricesConfigSchema = z.object(pricesSections).strict();
 
 /** The prices configuration as written by users (file or object). */
 export type PricesConfigInput = z.input<typeof pricesConfigSchema>;
@@ -182,9 +182,4 @@ export function validatePricesConfig(input: unknown, origin: string): PricesConf
     );
   }
   return parsed.data;
-}
-
-/** Load and validate a prices file. */
-export function loadPricesFile(path: string): PricesConfig {
-  return validatePricesConfig(readConfigFile(path), path);
 }

@@ -16,7 +16,7 @@ import {
   pricesAt,
 } from './catalog.js';
 import {
-  loadPricesFile,
+  ConfigError,
   type PricesConfig,
   type PricesConfigInput,
   validatePricesConfig,
@@ -55,8 +55,12 @@ export interface PriceResult {
 
 /** Options of {@link PriceBook}. */
 export interface PriceBookOptions {
-  /** Prices file path (YAML or JSON), or the same content as an object. Default: catalog only. */
-  prices?: string | PricesConfigInput;
+  /** The prices sections as an object, validated here. Default: catalog only. A file is read
+   * by `createSpanLedger({ prices: path })` (src/config.ts): the price book reads no files. */
+  prices?: PricesConfigInput;
+  /** Prices already validated (by src/config.ts, with the rest of the file); instead of
+   * `prices`. */
+  config?: PricesConfig;
   /** Cap on cached (provider, model) resolutions. Default 10000. */
   maxCachedModels?: number;
 }
@@ -199,7 +203,12 @@ export class PriceBook {
   private readonly maxCached: number;
 
   constructor(options: PriceBookOptions = {}) {
-    this.config = pricesConfigOf(options.prices);
+    if (typeof options.prices === 'string') {
+      throw new ConfigError(
+        `spanledger: PriceBook reads no files: give the prices as an object, or the path to createSpanLedger({ prices }) (got ${JSON.stringify(options.prices)})`,
+      );
+    }
+    this.config = options.config ?? validatePricesConfig(options.prices, 'options.prices');
     this.maxCached = Math.max(1, options.maxCachedModels ?? 10_000);
     this.aliases = {};
     for (const [k, v] of Object.entries(this.config.providerAliases ?? {})) {
@@ -522,16 +531,6 @@ export class PriceBook {
       if (re.test(model) && scoped(entry)) return entry;
     return undefined;
   }
-}
-
-/**
- * The validated configuration from the `prices` option. The one place the price book touches a
- * file: a path is read and validated by config.ts; everything else takes validated content.
- */
-function pricesConfigOf(prices: string | PricesConfigInput | undefined): PricesConfig {
-  return typeof prices === 'string'
-    ? loadPricesFile(prices)
-    : validatePricesConfig(prices, 'options.prices');
 }
 
 /** The card of a source in force at an instant, or undefined before a custom entry's first

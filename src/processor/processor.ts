@@ -7,7 +7,7 @@ import { type Context, createContextKey, SpanStatusCode, trace } from '@opentele
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Attribution } from '../attribution/attribution.js';
 import {
-  BudgetEngine,
+  type BudgetEngine,
   type GuardAccount,
   type RunBudgetState,
   recordToolCall,
@@ -237,7 +237,7 @@ export class CostProcessor implements SpanProcessor {
       this.budgets?.record(
         span,
         priced,
-        BudgetEngine.dimensions(span.attributes, root.attributes),
+        this.budgets.dimensionsOf(span.attributes, root.attributes),
         undefined,
         reservation,
       );
@@ -277,7 +277,7 @@ export class CostProcessor implements SpanProcessor {
     this.budgets?.record(
       span,
       priced,
-      BudgetEngine.dimensions(span.attributes, root.attributes),
+      this.budgets.dimensionsOf(span.attributes, root.attributes),
       state,
       reservation,
     );

@@ -19,6 +19,11 @@ import { gpt4oChat, gpt4oUsd, useContextManager } from '../support/fixtures.js';
 
 useContextManager();
 
+/** The context a service extracts from an inbound request's `baggage` header. */
+function fromHeader(baggage: string) {
+  return new W3CBaggagePropagator().extract(ROOT_CONTEXT, { baggage }, defaultTextMapGetter);
+}
+
 function service(resource: Record<string, string>, options: SpanLedgerOptions = {}) {
   const ledger = createSpanLedger(options);
   const exporter = new InMemorySpanExporter();
@@ -86,17 +91,109 @@ describe('attribution onto spans', () => {
     expect(s.attrs('known')['spanledger.tenant']).toBe('tenant-7');
   });
 
-  it('ignores inbound baggage at a trust boundary, or keeps only allowed keys', () => {
+  it('trustBaggage false ignores inbound baggage; withAttribution in this process still counts', () => {
     const closed = service({ 'spanledger.team': 'edge' }, { attribution: { trustBaggage: false } });
     const some = service({}, { attribution: { trustBaggage: ['spanledger.tenant'] } });
-    withAttribution({ tenant: 'acme', team: 'intruder' }, () => {
-      closed.tracer.startSpan('closed').end();
-      some.tracer.startSpan('some').end();
+    const open = service({});
+    const inbound = fromHeader('spanledger.tenant=acme,spanledger.team=intruder');
+    context.with(inbound, () => {
+      for (const s of [closed, some, open]) s.tracer.startSpan('inbound').end();
+      // The edge sets the verified tenant itself: counted whatever the trust setting.
+      withAttribution({ tenant: 'verified' }, () => {
+        for (const s of [closed, some, open]) s.tracer.startSpan('verified').end();
+      });
     });
-    expect(closed.attrs('closed')['spanledger.tenant']).toBeUndefined();
-    expect(closed.attrs('closed')['spanledger.team']).toBe('edge');
-    expect(some.attrs('some')['spanledger.tenant']).toBe('acme');
-    expect(some.attrs('some')['spanledger.team']).toBeUndefined();
+    expect(closed.attrs('inbound')['spanledger.tenant']).toBeUndefined();
+    expect(closed.attrs('inbound')['spanledger.team']).toBe('edge');
+    expect(some.attrs('inbound')['spanledger.tenant']).toBe('acme');
+    expect(some.attrs('inbound')['spanledger.team']).toBeUndefined();
+    expect(open.attrs('inbound')['spanledger.team']).toBe('intruder');
+    for (const s of [closed, some, open]) {
+      expect(s.attrs('verified')['spanledger.tenant']).toBe('verified');
+    }
+    // The client's team stays ignored inside withAttribution where it is not trusted.
+    expect(closed.attrs('verified')['spanledger.team']).toBe('edge');
+    expect(some.attrs('verified')['spanledger.team']).toBeUndefined();
+    // And what this process set travels on: the outgoing header carries it, for the next hop's
+    // own trust setting to decide.
+    const headers: Record<string, string> = {};
+    context.with(inbound, () =>
+      withAttribution({ tenant: 'verified' }, () =>
+        new W3CBaggagePropagator().inject(context.active(), headers, defaultTextMapSetter),
+      ),
+    );
+    expect(headers.baggage).toContain('spanledger.tenant=verified');
+  });
+
+  it('baggage can never write a non-dimension attribute onto a span', async () => {
+    const s = service({ 'spanledger.tenant': 't1' });
+    const inbound = fromHeader(
+      'spanledger.cost.usd=999,spanledger.cost.status=unpriced,gen_ai.usage.input_tokens=9999999',
+    );
+    context.with(inbound, () => s.tracer.startSpan('chat', { attributes: chat }).end());
+    await new Promise((r) => setImmediate(r));
+    const a = s.attrs('chat');
+    expect(a['spanledger.cost.usd']).toBeCloseTo(CHAT_USD, 15);
+    expect(a['spanledger.cost.status']).toBe('priced');
+    expect(a['gen_ai.usage.input_tokens']).toBe(1000);
+    // Nor can it be configured to.
+    for (const key of ['spanledger.cost.usd', 'gen_ai.usage.input_tokens', 'spanledger.regoin']) {
+      expect(() => createSpanLedger({ attribution: { trustBaggage: [key] } })).toThrow(
+        `spanledger: options.attribution.trustBaggage: ${JSON.stringify(key)} is not a dimension key (expected true, false or dimension keys: spanledger.team, spanledger.cost_center, spanledger.tenant, spanledger.use_case)`,
+      );
+    }
+    // An extra dimension's key can be trusted once it is configured.
+    expect(() =>
+      createSpanLedger({
+        attribution: {
+          extraDimensions: ['spanledger.region'],
+          trustBaggage: ['spanledger.region'],
+        },
+      }),
+    ).not.toThrow();
+  });
+
+  it('attribution options are validated strictly, in the style of the files', () => {
+    expect(() =>
+      createSpanLedger({ attribution: { trustBagage: false } as SpanLedgerOptions['attribution'] }),
+    ).toThrow(
+      'spanledger: invalid attribution in options.attribution: trustBagage: unknown key (known: trustBaggage, extraDimensions, maxValueLength, maxValuesPerDimension)',
+    );
+    expect(() =>
+      createSpanLedger({ attribution: { trustBaggage: 'false' as unknown as boolean } }),
+    ).toThrow(
+      'spanledger: options.attribution.trustBaggage: expected true, false or a list of dimension keys, got "false"',
+    );
+    expect(() => createSpanLedger({ attribution: { maxValueLength: 0 } })).toThrow(
+      'spanledger: invalid attribution in options.attribution: maxValueLength: expected a positive integer, got 0',
+    );
+  });
+});
+
+describe('withAttribution', () => {
+  it('names an unknown dimension and the known ones', () => {
+    const run = (dims: Record<string, unknown>) => () =>
+      withAttribution(dims as Record<string, string>, () => 1);
+    expect(run({ tenent: 'acme' })).toThrow(
+      new TypeError(
+        `spanledger: withAttribution: unknown dimension "tenent" (known: team, costCenter, tenant, useCase; extra dimensions by attribute key, e.g. 'spanledger.region')`,
+      ),
+    );
+    expect(run({ 'spanledger.cost.usd': '1' })).toThrow(
+      'spanledger: withAttribution: "spanledger.cost.usd" cannot be a dimension: an attribute spanledger reads or writes',
+    );
+    expect(run({ tenant: 42 })).toThrow(
+      'spanledger: withAttribution: tenant must be a string, got number',
+    );
+    expect(() => withAttribution({ tenant: 'a' }, undefined as unknown as () => 1)).toThrow(
+      'spanledger: withAttribution: the second argument must be a function',
+    );
+    // In TypeScript, a misspelt name is a compile error too; an extra key is accepted.
+    // @ts-expect-error tenent is not a dimension
+    expect(() => withAttribution({ tenent: 'acme' }, () => 1)).toThrow(/unknown dimension/);
+    expect(withAttribution({ tenant: 'a', 'spanledger.region': 'eu' }, () => 3)).toBe(3);
+    // Blank and undefined values are skipped, as every dimension reader does.
+    expect(withAttribution({ tenant: '', team: undefined }, () => 7)).toBe(7);
   });
 });
 
@@ -142,5 +239,53 @@ describe('attribution across a service hop', () => {
     // Another tenant's window is untouched.
     const other = await downstream.ledger.check({ dimensions: { tenant: 'globex' } });
     expect(other.remainingUsd).toBe(1);
+  });
+});
+
+describe('extra dimensions', () => {
+  const day = { calendar: 'day', timeZone: 'UTC' } as const;
+  it('an extra dimension scopes a budget by its short name and matches at run time', async () => {
+    const options: SpanLedgerOptions = {
+      attribution: { extraDimensions: ['spanledger.region'] },
+      budgets: [
+        { name: 'eu-daily', scope: { region: 'eu' }, window: day, limitUsd: 1, action: 'block' },
+        { name: 'per-region', scope: { region: '*' }, window: day, limitUsd: 2 },
+      ],
+    };
+    const eu = service({ 'spanledger.region': 'eu' }, options);
+    eu.tracer.startSpan('chat', { attributes: chat }).end();
+    eu.tracer.startSpan('chat', { attributes: chat }).end();
+    // The region arrives by baggage too, under its attribute key.
+    withAttribution({ 'spanledger.region': 'us' }, () =>
+      eu.tracer.startSpan('us chat', { attributes: chat }).end(),
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(eu.attrs('chat')['spanledger.region']).toBe('eu');
+    expect(eu.attrs('us chat')['spanledger.region']).toBe('us');
+    const inEu = await eu.ledger.check({ dimensions: { region: 'eu' } });
+    // The tighter of eu-daily (1 - 2 calls) and per-region/eu (2 - 2 calls).
+    expect(inEu.remainingUsd).toBeCloseTo(1 - 2 * CHAT_USD, 12);
+    const inUs = await eu.ledger.check({ dimensions: { region: 'us' } });
+    expect(inUs.remainingUsd).toBeCloseTo(2 - CHAT_USD, 12);
+  });
+
+  it('a scope naming an unconfigured dimension fails at construction, naming the options', () => {
+    const budget = { name: 'r', scope: { regoin: 'eu' }, window: day, limitUsd: 1 };
+    expect(() =>
+      createSpanLedger({
+        attribution: { extraDimensions: ['spanledger.region'] },
+        budgets: [budget],
+      }),
+    ).toThrow(
+      'spanledger: invalid budgets in options.budgets: budgets[0].scope.regoin: unknown dimension "regoin" (known: team, costCenter, tenant, useCase, agent, region; more with attribution.extraDimensions or SPANLEDGER_DIMENSIONS)',
+    );
+    expect(() =>
+      createSpanLedger({
+        attribution: { extraDimensions: ['spanledger.region'] },
+        budgets: [{ ...budget, scope: { 'spanledger.region': 'eu' } }],
+      }),
+    ).toThrow(
+      'budgets[0].scope.spanledger.region: a scope names a dimension by its name: use region',
+    );
   });
 });

@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import {
   type BudgetInput,
   budgetsSchema,
-  loadBudgetsFile,
   matchScope,
   validateBudgets,
 } from '../../src/budgets/config.js';
+import { loadBudgetsFile } from '../../src/config.js';
+import { createDimensions } from '../../src/dimensions.js';
 import { ConfigError } from '../../src/pricing/config.js';
 
 function errorOf(fn: () => unknown): string {
@@ -97,10 +98,8 @@ describe('validateBudgets: valid definitions', () => {
     expect(errorOf(() => validateBudgets([b], 'x'))).toContain(
       'budgets[0].scope.region: unknown dimension "region"',
     );
-    expect(validateBudgets([b], 'x', { dimensions: ['region'] })[0]?.scope).toEqual({
-      region: 'eu',
-    });
-    expect(() => validateBudgets([], 'x', { dimensions: ['bad name'] })).toThrow(ConfigError);
+    const dimensions = createDimensions(['spanledger.region'], 'SPANLEDGER_DIMENSIONS');
+    expect(validateBudgets([b], 'x', { dimensions })[0]?.scope).toEqual({ region: 'eu' });
   });
 
   it('undefined and empty lists mean no budgets', () => {

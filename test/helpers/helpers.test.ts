@@ -311,24 +311,45 @@ describe('span lifecycle', () => {
     const fn = vi.fn();
     expect(() => traceTool('', {}, fn)).toThrow(/traceTool: toolName must be a non-empty string/);
     expect(() => traceTool('x', { costUsd: -1 }, fn)).toThrow(
-      /traceTool: option costUsd must be a finite number >= 0/,
+      'spanledger: traceTool: invalid options: costUsd: must be a finite number >= 0, got -1',
     );
     expect(() => traceExternal('x', { costUsd: Number.NaN }, fn)).toThrow(TypeError);
     expect(() => traceTool('x', { costUSD: 1 } as never, fn)).toThrow(
-      /option costUSD is not an option/,
+      'spanledger: traceTool: invalid options: costUSD: unknown key (known: tracer, attributes, costUsd, costSource, quantity, toolCallId, mcpServer)',
     );
     expect(() => traceExternal('x', { costSource: 'guess' } as never, fn)).toThrow(
-      /costSource must be one of provider, manual/,
+      /costSource: must be one of provider, manual, got "guess"/,
     );
     expect(() => traceHumanReview('x', { tracer: {} as Tracer }, fn)).toThrow(/tracer/);
     expect(() => traceEvaluation('x', {}, undefined as never)).toThrow(/must be a function/);
     expect(() => recordEvaluationResult({ name: 'x', scoreValue: Number.NaN })).toThrow(
-      /scoreValue must be a finite number/,
+      /invalid options: scoreValue: must be a finite number, got NaN/,
     );
     expect(() => recordEvaluationResult({ name: 'x', tracer: {} } as never)).toThrow(
-      /option tracer is not an option/,
+      /invalid options: tracer: unknown key \(known: name, /,
     );
     expect(() => recordEvaluationResult({} as never)).toThrow(/name must be a non-empty string/);
     expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('a function in the place of the options is named as such, not as a missing function', () => {
+    const misuse = traceTool as unknown as (name: string, fn: () => number) => number;
+    expect(() => misuse('x', () => 1)).toThrow(
+      new TypeError(
+        'spanledger: traceTool(toolName, options, fn): the function was given as the options argument; pass options ({} for none) before it',
+      ),
+    );
+    expect(() => traceTool('x', {}, 42 as never)).toThrow(
+      'spanledger: traceTool(toolName, options, fn): fn must be a function, got 42',
+    );
+    expect(() => traceTool('x', 'fast' as never, () => 1)).toThrow(
+      'spanledger: traceTool: invalid options: expected an object, got "fast"',
+    );
+    expect(() => traceTool('x', [] as never, () => 1)).toThrow(
+      'spanledger: traceTool: invalid options: expected an object, got an array',
+    );
+    // The documented form works, with or without options.
+    expect(traceTool('x', undefined, () => 1)).toBe(1);
+    expect(traceTool('x', {}, () => 2)).toBe(2);
   });
 });

@@ -113,8 +113,8 @@ describe('recordOutcome', () => {
   it('bad options throw a TypeError naming the option', () => {
     expect(() => recordOutcome('', {})).toThrow(/recordOutcome: name must be a non-empty string/);
     expect(() => recordOutcome('x', { valueUsd: Number.POSITIVE_INFINITY })).toThrow(
-      /option valueUsd must be a finite number >= 0/,
+      'spanledger: recordOutcome: invalid options: valueUsd: must be a finite number >= 0, got Infinity',
     );
-    expect(() => recordOutcome('x', { count: -2 })).toThrow(/option count/);
+    expect(() => recordOutcome('x', { count: -2 })).toThrow(/invalid options: count: /);
   });
 });

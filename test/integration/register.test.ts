@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, ROOT } from '../support/built.js';
@@ -143,8 +145,24 @@ describe('node --require spanledger/register (CommonJS app)', () => {
   });
 });
 
+/** A FIFO as a prices file: reading it would wait for a writer for ever. */
+const FIFO = join(mkdtempSync(join(tmpdir(), 'spanledger-fifo-')), 'prices.yaml');
+spawnSync('mkfifo', [FIFO]);
+
 describe('bad configuration stops the process at startup, naming where and why', () => {
   it.each([
+    [
+      { SPANLEDGER_PRICES_FILE: FIFO },
+      /^spanledger: SPANLEDGER_PRICES_FILE: cannot read .*prices\.yaml: not a regular file \(a FIFO\)/,
+    ],
+    [
+      { SPANLEDGER_TRUST_BAGGAGE: 'ture' },
+      /^spanledger: SPANLEDGER_TRUST_BAGGAGE: "ture" is not a dimension key/,
+    ],
+    [
+      { SPANLEDGER_DIMENSIONS: 'spanledger.cost.usd' },
+      /^spanledger: SPANLEDGER_DIMENSIONS: "spanledger.cost.usd" cannot be a dimension/,
+    ],
     [
       { SPANLEDGER_PRICES_FILE: '/nonexistent/prices.yaml' },
       /SPANLEDGER_PRICES_FILE: cannot read \/nonexistent\/prices\.yaml/,

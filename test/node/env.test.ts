@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/index.js';
@@ -42,7 +44,10 @@ describe('SPANLEDGER_* variables', () => {
   });
 
   it.each([
-    [{ SPANLEDGER_DIMENSIONS: 'spanledger.region,bad key' }, /SPANLEDGER_DIMENSIONS: "bad key"/],
+    [
+      { SPANLEDGER_DIMENSIONS: 'spanledger.region,bad key' },
+      /SPANLEDGER_DIMENSIONS: "bad key" cannot be a dimension: not an attribute key/,
+    ],
     [{ SPANLEDGER_SEMCONV_COST_ATTRIBUTES: 'off' }, /expected true or false/],
     [{ SPANLEDGER_REDIS_URL: 'localhost:6379' }, /SPANLEDGER_REDIS_URL: expected a redis:\/\//],
     [
@@ -50,9 +55,67 @@ describe('SPANLEDGER_* variables', () => {
       /^spanledger: SPANLEDGER_BUDGETS_FILE: cannot read/,
     ],
     [{ SPANLEDGER_MAX_VALUES_PER_DIMENSION: '1.5' }, /expected a positive integer/],
+    [
+      { SPANLEDGER_PRICES_FILE: tmpdir() },
+      /^spanledger: SPANLEDGER_PRICES_FILE: cannot read .*: not a regular file \(a directory\); give the path of a YAML or JSON file$/,
+    ],
+    [
+      { SPANLEDGER_TRUST_BAGGAGE: 'ture' },
+      /^spanledger: SPANLEDGER_TRUST_BAGGAGE: "ture" is not a dimension key \(expected true, false or dimension keys: spanledger.team, spanledger.cost_center, spanledger.tenant, spanledger.use_case\)$/,
+    ],
+    [{ SPANLEDGER_TRUST_BAGGAGE: 'maybe' }, /SPANLEDGER_TRUST_BAGGAGE: "maybe" is not a dimension/],
+    [
+      { SPANLEDGER_TRUST_BAGGAGE: 'spanledger.tenant,spanledger.cost.usd' },
+      /SPANLEDGER_TRUST_BAGGAGE: "spanledger.cost.usd" is not a dimension key/,
+    ],
+    [
+      { SPANLEDGER_TRUST_BAGGAGE: 'spanledger.region' },
+      /SPANLEDGER_TRUST_BAGGAGE: "spanledger.region" is not a dimension key/,
+    ],
   ])('rejects %o', (env, message) => {
     expect(() => ledgerOptionsFromEnv(env)).toThrow(ConfigError);
     expect(() => ledgerOptionsFromEnv(env)).toThrow(message);
+  });
+
+  it('extra dimensions from SPANLEDGER_DIMENSIONS scope the budgets of a budgets file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spanledger-env-'));
+    const file = (name: string, scope: string): string => {
+      const path = join(dir, name);
+      writeFileSync(
+        path,
+        `budgets:\n  - name: eu\n    scope: ${scope}\n    window: trace\n    limitUsd: 1\n`,
+      );
+      return path;
+    };
+    const ok = ledgerOptionsFromEnv({
+      SPANLEDGER_DIMENSIONS: 'spanledger.region',
+      SPANLEDGER_BUDGETS_FILE: file('ok.yaml', '{ region: eu }'),
+    });
+    expect(ok.budgets?.[0]?.scope).toEqual({ region: 'eu' });
+    expect(ok.attribution).toEqual({ extraDimensions: ['spanledger.region'] });
+    // A typo in the file blames the file, and says where the known names come from.
+    const typo = file('typo.yaml', '{ regoin: eu }');
+    expect(() =>
+      ledgerOptionsFromEnv({
+        SPANLEDGER_DIMENSIONS: 'spanledger.region',
+        SPANLEDGER_BUDGETS_FILE: typo,
+      }),
+    ).toThrow(
+      `spanledger: SPANLEDGER_BUDGETS_FILE: invalid budgets in ${typo}: budgets[0].scope.regoin: unknown dimension "regoin" (known: team, costCenter, tenant, useCase, agent, region; more with attribution.extraDimensions or SPANLEDGER_DIMENSIONS)`,
+    );
+    // Without the variable, region is unknown, and the message says how to add it.
+    expect(() =>
+      ledgerOptionsFromEnv({ SPANLEDGER_BUDGETS_FILE: file('plain.yaml', '{ region: eu }') }),
+    ).toThrow('unknown dimension "region" (known: team, costCenter, tenant, useCase, agent;');
+    // A bad key blames the variable, not the budgets file.
+    expect(() =>
+      ledgerOptionsFromEnv({
+        SPANLEDGER_DIMENSIONS: 'spanledger.cost.usd',
+        SPANLEDGER_BUDGETS_FILE: file('x.yaml', '{ team: a }'),
+      }),
+    ).toThrow(
+      'spanledger: SPANLEDGER_DIMENSIONS: "spanledger.cost.usd" cannot be a dimension: an attribute spanledger reads or writes',
+    );
   });
 
   it('SPANLEDGER_INSTRUMENTATIONS selects instrumentations by name', () => {

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  loadPricesFile,
-  readConfigFile,
-  validatePricesConfig,
-} from '../../src/pricing/config.js';
+import { loadConfigFile } from '../../src/config.js';
+import { readConfigFile } from '../../src/config-file.js';
+import { ConfigError, validatePricesConfig } from '../../src/pricing/config.js';
 import { PriceBook } from '../../src/pricing/price-book.js';
+
+/** The prices sections of a configuration file. */
+const loadPricesFile = (path: string) => loadConfigFile(path).prices;
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`../fixtures/prices/${name}`, import.meta.url));
@@ -21,7 +21,7 @@ function errorOf(fn: () => unknown): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
-describe('loadPricesFile', () => {
+describe('the prices sections of a configuration file', () => {
   it('reads every section of the complete example', () => {
     const c = loadPricesFile(fixture('contract.yaml'));
     expect(c.providerAliases).toEqual({ 'my-gateway': 'openai' });
@@ -60,7 +60,7 @@ describe('loadPricesFile', () => {
 describe('malformed prices fail at construction with file, entry and reason', () => {
   it('a negative price names models[1].prices[0].inputPerMTok', () => {
     const path = fixture('bad-price.yaml');
-    const e = errorOf(() => new PriceBook({ prices: path }));
+    const e = errorOf(() => loadConfigFile(path));
     expect(e.message).toContain(path);
     expect(e.message).toContain('models[1].prices[0].inputPerMTok');
     expect(e.message).toMatch(/>=\s*0|non-?negative/i);
@@ -68,7 +68,7 @@ describe('malformed prices fail at construction with file, entry and reason', ()
 
   it('an unknown key is named', () => {
     const path = fixture('unknown-key.yaml');
-    const e = errorOf(() => new PriceBook({ prices: path }));
+    const e = errorOf(() => loadConfigFile(path));
     expect(e.message).toContain(path);
     expect(e.message).toContain('modles');
   });
@@ -82,7 +82,7 @@ describe('malformed prices fail at construction with file, entry and reason', ()
 
   it('a missing file names the file', () => {
     const path = fixture('does-not-exist.yaml');
-    const e = errorOf(() => new PriceBook({ prices: path }));
+    const e = errorOf(() => loadConfigFile(path));
     expect(e.message).toContain(`cannot read ${path}`);
     expect(e.message).toContain('ENOENT');
   });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config.js';
 import { CATALOG_NAME } from '../../src/pricing/catalog.js';
 import {
   PriceBook,
@@ -11,7 +12,9 @@ import {
 const AT = Date.parse('2026-11-10T12:00:00Z');
 const book = new PriceBook();
 const contract = new PriceBook({
-  prices: fileURLToPath(new URL('../fixtures/prices/contract.yaml', import.meta.url)),
+  config: loadConfigFile(
+    fileURLToPath(new URL('../fixtures/prices/contract.yaml', import.meta.url)),
+  ).prices,
 });
 
 /** Relative 1e-9, the SPEC's conservation tolerance. */
