@@ -85,6 +85,8 @@ export type RedisLedgerStats = ConnectionCounters & {
 const DEFAULT_TIMEOUT_MS = 50;
 /** Bounds the per-key memory (shadow, last totals) whatever the number of windows. */
 const MAX_KEYS = 10_000;
+/** Interval of the replay's retries while writes are pending, ms. */
+const RETRY_MS = 250;
 
 /** Money as it is written to Redis: the shortest string that round-trips the double. */
 const usd = (n: number): string => String(n);
@@ -148,6 +150,7 @@ export class RedisLedger implements BudgetLedger {
   readonly #writer = `w:${randomBytes(8).toString('hex')}`;
   #seq = 0;
   #flushing = false;
+  #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #counters = {
     operations: 0,
@@ -238,7 +241,9 @@ export class RedisLedger implements BudgetLedger {
     // success is released again, or it would hold budget until the window expires.
     r.late?.then(
       (reply) => {
-        if (Array.isArray(reply) && reply[0] === 1 && amountUsd > 0) {
+        if (!Array.isArray(reply)) return;
+        this.#shadow.remember(readKeys, reply, 1);
+        if (reply[0] === 1 && amountUsd > 0) {
           this.#counters.lateReleases++;
           const ref = { key: window.writeKey, ttlMs: window.ttlMs };
           void this.#write([{ ref, unreserve: amountUsd, spent: 0 }], ref.key);
@@ -340,6 +345,8 @@ export class RedisLedger implements BudgetLedger {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     await this.#flush();
     this.#conn.close();
     this.#reporter.summary();
@@ -385,7 +392,7 @@ export class RedisLedger implements BudgetLedger {
       args.push(ttl(p.ref.ttlMs), '1', String(seq), usd(p.unreserve), usd(p.spent));
     }
     const keys = list.map((p) => p.ref.key);
-    const r = await this.#conn.call(SCRIPTS.apply, this.#keys(keys), args);
+    const r = await this.#conn.call(SCRIPTS.apply, this.#keys(keys), args, true);
     if (r.ok) {
       this.#shadow.remember(keys, r.reply as unknown[], 2);
       return this.#shadow.lastKnown(resultKey);
@@ -397,6 +404,8 @@ export class RedisLedger implements BudgetLedger {
         if (!Array.isArray(reply)) return;
         for (const [key, w] of kept) this.#shadow.resolve(key, [w]);
         this.#counters.lateConfirmed += kept.length;
+        // The newest answer on the connection: Redis' totals include this write now.
+        this.#shadow.remember(keys, reply, 2);
       },
       () => {
         // Unknown still: replayed with its sequence number (skipped if Redis had applied it).
@@ -416,6 +425,7 @@ export class RedisLedger implements BudgetLedger {
       this.#counters.pendingWrites++;
       kept.push([p.ref.key, w]);
     }
+    this.#retryLater();
     return kept;
   }
 
@@ -438,7 +448,7 @@ export class RedisLedger implements BudgetLedger {
         if (batch === undefined) continue;
         const args = [this.#writer, ttl(batch.ttlMs), String(batch.writes.length)];
         for (const w of batch.writes) args.push(String(w.seq), usd(w.unreserve), usd(w.spent));
-        const r = await this.#conn.call(SCRIPTS.apply, this.#keys([key]), args);
+        const r = await this.#conn.call(SCRIPTS.apply, this.#keys([key]), args, true);
         if (r.ok) {
           this.#replayed(key, batch.writes, r.reply as unknown[]);
           progress = true;
@@ -458,6 +468,19 @@ export class RedisLedger implements BudgetLedger {
     }
     // Writes queued behind a replay while it ran.
     if (progress && !this.#closed) setImmediate(() => this.#maybeFlush());
+    this.#retryLater();
+  }
+
+  /** While writes are pending, try the replay again every {@link RETRY_MS} (a write kept with
+   * no further call coming must still reach Redis); unref'd: never keeps the host alive. */
+  #retryLater(): void {
+    if (this.#retryTimer || this.#closed || this.#shadow.pendingWrites() === 0) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#maybeFlush();
+      this.#retryLater();
+    }, RETRY_MS);
+    this.#retryTimer.unref();
   }
 
   #replayed(key: string, writes: readonly PendingWrite[], reply: unknown[]): void {

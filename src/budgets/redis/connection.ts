@@ -13,7 +13,7 @@
  *   sent may have been applied, and is replayed with its sequence number, never blindly.
  */
 import type { Reporter } from '../../diag.js';
-import { type Script, ScriptRunner } from './scripts.js';
+import { type Script, ScriptMissingError, ScriptRunner } from './scripts.js';
 
 /** The part of a node-redis (v4/v5) client the ledger uses; any `createClient()` result fits. */
 export interface RedisLedgerClient {
@@ -51,6 +51,9 @@ export type ConnectionCounters = {
   stalledCalls: number;
   /** Calls Redis answered with an error (e.g. a key of the wrong type). */
   redisError: number;
+  /** Writes Redis did not run because its script cache had lost the script (kept and replayed
+   * in order). */
+  scriptMisses: number;
 };
 
 /** Options of {@link RedisConnection}. */
@@ -105,6 +108,7 @@ export class RedisConnection {
     redisTimeout: 0,
     stalledCalls: 0,
     redisError: 0,
+    scriptMisses: 0,
   };
   readonly scripts = new ScriptRunner();
   readonly #url: string;
@@ -122,6 +126,8 @@ export class RedisConnection {
   #firstConnect: Promise<void> | undefined;
   /** Set while a call that timed out has had no answer. */
   #stalled = false;
+  /** The client the scripts were loaded for, and that load. */
+  #loadedFor: { client: RedisLedgerClient; promise: Promise<void> } | undefined;
 
   constructor(options: RedisConnectionOptions) {
     this.#url = options.url;
@@ -145,8 +151,14 @@ export class RedisConnection {
     return this.#connected() && !this.#stalled;
   }
 
-  /** Runs a script within the deadline; never rejects. */
-  async call(s: Script, keys: readonly string[], args: readonly string[]): Promise<CallResult> {
+  /** Runs a script within the deadline; never rejects. `write`: the script is a write whose
+   * order matters (never sent again by the runner; see scripts.ts). */
+  async call(
+    s: Script,
+    keys: readonly string[],
+    args: readonly string[],
+    write = false,
+  ): Promise<CallResult> {
     const started = Date.now();
     if (!this.#connected() && this.#firstConnect && !this.#closed) {
       // Early calls wait (within their deadline) for the first connection rather than failing.
@@ -163,7 +175,7 @@ export class RedisConnection {
       return { ok: false, kind: 'redis_timeout', sent: false };
     }
     const client = this.#client as RedisLedgerClient;
-    const run = this.scripts.run(client, s, keys, args);
+    const run = this.#loaded(client).then(() => this.scripts.run(client, s, keys, args, !write));
     const result = await within(run, Math.max(1, this.#timeoutMs - (Date.now() - started)));
     if (result === TIMEOUT) {
       this.#stall(run);
@@ -175,6 +187,10 @@ export class RedisConnection {
       return { ...failure, late: run };
     }
     if (result.ok) return { ok: true, reply: result.value };
+    if (result.error instanceof ScriptMissingError) {
+      this.counters.scriptMisses++;
+      return { ok: false, kind: 'redis_unavailable', sent: false };
+    }
     const message = result.error instanceof Error ? result.error.message : String(result.error);
     // Error replies start with an upper-case code (ERR, WRONGTYPE, ...): Redis answered, so it
     // is not an outage, except for codes that mean "not serving now".
@@ -199,6 +215,19 @@ export class RedisConnection {
         // Already closed (connection lost): nothing to release.
       }
     }
+  }
+
+  /** Scripts are loaded once per client before its first call (single flight; retried after a
+   * failure). */
+  #loaded(client: RedisLedgerClient): Promise<void> {
+    if (this.#loadedFor?.client !== client) {
+      const p = this.scripts.loadAll(client).catch((err: unknown) => {
+        if (this.#loadedFor?.promise === p) this.#loadedFor = undefined;
+        throw err;
+      });
+      this.#loadedFor = { client, promise: p };
+    }
+    return this.#loadedFor.promise;
   }
 
   #connected(): boolean {

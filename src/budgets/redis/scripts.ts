@@ -132,10 +132,19 @@ export interface CommandSender {
 const isNoScript = (err: unknown): boolean =>
   String((err as Error)?.message ?? err).startsWith('NOSCRIPT');
 
+/** Thrown for a script Redis' cache did not have: it did not run. */
+export class ScriptMissingError extends Error {
+  override name = 'ScriptMissingError';
+}
+
 /**
- * Sends scripts with `EVALSHA`. On `NOSCRIPT` the script is loaded with `SCRIPT LOAD`, one load
- * per script shared by every call waiting for it (single flight), and the call retried; a call
- * whose `NOSCRIPT` answer arrives after a load completed retries without loading again.
+ * Sends scripts with `EVALSHA`. Scripts are loaded with `SCRIPT LOAD`, one load per script at a
+ * time shared by every call that needs it (single flight): all of them when a connection is made
+ * ({@link ScriptRunner.loadAll}), and one again when Redis answers `NOSCRIPT` (cache emptied by a
+ * restart, a failover or `SCRIPT FLUSH`). After a `NOSCRIPT`, a read is sent again; a write is
+ * not (it would reach Redis after writes sent later, and a write's sequence number must not be
+ * overtaken): it fails with {@link ScriptMissingError}, certainly not applied, and the ledger
+ * replays it in order.
  */
 export class ScriptRunner {
   readonly #inFlight = new Map<string, Promise<void>>();
@@ -144,11 +153,13 @@ export class ScriptRunner {
   /** `SCRIPT LOAD` commands sent. */
   loads = 0;
 
+  /** Runs `s`; `retry`: send it again after a `NOSCRIPT` (reads only). */
   async run(
     client: CommandSender,
     s: Script,
     keys: readonly string[],
     args: readonly string[],
+    retry: boolean,
   ): Promise<unknown> {
     const command = ['EVALSHA', s.sha, String(keys.length), ...keys, ...args];
     const before = this.#completed.get(s.sha) ?? 0;
@@ -157,8 +168,14 @@ export class ScriptRunner {
     } catch (err) {
       if (!isNoScript(err)) throw err;
       if ((this.#completed.get(s.sha) ?? 0) === before) await this.#load(client, s);
+      if (!retry) throw new ScriptMissingError(`NOSCRIPT ${s.name}`);
       return client.sendCommand(command);
     }
+  }
+
+  /** Loads every script (on a new connection, before any call). */
+  async loadAll(client: CommandSender): Promise<void> {
+    await Promise.all(Object.values(SCRIPTS).map((s) => this.#load(client, s)));
   }
 
   #load(client: CommandSender, s: Script): Promise<void> {

@@ -127,7 +127,10 @@ export class Shadow {
       return last;
     }
     const w: PendingWrite = { seq: seq(), unreserve, spent, sent };
-    e.writes.push(w);
+    // In sequence order: a write sent before an unsent one was kept can time out after it.
+    let i = e.writes.length;
+    while (i > 0 && (e.writes[i - 1] as PendingWrite).seq > w.seq) i--;
+    e.writes.splice(i, 0, w);
     return w;
   }
 
