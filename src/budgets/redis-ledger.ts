@@ -8,8 +8,8 @@
  *
  * Key layout: one Redis HASH per ledger key, `<keyPrefix><key>` (default prefix empty: the window
  * keys start with `spanledger:b:`), with the fields `spent` and `reserved` (USD) and one
- * `w:<writer>` field per writing ledger instance (the highest write sequence number applied, so a
- * replayed write is never counted twice). Every write sets `PEXPIRE` to the window's `ttlMs`, so
+ * `w:<writer>` field per writing ledger instance (which of its write sequence numbers were
+ * applied, so a replayed write is never counted twice; see redis/scripts.ts). Every write sets `PEXPIRE` to the window's `ttlMs`, so
  * windows expire by themselves. With Redis Cluster, all keys of one operation share a slot: the
  * window keys carry a hash tag per budget scope (`{budget:scope}`, see `window.ts`), so the
  * prefix must not contain braces.
@@ -149,6 +149,7 @@ export class RedisLedger implements BudgetLedger {
   /** This instance's field in every key it writes (see redis/scripts.ts, APPLY). */
   readonly #writer = `w:${randomBytes(8).toString('hex')}`;
   #seq = 0;
+  readonly #inFlight = new Map<string, Set<number>>();
   #flushing = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -364,8 +365,8 @@ export class RedisLedger implements BudgetLedger {
   /**
    * One write (settle, release or add), applied atomically over its keys with a fresh sequence
    * number. When Redis may not have it (no answer, no connection), it is kept in the shadow with
-   * that number; a key with writes kept queues later writes behind them, so that one writer's
-   * writes of a key reach Redis in order. Resolves to the totals of `resultKey` after the write,
+   * that number; a key with writes kept queues later writes behind them (merged while Redis is
+   * away, replayed in one call). Resolves to the totals of `resultKey` after the write,
    * or undefined when Redis did not confirm it.
    */
   async #write(parts: WritePart[], resultKey: string): Promise<WindowTotals | undefined> {
@@ -389,15 +390,20 @@ export class RedisLedger implements BudgetLedger {
     const seq = ++this.#seq;
     const args = [this.#writer];
     for (const p of list) {
-      args.push(ttl(p.ref.ttlMs), '1', String(seq), usd(p.unreserve), usd(p.spent));
+      args.push(ttl(p.ref.ttlMs), String(this.#low(p.ref.key, seq)), '1');
+      args.push(String(seq), usd(p.unreserve), usd(p.spent));
     }
     const keys = list.map((p) => p.ref.key);
+    for (const key of keys) this.#track(key, seq, true);
     const r = await this.#conn.call(SCRIPTS.apply, this.#keys(keys), args, true);
     if (r.ok) {
+      for (const key of keys) this.#track(key, seq, false);
       this.#shadow.remember(keys, r.reply as unknown[], 2);
       return this.#shadow.lastKnown(resultKey);
     }
+    // Kept before it stops counting as in flight: its number must stay in every `low` sent.
     const kept = this.#keep(list, r.sent, seq);
+    for (const key of keys) this.#track(key, seq, false);
     // Confirmed late (Redis was slow, or hung and woke): applied once, nothing to replay.
     r.late?.then(
       (reply) => {
@@ -429,6 +435,28 @@ export class RedisLedger implements BudgetLedger {
     return kept;
   }
 
+  /** The smallest sequence number this writer may still send for `key` (in flight, pending, or
+   * `seq`, the one about to be sent): Redis forgets applied numbers below it. */
+  #low(key: string, seq: number): number {
+    let low = seq;
+    const pending = this.#shadow.minSeq(key);
+    if (pending !== undefined && pending < low) low = pending;
+    for (const s of this.#inFlight.get(key) ?? []) if (s < low) low = s;
+    return low;
+  }
+
+  /** Direct writes on their way, per key (a set per key only while one is in flight). */
+  #track(key: string, seq: number, sending: boolean): void {
+    let set = this.#inFlight.get(key);
+    if (sending) {
+      if (set === undefined) this.#inFlight.set(key, (set = new Set()));
+      set.add(seq);
+    } else if (set !== undefined) {
+      set.delete(seq);
+      if (set.size === 0) this.#inFlight.delete(key);
+    }
+  }
+
   #maybeFlush(): void {
     if (!this.#flushing && this.#conn.usable() && this.#shadow.pendingKeys().length > 0) {
       void this.#flush();
@@ -446,7 +474,8 @@ export class RedisLedger implements BudgetLedger {
         if (!this.#conn.usable()) break;
         const batch = this.#shadow.takeForReplay(key);
         if (batch === undefined) continue;
-        const args = [this.#writer, ttl(batch.ttlMs), String(batch.writes.length)];
+        const low = this.#low(key, batch.writes[0]?.seq ?? this.#seq);
+        const args = [this.#writer, ttl(batch.ttlMs), String(low), String(batch.writes.length)];
         for (const w of batch.writes) args.push(String(w.seq), usd(w.unreserve), usd(w.spent));
         const r = await this.#conn.call(SCRIPTS.apply, this.#keys([key]), args, true);
         if (r.ok) {

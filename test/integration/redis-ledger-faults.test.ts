@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SCRIPTS } from '../../src/budgets/redis/scripts.js';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
 import type { BudgetLedger, KeyRef, WindowRef } from '../../src/budgets/types.js';
 import {
@@ -235,6 +236,45 @@ describe('RedisLedger writes with an unknown outcome are applied exactly once', 
     expect((await held(`${prefix}k`)).spent).toBeCloseTo(0.5, 12);
     expect(l.stats()).toMatchObject({ replaysSkipped: 0 });
     expect(l.stats().replayedWrites).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the write script (APPLY) on Redis: each write counts once, whatever order its copies arrive in', () => {
+  it('applies new numbers, skips copies, and forgets numbers below the writer’s low mark', async (ctx) => {
+    if (!raw) return ctx.skip();
+    const r = raw;
+    const key = `apply:${randomUUID()}`;
+    /** One call: `[seq, spent]` writes, with the writer's low mark. */
+    const apply = async (low: number, writes: Array<[number, number]>) =>
+      (await r.sendCommand([
+        'EVAL',
+        SCRIPTS.apply.source,
+        '1',
+        key,
+        'w:test',
+        '60000',
+        String(low),
+        String(writes.length),
+        ...writes.flatMap(([seq, spent]) => [String(seq), '0', String(spent)]),
+      ])) as unknown[];
+    // 5 arrives before 3 (a resend overtook it): both count.
+    expect((await apply(3, [[5, 0.5]])).slice(0, 3)).toEqual([1, 0, '0.5']);
+    expect((await apply(3, [[3, 0.25]])).slice(0, 3)).toEqual([1, 0, '0.75']);
+    // Copies of 3 and 5 (a replay after lost replies, a late original) are skipped.
+    expect(
+      (
+        await apply(3, [
+          [3, 0.25],
+          [5, 0.5],
+          [6, 0.125],
+        ])
+      ).slice(0, 3),
+    ).toEqual([1, 2, '0.875']);
+    expect(await r.hGet(key, 'w:test')).toMatch(/^3(,\d+){3}$/);
+    // The writer has nothing below 7 in flight any more: the list is pruned, copies still skipped.
+    expect((await apply(7, [[7, 0.125]])).slice(0, 3)).toEqual([1, 0, '1']);
+    expect(await r.hGet(key, 'w:test')).toBe('7,7');
+    expect((await apply(8, [[5, 0.5]])).slice(0, 3)).toEqual([0, 1, '1']);
   });
 });
 

@@ -39,11 +39,15 @@ return out
 /**
  * Every write (settle, release, add, and their replays) is this one script, idempotent per write:
  * each write carries its writer's field name (`w:<writer id>`) and a sequence number, and each
- * key remembers the highest sequence number applied per writer. A write whose number is not
- * above it was applied already (its reply was lost) and is skipped, so a replay never counts
- * twice. A writer sends the writes of one key in increasing order (see shadow.ts).
+ * key keeps, per writer, which numbers it has applied: `lo,n1,n2,...` where every number below
+ * `lo` is settled on the writer's side (it will never send it again, or only as a late duplicate)
+ * and `n1, n2, ...` are the numbers at or above `lo` applied here. A write whose number is below
+ * `lo` or listed is skipped (its first copy was applied; a replay must not count twice), in
+ * whatever order copies arrive. Each call also brings the writer's current `low` for the key (the
+ * smallest number it still has in flight or pending there), which moves `lo` up and prunes the
+ * list: the list holds only writes whose answer the writer has not had yet.
  *
- * KEYS: the keys written. ARGV: writer field, then per key: ttlMs, n, then n triples
+ * KEYS: the keys written. ARGV: writer field, then per key: ttlMs, low, n, then n triples
  * (seq, unreserve, spent). A reservation is given back only on a key that still exists (an
  * expired window holds nothing) and never below zero.
  * Returns {applied, skipped, spent1, reserved1, spent2, reserved2, ...}.
@@ -57,19 +61,29 @@ local out = {0, 0}
 for i = 1, #KEYS do
   local key = KEYS[i]
   local ttl = ARGV[j]
-  local n = tonumber(ARGV[j + 1])
-  j = j + 2
-  local hw = tonumber(redis.call('HGET', key, field) or '0')
-  local top = hw
+  local low = tonumber(ARGV[j + 1])
+  local n = tonumber(ARGV[j + 2])
+  j = j + 3
+  local lo = 0
+  local seen = {}
+  local state = redis.call('HGET', key, field)
+  if state then
+    local first = true
+    for part in string.gmatch(state, '[^,]+') do
+      if first then lo = tonumber(part) first = false else seen[tonumber(part)] = true end
+    end
+  end
+  local changed = false
   for _ = 1, n do
     local seq = tonumber(ARGV[j])
     local unreserve = ARGV[j + 1]
     local spent = ARGV[j + 2]
     j = j + 3
-    if seq <= top then
+    if seq < lo or seen[seq] then
       skipped = skipped + 1
     else
-      top = seq
+      seen[seq] = true
+      changed = true
       applied = applied + 1
       if tonumber(unreserve) > 0 and redis.call('EXISTS', key) == 1 then
         local r = tonumber(redis.call('HINCRBYFLOAT', key, 'reserved', '-' .. unreserve))
@@ -80,8 +94,13 @@ for i = 1, #KEYS do
       end
     end
   end
-  if top > hw and redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, field, tostring(top))
+  if low > lo then lo = low changed = true end
+  if changed and redis.call('EXISTS', key) == 1 then
+    local parts = {string.format('%d', lo)}
+    for s in pairs(seen) do
+      if s >= lo then parts[#parts + 1] = string.format('%d', s) end
+    end
+    redis.call('HSET', key, field, table.concat(parts, ','))
     redis.call('PEXPIRE', key, ttl)
   end
   local v = redis.call('HMGET', key, 'spent', 'reserved')
@@ -142,9 +161,8 @@ export class ScriptMissingError extends Error {
  * time shared by every call that needs it (single flight): all of them when a connection is made
  * ({@link ScriptRunner.loadAll}), and one again when Redis answers `NOSCRIPT` (cache emptied by a
  * restart, a failover or `SCRIPT FLUSH`). After a `NOSCRIPT`, a read is sent again; a write is
- * not (it would reach Redis after writes sent later, and a write's sequence number must not be
- * overtaken): it fails with {@link ScriptMissingError}, certainly not applied, and the ledger
- * replays it in order.
+ * not: it fails with {@link ScriptMissingError}, certainly not applied, and the ledger keeps it
+ * with the key's other pending writes and replays them together.
  */
 export class ScriptRunner {
   readonly #inFlight = new Map<string, Promise<void>>();

@@ -100,7 +100,7 @@ export class Shadow {
   }
 
   /** Whether `key` has writes Redis may not have: later writes of the key must queue behind them
-   * (one writer's writes of a key reach Redis in sequence order). */
+   * (merged into one while Redis is away, replayed together). */
   hasPending(key: string): boolean {
     const e = this.#live(key);
     return e !== undefined && e.writes.length > 0;
@@ -141,6 +141,11 @@ export class Shadow {
     if (e === undefined || e.writes.length === 0) return undefined;
     for (const w of e.writes) w.sent = true;
     return { writes: [...e.writes], ttlMs: Math.max(1, e.expiresAt - this.#now()) };
+  }
+
+  /** The smallest sequence number pending on `key`, if any. */
+  minSeq(key: string): number | undefined {
+    return this.#live(key)?.writes[0]?.seq;
   }
 
   /** Redis confirmed these writes (applied now or before): forget them. */
