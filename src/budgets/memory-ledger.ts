@@ -98,8 +98,9 @@ export class MemoryLedger implements BudgetLedger {
     enforce: boolean,
   ): Promise<ReserveResult> {
     const now = this.#now();
-    // An infinite limit is no limit; NaN or -Infinity cannot be compared with.
-    if (!validAmount(amountUsd) || Number.isNaN(limitUsd) || limitUsd === -Infinity) {
+    // An infinite limit is no limit; NaN or -Infinity cannot be compared with (when enforced).
+    const badLimit = enforce && limitUsd !== Number.POSITIVE_INFINITY && !Number.isFinite(limitUsd);
+    if (!validAmount(amountUsd) || badLimit) {
       this.#invalid(`reserve(${amountUsd}, limit ${limitUsd})`);
       return { ok: false, ...this.#sum(window.readKeys, now) };
     }

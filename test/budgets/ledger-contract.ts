@@ -127,6 +127,13 @@ export function ledgerContract(
       const stats = l.stats?.();
       expect(stats?.invalidArguments).toBe(bad.length * 5 + 1);
       expect(stats?.problems).toMatchObject({ invalid_argument: bad.length * 5 + 1 });
+      // A limit that is not enforced is not compared with: any value is fine.
+      expect(await l.reserve(day('bad'), 0.125, Number.NaN, false)).toEqual({
+        ok: true,
+        spentUsd: 0.25,
+        reservedUsd: 0.125,
+      });
+      expect(l.stats?.().invalidArguments).toBe(bad.length * 5 + 1);
     });
 
     it('windows expire by their TTL: an expired key reads as zeros and a late release does not go negative', async (ctx) => {
