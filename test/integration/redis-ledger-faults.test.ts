@@ -6,11 +6,14 @@
  * at startup.
  */
 import { randomUUID } from 'node:crypto';
-import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { context, type DiagLogger, DiagLogLevel, diag, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SCRIPTS } from '../../src/budgets/redis/scripts.js';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
 import type { BudgetLedger, KeyRef, WindowRef } from '../../src/budgets/types.js';
+import { BudgetExceededError, createSpanLedger } from '../../src/index.js';
 import {
   commandCalls,
   type FaultProxy,
@@ -170,6 +173,104 @@ describe('RedisLedger with Redis hung (SIGSTOP), fail-open', () => {
     const after = await l.get([key]);
     expect(after.spentUsd).toBeCloseTo(spent, 9);
     expect(l.stats()).toMatchObject({ shadowKeys: 0 });
+  });
+});
+
+describe('guard() on a Redis ledger that hangs (SIGSTOP), fail-open', () => {
+  it('8 guarded loops on a $3.00 day budget, Redis stopped at $1.50 for 3 s: spend stays within the limit plus what was in flight, check() blocks', async (ctx) => {
+    if (!server?.pid || !raw) return ctx.skip();
+    const pid = server.pid;
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const LIMIT = 3;
+    const ESTIMATE = 0.05;
+    const LOOPS = 8;
+    const STALL_MS = 3_000;
+    const budgetLedger = ledger({
+      url: server.url,
+      keyPrefix: `guard:${randomUUID()}:`,
+      timeoutMs: 50,
+      failure: 'open',
+    });
+    expect(await budgetLedger.ready()).toBe(true);
+    const spanLedger = createSpanLedger({
+      budgetLedger,
+      budgets: [
+        {
+          name: 'team-daily',
+          scope: { team: 'payments' },
+          window: { calendar: 'day', timeZone: 'UTC' },
+          limitUsd: LIMIT,
+          action: 'block',
+        },
+      ],
+    });
+    const provider = new BasicTracerProvider({ spanProcessors: [spanLedger.processor] });
+    const tracer = provider.getTracer('hang');
+    let spent = 0;
+    let calls = 0;
+    let refused = 0;
+    let stalled: Promise<void> | undefined;
+    let spentAtResume = Number.NaN;
+    let decisionDuringStall: unknown;
+    let stopAt = Number.POSITIVE_INFINITY;
+    const inRun = <T>(fn: () => Promise<T>): Promise<T> => {
+      const root = tracer.startSpan('invoke_agent billing', {
+        attributes: { 'spanledger.team': 'payments' },
+      });
+      return context.with(trace.setSpan(context.active(), root), fn).finally(() => root.end());
+    };
+    const stall = async () => {
+      process.kill(pid, 'SIGSTOP');
+      stopAt = Date.now() + STALL_MS + 5_000;
+      try {
+        await sleep(STALL_MS);
+        decisionDuringStall = await inRun(() => spanLedger.check({ estimateUsd: ESTIMATE }));
+      } finally {
+        spentAtResume = spent;
+        process.kill(pid, 'SIGCONT');
+      }
+    };
+    const loop = async () => {
+      while (Date.now() < stopAt) {
+        try {
+          await inRun(() =>
+            spanLedger.guard(
+              async () => {
+                await sleep(1 + Math.random() * 2);
+                const usd =
+                  0.01 + Math.floor(Math.random() * ((ESTIMATE - 0.01) * 10_000 + 1)) / 10_000;
+                tracer
+                  .startSpan('review', { attributes: { 'spanledger.manual.cost.usd': usd } })
+                  .end();
+                spent += usd;
+                calls++;
+              },
+              { estimateUsd: ESTIMATE },
+            ),
+          );
+        } catch (e) {
+          if (!(e instanceof BudgetExceededError)) throw e;
+          refused++;
+          return;
+        }
+        if (stalled === undefined && spent >= 1.5) stalled = stall();
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: LOOPS }, loop));
+      await stalled;
+    } finally {
+      if (Number.isNaN(spentAtResume)) process.kill(pid, 'SIGCONT');
+    }
+    console.log(
+      `guard() with Redis hung ${STALL_MS} ms at $1.50: ${calls} calls, ${refused} refused; spent $${spent.toFixed(4)} of $${LIMIT} ` +
+        `($${spentAtResume.toFixed(4)} when Redis resumed); check() during the stall: ${JSON.stringify(decisionDuringStall)}`,
+    );
+    expect(spentAtResume).toBeLessThanOrEqual(LIMIT + LOOPS * ESTIMATE + 1e-9);
+    expect(spent).toBeLessThanOrEqual(LIMIT + LOOPS * ESTIMATE + 1e-9);
+    expect(decisionDuringStall).toMatchObject({ action: 'block' });
+    expect(refused).toBe(LOOPS);
+    await provider.shutdown();
   });
 });
 
