@@ -350,6 +350,14 @@ export class RedisLedger implements BudgetLedger {
     this.#retryTimer = undefined;
     await this.#flush();
     this.#conn.close();
+    const keys = this.#shadow.pendingKeys();
+    if (keys.length > 0) {
+      // Said, not dropped silently: this spend is missing from the shared totals.
+      this.#reporter.count(
+        'unconfirmed_at_close',
+        `${this.#shadow.pendingWrites()} writes (USD ${this.#shadow.held(keys).spentUsd} of spend) Redis at ${this.#conn.address} did not confirm before close`,
+      );
+    }
     this.#reporter.summary();
   }
 

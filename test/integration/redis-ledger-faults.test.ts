@@ -467,5 +467,9 @@ describe('RedisLedger unreachable at startup', () => {
     expect(stats.redisUnavailable).toBe(7);
     expect(stats.degradedReserves).toBe(5);
     expect(stats.connectFailures).toBeGreaterThanOrEqual(1);
+    // Closed with the settle's spend never written: said once, with the amount.
+    await l.close();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('unconfirmed_at_close (1 writes (USD 0.05 of spend)');
   });
 });
