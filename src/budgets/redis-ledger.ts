@@ -466,7 +466,13 @@ export class RedisLedger implements BudgetLedger {
   }
 
   #maybeFlush(): void {
-    if (!this.#flushing && this.#conn.usable() && this.#shadow.pendingKeys().length > 0) {
+    // Cheap tests first: this runs on every operation.
+    if (
+      !this.#flushing &&
+      this.#shadow.size > 0 &&
+      this.#conn.usable() &&
+      this.#shadow.pendingKeys().length > 0
+    ) {
       void this.#flush();
     }
   }

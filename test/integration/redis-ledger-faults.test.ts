@@ -340,6 +340,41 @@ describe('RedisLedger writes with an unknown outcome are applied exactly once', 
   });
 });
 
+describe('RedisLedger on a connection that goes silent for good', () => {
+  let proxy: FaultProxy | undefined;
+  beforeAll(async () => {
+    if (server) proxy = await startFaultProxy(server.port);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('replaces it after max(5 s, 100 × timeoutMs) and replays what it had not confirmed, once', async (ctx) => {
+    if (!proxy || !raw) return ctx.skip();
+    const p = proxy;
+    const prefix = `silent:${randomUUID()}:`;
+    const l = ledger({ url: p.url, keyPrefix: prefix, timeoutMs: 50, failure: 'open' });
+    expect(await l.ready()).toBe(true);
+    await l.add(ref('k'), 0.25);
+    p.freeze();
+    const t0 = Date.now();
+    expect(await l.add(ref('k'), 0.5)).toBeUndefined();
+    // Decided locally meanwhile, the unconfirmed spend counted.
+    expect((await l.get(['k'])).spentUsd).toBe(0.75);
+    await waitFor(
+      'a new connection and the replay',
+      () => l.stats().stallResets === 1 && l.stats().shadowKeys === 0,
+      15_000,
+    );
+    console.log(
+      `silent connection replaced after ${Date.now() - t0} ms; ${JSON.stringify(l.stats())}`,
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(5_000);
+    expect((await held(`${prefix}k`)).spent).toBe(0.75);
+    expect(l.stats()).toMatchObject({ connects: 2, replayedWrites: 1, replaysSkipped: 0 });
+  });
+});
+
 describe('the write script (APPLY) on Redis: each write counts once, whatever order its copies arrive in', () => {
   it('applies new numbers, skips copies, and forgets numbers below the writer’s low mark', async (ctx) => {
     if (!raw) return ctx.skip();

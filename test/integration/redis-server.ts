@@ -95,18 +95,25 @@ export interface FaultProxy {
   /** Destroys every open connection (both sides), as a network failure would. New connections
    * are accepted and proxied as before. */
   cut(): void;
+  /** The open connections go silent for good (bytes dropped both ways, no reset: a peer gone
+   * without a word); new connections are proxied as before. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
 /** Starts a {@link FaultProxy} on a free loopback port in front of `targetPort`. */
 export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
+  const frozen = new WeakSet<Socket>();
   const proxy: FaultProxy = {
     url: '',
     mode: 'pass',
     cut() {
       for (const s of sockets) s.destroy();
       sockets.clear();
+    },
+    freeze() {
+      for (const s of sockets) frozen.add(s);
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -127,10 +134,10 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     client.on('close', drop);
     upstream.on('close', drop);
     client.on('data', (chunk: Buffer) => {
-      if (proxy.mode !== 'blackhole') upstream.write(chunk);
+      if (proxy.mode !== 'blackhole' && !frozen.has(client)) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (proxy.mode === 'pass') client.write(chunk);
+      if (proxy.mode === 'pass' && !frozen.has(client)) client.write(chunk);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -8,7 +8,8 @@
  *   strategy sleeps on a ref'd timer, which would keep the process alive, so it is turned off.)
  * - A call that gets no answer within the deadline marks the connection stalled: until some
  *   answer arrives on it, calls are not sent (they would only queue behind the unanswered ones in
- *   a hung Redis) and fail at once. The late answer ends the stall.
+ *   a hung Redis) and fail at once. The late answer ends the stall; an own connection that stays
+ *   silent for max(5 s, 100 × the deadline) is replaced.
  * - Every failure says whether the command may have reached Redis (`sent`): a write that was
  *   sent may have been applied, and is replayed with its sequence number, never blindly.
  */
@@ -49,6 +50,8 @@ export type ConnectionCounters = {
   redisTimeout: number;
   /** Calls not sent because an earlier call had no answer yet (Redis hung). */
   stalledCalls: number;
+  /** Own connections replaced because they stayed silent (see `redis_stalled`). */
+  stallResets: number;
   /** Calls Redis answered with an error (e.g. a key of the wrong type). */
   redisError: number;
   /** Writes Redis did not run because its script cache had lost the script (kept and replayed
@@ -69,6 +72,9 @@ export interface RedisConnectionOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 2_000;
+/** A stalled own connection is replaced after max(5 s, 100 × timeoutMs) without an answer. */
+const STALL_RESET_MIN_MS = 5_000;
+const STALL_RESET_FACTOR = 100;
 const MAX_BACKOFF_MS = 2_000;
 /** Error replies that mean Redis cannot serve right now (loading, busy script, failover). */
 const UNAVAILABLE_CODES = new Set([
@@ -107,6 +113,7 @@ export class RedisConnection {
     redisUnavailable: 0,
     redisTimeout: 0,
     stalledCalls: 0,
+    stallResets: 0,
     redisError: 0,
     scriptMisses: 0,
   };
@@ -126,6 +133,7 @@ export class RedisConnection {
   #firstConnect: Promise<void> | undefined;
   /** Set while a call that timed out has had no answer. */
   #stalled = false;
+  #stallTimer: NodeJS.Timeout | undefined;
   /** The client the scripts were loaded for, and that load. */
   #loadedFor: { client: RedisLedgerClient; promise: Promise<void> } | undefined;
 
@@ -206,6 +214,8 @@ export class RedisConnection {
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
     const client = this.#client as { destroy?: () => void } | undefined;
     if (this.#ownsClient && client) {
       this.#client = undefined;
@@ -237,13 +247,32 @@ export class RedisConnection {
 
   /** No answer within the deadline: hold calls back until this one is answered either way. */
   #stall(run: Promise<unknown>): void {
+    const client = this.#client;
     this.#stalled = true;
     const end = () => {
-      if (!this.#stalled) return;
+      if (!this.#stalled || client !== this.#client) return;
       this.#stalled = false;
+      if (this.#stallTimer) clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
       this.#onUsable();
     };
     run.then(end, end);
+    // The own client's connection that stays silent (a peer gone without a reset, a proxy that
+    // lost it) is replaced: its unanswered writes are replayed on the new one, each counted once.
+    if (!this.#ownsClient || this.#stallTimer || client === undefined) return;
+    const resetMs = Math.max(STALL_RESET_MIN_MS, STALL_RESET_FACTOR * this.#timeoutMs);
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (!this.#stalled || client !== this.#client || this.#closed) return;
+      this.#stalled = false;
+      this.counters.stallResets++;
+      this.#reporter.count(
+        'redis_stalled',
+        `Redis at ${this.address}: no answer for ${resetMs} ms; reconnecting`,
+      );
+      this.#scheduleReconnect(client as OwnClient);
+    }, resetMs);
+    this.#stallTimer.unref();
   }
 
   #fail(kind: FailureKind, detail: string, sent: boolean): CallResult & { ok: false } {
@@ -293,6 +322,8 @@ export class RedisConnection {
     client.unref();
     this.#client = client;
     this.#stalled = false;
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
     try {
       await client.connect();
     } catch (err) {
