@@ -457,7 +457,10 @@ export class RedisLedger implements BudgetLedger {
   #track(key: string, seq: number, sending: boolean): void {
     let set = this.#inFlight.get(key);
     if (sending) {
-      if (set === undefined) this.#inFlight.set(key, (set = new Set()));
+      if (set === undefined) {
+        set = new Set();
+        this.#inFlight.set(key, set);
+      }
       set.add(seq);
     } else if (set !== undefined) {
       set.delete(seq);
