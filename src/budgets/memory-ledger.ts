@@ -2,11 +2,14 @@
  * The in-process ledger (the default). Atomic by construction: every operation runs to
  * completion synchronously inside its promise, and Node runs one at a time. Keys expire by their
  * TTL on an injectable clock; memory is bounded by `maxKeys`. No timers: expired keys are swept
- * lazily on writes, and read as zeros before that.
+ * lazily on writes, and read as zeros before that. Invalid amounts are counted and ignored, as
+ * every ledger does (docs/budgets.md, "Ledgers").
  */
+import { Reporter } from '../diag.js';
 import type { BudgetLedger, KeyRef, ReserveResult, WindowRef, WindowTotals } from './types.js';
 
-/** Options of {@link MemoryLedger}. */
+/** Options of {@link MemoryLedger}. Checked once at construction: unknown keys and bad values
+ * throw a `TypeError` naming both. */
 export interface MemoryLedgerOptions {
   /** Most keys held at once; beyond it the key expiring soonest is evicted. Default 100,000. */
   maxKeys?: number;
@@ -15,14 +18,19 @@ export interface MemoryLedgerOptions {
 }
 
 /** Counters of a {@link MemoryLedger}. */
-export interface MemoryLedgerStats {
+export type MemoryLedgerStats = {
   /** Keys held now (expired keys not yet swept included). */
   keys: number;
   /** Keys dropped before their expiry because `maxKeys` was reached. */
   evictions: number;
   /** Keys removed after they expired. */
   expired: number;
-}
+  /** Arguments rejected (negative, NaN or infinite amounts or limits): the operation did
+   * nothing. */
+  invalidArguments: number;
+  /** Run-time problems by kind, as reported through OTel diag. */
+  problems: Record<string, number>;
+};
 
 interface Entry {
   spent: number;
@@ -36,13 +44,33 @@ interface HeapItem {
   key: string;
 }
 
-function check(amountUsd: number, what: string): void {
-  // One NaN or negative amount would corrupt a window's totals until it expires.
-  if (!(amountUsd >= 0) || amountUsd === Number.POSITIVE_INFINITY) {
-    throw new RangeError(
-      `spanledger: ${what} must be a finite non-negative USD amount, got ${amountUsd}`,
-    );
+// One NaN or negative amount would corrupt a window's totals until it expires.
+const validAmount = (n: number): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+
+function checkOptions(options: unknown): MemoryLedgerOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('spanledger: new MemoryLedger(options): options must be an object');
   }
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const problem =
+      key === 'maxKeys'
+        ? Number.isInteger(value) && (value as number) >= 1
+          ? undefined
+          : 'must be a positive integer'
+        : key === 'now'
+          ? typeof value === 'function'
+            ? undefined
+            : 'must be a function returning epoch ms'
+          : 'is not an option';
+    if (problem !== undefined) {
+      throw new TypeError(
+        `spanledger: new MemoryLedger(options): option ${key} ${problem}, got ${JSON.stringify(value) ?? String(value)}`,
+      );
+    }
+  }
+  return options as MemoryLedgerOptions;
 }
 
 /** In-memory {@link BudgetLedger}. Money is added and subtracted as plain doubles, never rounded. */
@@ -52,17 +80,15 @@ export class MemoryLedger implements BudgetLedger {
   #heap: HeapItem[] = [];
   readonly #maxKeys: number;
   readonly #now: () => number;
+  readonly #reporter = new Reporter();
   #evictions = 0;
   #expired = 0;
-  #closed = false;
+  #invalidArguments = 0;
 
   constructor(options: MemoryLedgerOptions = {}) {
-    const maxKeys = options.maxKeys ?? 100_000;
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) {
-      throw new RangeError(`spanledger: maxKeys must be a positive integer, got ${maxKeys}`);
-    }
-    this.#maxKeys = maxKeys;
-    this.#now = options.now ?? Date.now;
+    const o = checkOptions(options);
+    this.#maxKeys = o.maxKeys ?? 100_000;
+    this.#now = o.now ?? Date.now;
   }
 
   async reserve(
@@ -71,9 +97,13 @@ export class MemoryLedger implements BudgetLedger {
     limitUsd: number,
     enforce: boolean,
   ): Promise<ReserveResult> {
-    this.#open();
-    check(amountUsd, 'amountUsd');
     const now = this.#now();
+    // An infinite limit is no limit; NaN or -Infinity cannot be compared with (when enforced).
+    const badLimit = enforce && limitUsd !== Number.POSITIVE_INFINITY && !Number.isFinite(limitUsd);
+    if (!validAmount(amountUsd) || badLimit) {
+      this.#invalid(`reserve(${amountUsd}, limit ${limitUsd})`);
+      return { ok: false, ...this.#sum(window.readKeys, now) };
+    }
     this.#sweep(now);
     const totals = this.#sum(window.readKeys, now);
     // The order of the sum is the contract's: (spent + reserved over readKeys) + amount.
@@ -90,10 +120,11 @@ export class MemoryLedger implements BudgetLedger {
     reservedUsd: number,
     spend: KeyRef,
     actualUsd: number,
-  ): Promise<WindowTotals> {
-    this.#open();
-    check(reservedUsd, 'reservedUsd');
-    check(actualUsd, 'actualUsd');
+  ): Promise<WindowTotals | undefined> {
+    if (!validAmount(reservedUsd) || !validAmount(actualUsd)) {
+      this.#invalid(`settle(${reservedUsd}, ${actualUsd})`);
+      return undefined;
+    }
     const now = this.#now();
     this.#sweep(now);
     this.#unreserve(reservation, reservedUsd, now);
@@ -103,16 +134,20 @@ export class MemoryLedger implements BudgetLedger {
   }
 
   async release(reservation: KeyRef, reservedUsd: number): Promise<void> {
-    this.#open();
-    check(reservedUsd, 'reservedUsd');
+    if (!validAmount(reservedUsd)) {
+      this.#invalid(`release(${reservedUsd})`);
+      return;
+    }
     const now = this.#now();
     this.#sweep(now);
     this.#unreserve(reservation, reservedUsd, now);
   }
 
-  async add(spend: KeyRef, amountUsd: number): Promise<WindowTotals> {
-    this.#open();
-    check(amountUsd, 'amountUsd');
+  async add(spend: KeyRef, amountUsd: number): Promise<WindowTotals | undefined> {
+    if (!validAmount(amountUsd)) {
+      this.#invalid(`add(${amountUsd})`);
+      return undefined;
+    }
     const now = this.#now();
     this.#sweep(now);
     const entry = this.#entry(spend.key, spend.ttlMs, now);
@@ -121,23 +156,29 @@ export class MemoryLedger implements BudgetLedger {
   }
 
   async get(keys: readonly string[]): Promise<WindowTotals> {
-    this.#open();
     return this.#sum(keys, this.#now());
   }
 
+  /** Holds no connection or timer: nothing to release. Operations after it keep answering from
+   * the same totals, so a service that still serves while it drains keeps its budgets. */
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#entries.clear();
-    this.#heap = [];
+    this.#reporter.summary();
   }
 
   /** Counters since construction. */
   stats(): MemoryLedgerStats {
-    return { keys: this.#entries.size, evictions: this.#evictions, expired: this.#expired };
+    return {
+      keys: this.#entries.size,
+      evictions: this.#evictions,
+      expired: this.#expired,
+      invalidArguments: this.#invalidArguments,
+      problems: this.#reporter.snapshot(),
+    };
   }
 
-  #open(): void {
-    if (this.#closed) throw new Error('spanledger: the budget ledger is closed');
+  #invalid(detail: string): void {
+    this.#invalidArguments++;
+    this.#reporter.count('invalid_argument', detail);
   }
 
   #sum(keys: readonly string[], now: number): WindowTotals {

@@ -1,6 +1,7 @@
 /**
- * The contract between budget definitions, windows, ledgers and the decision API (issue 3).
- * Ledgers store money per key; they know nothing about dimensions, windows or actions.
+ * The contract between budget definitions, windows, ledgers and the decision API
+ * (docs/budgets.md, "Ledgers"). Ledgers store money per key; they know nothing about dimensions,
+ * windows or actions. `test/budgets/ledger-contract.ts` holds every ledger to it.
  */
 
 /** Totals of one budget window in a ledger. */
@@ -41,10 +42,20 @@ export interface KeyRef {
   ttlMs: number;
 }
 
+/** A ledger's counters, by name (e.g. `keys`, `redisTimeout`), and its problems by kind. */
+export type BudgetLedgerStats = {
+  readonly [counter: string]: number | { readonly [kind: string]: number };
+};
+
 /**
  * Budget state store. Every operation is atomic (a concurrent caller never sees a half-applied
  * update, and two reservations can never both pass a limit only one fits). Amounts are USD
  * doubles, never rounded. Unknown or expired keys read as zeros.
+ *
+ * No operation throws or rejects. An invalid amount (negative, NaN, infinite) or limit is
+ * counted and ignored: `reserve` answers `ok: false` with the current totals, `settle` and `add`
+ * resolve to undefined, `release` does nothing. After `close()` operations still answer (by the
+ * ledger's stated policy), never with an exception.
  */
 export interface BudgetLedger {
   /** Reserve `amountUsd` on `window.writeKey` if sum(spent + reserved over readKeys) +
@@ -75,4 +86,6 @@ export interface BudgetLedger {
   get(keys: readonly string[]): Promise<WindowTotals>;
   /** Release resources (connections, timers); idempotent. */
   close(): Promise<void>;
+  /** Counters since construction (what went wrong and how often), for `SpanLedger.stats()`. */
+  stats?(): BudgetLedgerStats;
 }

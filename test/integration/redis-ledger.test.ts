@@ -7,6 +7,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
@@ -67,6 +69,25 @@ afterAll(async () => {
 });
 
 describe('RedisLedger (real redis-server)', () => {
+  it('docs/budgets.md: the Redis ledger snippet, as written, makes a working ledger', async (ctx) => {
+    if (!server) return ctx.skip();
+    const doc = readFileSync(join(root, 'docs', 'budgets.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Redis ledger'));
+    const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(snippet).toContain("import { RedisLedger } from 'spanledger';");
+    // The package is this checkout's source; the host is this test's server.
+    const code = `${(snippet as string)
+      .replace("from 'spanledger'", `from ${JSON.stringify(join(root, 'src', 'index.ts'))}`)
+      .replace('redis://redis.internal:6379', server.url)}\nexport { ledger };\n`;
+    const file = join(mkdtempSync(join(tmpdir(), 'spanledger-docs-')), 'redis-snippet.ts');
+    writeFileSync(file, code);
+    const { ledger: l } = (await import(file)) as { ledger: RedisLedger };
+    ledgers.push(l);
+    expect(await l.ready()).toBe(true);
+    expect((await l.reserve(day('docs'), 0.25, 1, true)).ok).toBe(true);
+    expect(await raw?.hGet('prod:docs', 'reserved')).toBe('0.25');
+  });
+
   it('takes exactly the reservations that fit: 20 concurrent 0.07 on a 1.00 limit → 14', async (ctx) => {
     if (!server) return ctx.skip();
     const prefix = `t:${randomUUID()}:`;
@@ -194,7 +215,9 @@ describe('RedisLedger (real redis-server)', () => {
     expect(await l.get(['short'])).toEqual({ spentUsd: 0, reservedUsd: 0 });
     // A settle after expiry does not resurrect a negative reservation, only the spend.
     await l.settle(ref('short', 300), 0.1, ref('short', 300), 0.05);
-    expect(await hash(prefix, 'short')).toEqual({ spent: '0.05' });
+    const after = await hash(prefix, 'short');
+    expect(after.spent).toBe('0.05');
+    expect(after.reserved).toBeUndefined();
     // settle/add refresh the ttl to the one given.
     await l.add(ref('short', 60_000), 0.01);
     expect(await r.pTTL(`${prefix}short`)).toBeGreaterThan(50_000);
@@ -207,7 +230,7 @@ describe('RedisLedger (real redis-server)', () => {
     await raw.scriptFlush();
     await l.add(ref('s'), 0.1);
     expect((await l.get(['s'])).spentUsd).toBeCloseTo(0.2, 12);
-    expect(l.stats().scriptReloads).toBeGreaterThanOrEqual(1);
+    expect(l.stats().scriptLoads).toBeGreaterThanOrEqual(1);
     expect(l.stats().redisError).toBe(0);
   });
 
@@ -394,7 +417,7 @@ describe('RedisLedger failure policy', () => {
     await s.kill();
     const downAt = Date.now();
     await waitFor('the clients to notice', () =>
-      [closed, open].every((l) => !(l as unknown as { isReady(): boolean }).isReady()),
+      [closed, open].every((l) => l.stats().connectFailures >= 1),
     );
 
     // Fail-closed: every reserve refused; nothing throws.
@@ -451,9 +474,12 @@ describe('RedisLedger failure policy', () => {
       `outage ${upAt - downAt} ms; fail-closed: 5 refusals in ${refusedMs} ms; recovered ${recoveredMs} ms after restart; ` +
         `closed stats ${JSON.stringify(cs)}; open stats ${JSON.stringify(os)}`,
     );
-    expect(cs.redisUnavailable).toBeGreaterThanOrEqual(9);
+    // 5 reserves, the settle, the get: the release and the add queue behind the settle's write
+    // of the same key without a call.
+    expect(cs.redisUnavailable).toBe(7);
     expect(cs.degradedReserves).toBe(5);
-    expect(cs.problems.redis_unavailable).toBe(cs.redisUnavailable);
+    // One kind for an unreachable Redis: operations and lost connections.
+    expect(cs.problems.redis_unavailable).toBe(cs.redisUnavailable + cs.connectFailures);
     expect(os.redisUnavailable).toBe(5); // 3 reserves, the settle's spend, the get
     // Reported through OTel diag once per kind and ledger, however many times it happened.
     expect(warnings.filter((m) => m.includes('redis_unavailable'))).toHaveLength(2);
@@ -492,6 +518,8 @@ describe('RedisLedger failure policy', () => {
     }
     // Both reserve scripts ran once Redis resumed and took 0.30: the ledgers give them back.
     await waitFor('late reservations to be released', async () => {
+      // Until the late answers arrive the ledgers answer from their own view: wait for them.
+      if (closed.stats().lateReleases + open.stats().lateReleases < 2) return false;
       const c = await closed.get(['day']);
       const o = await open.get(['day']);
       return c.reservedUsd === 0 && o.reservedUsd === 0;
@@ -500,7 +528,8 @@ describe('RedisLedger failure policy', () => {
     expect(slowest).toBeLessThan(500);
     expect(closed.stats()).toMatchObject({ redisTimeout: 1, lateReleases: 1 });
     expect(open.stats().lateReleases).toBe(1);
-    // The open ledger's settle also timed out and then landed: counted once, not twice.
+    // The open ledger's settle, not sent while Redis hung (it would only queue behind the
+    // unanswered reserve), was kept and replayed: counted once.
     expect((await open.get(['day'])).spentUsd).toBeCloseTo(0.2, 12);
     expect((await closed.reserve(w, 1, 1, true)).ok).toBe(true);
   });

@@ -2,6 +2,7 @@
  * Typed access to `scripts/redis.mjs` for the integration tests (the script is plain JS so that
  * CI and benchmarks can run it without a TypeScript loader).
  */
+import { connect, createServer, type Socket } from 'node:net';
 import { createClient } from 'redis';
 
 /** A private redis-server started by `startRedis()`. */
@@ -76,4 +77,81 @@ export async function startTestRedis(): Promise<TestRedis | undefined> {
 export async function stopTestRedis(redis: Partial<TestRedis> | undefined): Promise<void> {
   await redis?.raw?.close();
   await redis?.server?.stop();
+}
+
+/** What a {@link FaultProxy} does with the bytes it carries. */
+export type ProxyMode =
+  /** Both directions pass. */
+  | 'pass'
+  /** Commands reach Redis, its replies are swallowed: a write lands, its caller never hears. */
+  | 'drop-replies'
+  /** Commands are swallowed before Redis: a write never lands, its caller never hears. */
+  | 'blackhole';
+
+/** A TCP proxy in front of a redis-server that loses bytes on demand (see {@link ProxyMode}). */
+export interface FaultProxy {
+  url: string;
+  mode: ProxyMode;
+  /** Destroys every open connection (both sides), as a network failure would. New connections
+   * are accepted and proxied as before. */
+  cut(): void;
+  /** The open connections go silent for good (bytes dropped both ways, no reset: a peer gone
+   * without a word); new connections are proxied as before. */
+  freeze(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link FaultProxy} on a free loopback port in front of `targetPort`. */
+export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
+  const sockets = new Set<Socket>();
+  const frozen = new WeakSet<Socket>();
+  const proxy: FaultProxy = {
+    url: '',
+    mode: 'pass',
+    cut() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    freeze() {
+      for (const s of sockets) frozen.add(s);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.cut();
+        server.close(() => resolve());
+      }),
+  };
+  const server = createServer((client) => {
+    const upstream = connect({ port: targetPort, host: '127.0.0.1' });
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+    client.on('data', (chunk: Buffer) => {
+      if (proxy.mode !== 'blackhole' && !frozen.has(client)) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (proxy.mode === 'pass' && !frozen.has(client)) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  proxy.url = `redis://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return proxy;
+}
+
+/** Calls per command from `INFO commandstats` (`eval`, `evalsha`, `script|load`, ...). */
+export async function commandCalls(raw: RawRedis): Promise<Record<string, number>> {
+  const info = await raw.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    calls[m[1] as string] = Number(m[2]);
+  }
+  return calls;
 }

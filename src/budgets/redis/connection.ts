@@ -1,0 +1,385 @@
+/**
+ * The Redis ledger's connection: its own node-redis client (or one passed in), calls with a
+ * deadline, and what a failed call means (see docs/budgets.md, "When Redis is unreachable or
+ * hangs").
+ *
+ * - The own client reconnects with exponential backoff and jitter on an `unref`'d timer, and its
+ *   socket is `unref`'d: a host whose Redis is down can still exit. (node-redis' own reconnect
+ *   strategy sleeps on a ref'd timer, which would keep the process alive, so it is turned off.)
+ * - A call that gets no answer within the deadline marks the connection stalled: until some
+ *   answer arrives on it, calls are not sent (they would only queue behind the unanswered ones in
+ *   a hung Redis) and fail at once. The late answer ends the stall; an own connection that stays
+ *   silent for max(5 s, 100 × the deadline) is replaced.
+ * - Every failure says whether the command may have reached Redis (`sent`): a write that was
+ *   sent may have been applied, and is replayed with its sequence number, never blindly.
+ */
+import type { Reporter } from '../../diag.js';
+import { type Script, ScriptMissingError, ScriptRunner } from './scripts.js';
+
+/** The part of a node-redis (v4/v5) client the ledger uses; any `createClient()` result fits. */
+export interface RedisLedgerClient {
+  sendCommand(args: string[]): Promise<unknown>;
+  /** When false, operations fail fast instead of waiting for the deadline. */
+  readonly isReady?: boolean;
+}
+
+/** Why a call failed. */
+export type FailureKind = 'redis_unavailable' | 'redis_timeout' | 'redis_error';
+
+/** The outcome of one call; never a rejection. */
+export type CallResult =
+  | { ok: true; reply: unknown }
+  | {
+      ok: false;
+      kind: FailureKind;
+      /** The command may have reached Redis (and may have been, or still be, applied). */
+      sent: boolean;
+      /** A call that timed out: it may still be answered. */
+      late?: Promise<unknown>;
+    };
+
+/** Counters of a {@link RedisConnection}. */
+export type ConnectionCounters = {
+  /** Successful (re)connections of the ledger's own client. */
+  connects: number;
+  /** Connection attempts that failed, and connections lost. */
+  connectFailures: number;
+  /** Calls that found Redis unreachable. */
+  redisUnavailable: number;
+  /** Calls that got no answer within the deadline. */
+  redisTimeout: number;
+  /** Calls not sent because an earlier call had no answer yet (Redis hung). */
+  stalledCalls: number;
+  /** Own connections replaced because they stayed silent (see `redis_stalled`). */
+  stallResets: number;
+  /** Calls Redis answered with an error (e.g. a key of the wrong type). */
+  redisError: number;
+  /** Writes Redis did not run because its script cache had lost the script (kept and replayed
+   * in order). */
+  scriptMisses: number;
+};
+
+/** Options of {@link RedisConnection}. */
+export interface RedisConnectionOptions {
+  url: string;
+  client: RedisLedgerClient | undefined;
+  timeoutMs: number;
+  reporter: Reporter;
+  /** The failure policy in words, appended to the first report of each kind. */
+  policy: string;
+  /** Called when calls can be sent again: connected, or a stall ended. */
+  onUsable(): void;
+}
+
+const CONNECT_TIMEOUT_MS = 2_000;
+/** A stalled own connection is replaced after max(5 s, 100 × timeoutMs) without an answer. */
+const STALL_RESET_MIN_MS = 5_000;
+const STALL_RESET_FACTOR = 100;
+const MAX_BACKOFF_MS = 2_000;
+/** Error replies that mean Redis cannot serve right now (loading, busy script, failover). */
+const UNAVAILABLE_CODES = new Set([
+  'LOADING',
+  'BUSY',
+  'MASTERDOWN',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'NOSCRIPT',
+]);
+const TIMEOUT = Symbol('timeout');
+
+type OwnClient = RedisLedgerClient & {
+  connect(): Promise<unknown>;
+  unref(): void;
+  on(event: string, listener: (err: unknown) => void): unknown;
+  readonly isOpen: boolean;
+  destroy(): void;
+};
+
+/** `host:port` of a Redis URL, without credentials (for messages). */
+export function redisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return 'the configured Redis URL';
+  }
+}
+
+/** The ledger's connection to Redis (see the module comment). */
+export class RedisConnection {
+  readonly counters: ConnectionCounters = {
+    connects: 0,
+    connectFailures: 0,
+    redisUnavailable: 0,
+    redisTimeout: 0,
+    stalledCalls: 0,
+    stallResets: 0,
+    redisError: 0,
+    scriptMisses: 0,
+  };
+  readonly scripts = new ScriptRunner();
+  readonly #url: string;
+  readonly #address: string;
+  readonly #timeoutMs: number;
+  readonly #reporter: Reporter;
+  readonly #policy: string;
+  readonly #onUsable: () => void;
+  readonly #ownsClient: boolean;
+  #client: RedisLedgerClient | undefined;
+  #closed = false;
+  #retries = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  /** First connection of the own client, awaited (within the deadline) by early calls. */
+  #firstConnect: Promise<void> | undefined;
+  /** Set while a call that timed out has had no answer. */
+  #stalled = false;
+  #stallTimer: NodeJS.Timeout | undefined;
+  /** The client the scripts were loaded for, and that load. */
+  #loadedFor: { client: RedisLedgerClient; promise: Promise<void> } | undefined;
+
+  constructor(options: RedisConnectionOptions) {
+    this.#url = options.url;
+    this.#address = redisAddress(options.url);
+    this.#timeoutMs = options.timeoutMs;
+    this.#reporter = options.reporter;
+    this.#policy = options.policy;
+    this.#onUsable = options.onUsable;
+    this.#client = options.client;
+    this.#ownsClient = options.client === undefined;
+    if (this.#ownsClient) this.#firstConnect = this.#open();
+  }
+
+  /** `host:port` (or the client's, when passed in: unknown). */
+  get address(): string {
+    return this.#ownsClient ? this.#address : 'the Redis client passed in';
+  }
+
+  /** Connected, not stalled, not closed: a call would be sent. */
+  usable(): boolean {
+    return this.#connected() && !this.#stalled;
+  }
+
+  /** Runs a script within the deadline; never rejects. `write`: the script is a write whose
+   * order matters (never sent again by the runner; see scripts.ts). */
+  async call(
+    s: Script,
+    keys: readonly string[],
+    args: readonly string[],
+    write = false,
+  ): Promise<CallResult> {
+    const started = Date.now();
+    if (!this.#connected() && this.#firstConnect && !this.#closed) {
+      // Early calls wait (within their deadline) for the first connection rather than failing.
+      await within(this.#firstConnect, this.#timeoutMs);
+    }
+    if (!this.#connected()) {
+      // Yield once: a caller retrying in a tight loop must not starve the reconnect timer and
+      // the host's I/O with a stream of synchronously settled failures.
+      await new Promise((resolve) => setImmediate(resolve));
+      return this.#fail('redis_unavailable', `${s.name}: not connected`, false);
+    }
+    if (this.#stalled) {
+      this.counters.stalledCalls++;
+      return { ok: false, kind: 'redis_timeout', sent: false };
+    }
+    const client = this.#client as RedisLedgerClient;
+    const run = this.#loaded(client).then(() => this.scripts.run(client, s, keys, args, !write));
+    const result = await within(run, Math.max(1, this.#timeoutMs - (Date.now() - started)));
+    if (result === TIMEOUT) {
+      this.#stall(run);
+      const failure = this.#fail(
+        'redis_timeout',
+        `${s.name}: no answer within ${this.#timeoutMs} ms`,
+        true,
+      );
+      return { ...failure, late: run };
+    }
+    if (result.ok) return { ok: true, reply: result.value };
+    if (result.error instanceof ScriptMissingError) {
+      this.counters.scriptMisses++;
+      return { ok: false, kind: 'redis_unavailable', sent: false };
+    }
+    const message = result.error instanceof Error ? result.error.message : String(result.error);
+    // Error replies start with an upper-case code (ERR, WRONGTYPE, ...): Redis answered, so it
+    // is not an outage, except for codes that mean "not serving now".
+    const code = /^([A-Z][A-Z_]+) /.exec(message)?.[1];
+    if (code && !UNAVAILABLE_CODES.has(code)) {
+      return this.#fail('redis_error', `${s.name}: ${message}`, true);
+    }
+    return this.#fail('redis_unavailable', `${s.name}: ${message}`, true);
+  }
+
+  /** Stops reconnecting and closes the own client (a client passed in is left open). */
+  close(): void {
+    this.#closed = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    const client = this.#client as { destroy?: () => void } | undefined;
+    if (this.#ownsClient && client) {
+      this.#client = undefined;
+      try {
+        client.destroy?.();
+      } catch {
+        // Already closed (connection lost): nothing to release.
+      }
+    }
+  }
+
+  /** Scripts are loaded once per client before its first call (single flight; retried after a
+   * failure). */
+  #loaded(client: RedisLedgerClient): Promise<void> {
+    if (this.#loadedFor?.client !== client) {
+      const p = this.scripts.loadAll(client).catch((err: unknown) => {
+        if (this.#loadedFor?.promise === p) this.#loadedFor = undefined;
+        throw err;
+      });
+      this.#loadedFor = { client, promise: p };
+    }
+    return this.#loadedFor.promise;
+  }
+
+  #connected(): boolean {
+    const client = this.#client;
+    return !this.#closed && client !== undefined && client.isReady !== false;
+  }
+
+  /** No answer within the deadline: hold calls back until this one is answered either way. */
+  #stall(run: Promise<unknown>): void {
+    const client = this.#client;
+    this.#stalled = true;
+    const end = () => {
+      if (!this.#stalled || client !== this.#client) return;
+      this.#stalled = false;
+      if (this.#stallTimer) clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+      this.#onUsable();
+    };
+    run.then(end, end);
+    // The own client's connection that stays silent (a peer gone without a reset, a proxy that
+    // lost it) is replaced: its unanswered writes are replayed on the new one, each counted once.
+    if (!this.#ownsClient || this.#stallTimer || client === undefined) return;
+    const resetMs = Math.max(STALL_RESET_MIN_MS, STALL_RESET_FACTOR * this.#timeoutMs);
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (!this.#stalled || client !== this.#client || this.#closed) return;
+      this.#stalled = false;
+      this.counters.stallResets++;
+      this.#reporter.count(
+        'redis_stalled',
+        `Redis at ${this.address}: no answer for ${resetMs} ms; reconnecting`,
+      );
+      this.#scheduleReconnect(client as OwnClient);
+    }, resetMs);
+    this.#stallTimer.unref();
+  }
+
+  #fail(kind: FailureKind, detail: string, sent: boolean): CallResult & { ok: false } {
+    if (kind === 'redis_unavailable') this.counters.redisUnavailable++;
+    else if (kind === 'redis_timeout') this.counters.redisTimeout++;
+    else this.counters.redisError++;
+    this.#reporter.count(kind, `Redis at ${this.address}: ${detail}; ${this.#policy}`);
+    return { ok: false, kind, sent };
+  }
+
+  /** Creates and connects the own client; on failure schedules a retry. */
+  async #open(): Promise<void> {
+    if (this.#closed) return;
+    let client: OwnClient;
+    try {
+      // Loaded on first use: applications on the in-memory ledger never load the Redis client.
+      const { createClient } = await import('redis');
+      client = createClient({
+        url: this.#url,
+        // Fail fast while disconnected instead of queueing commands for a later connection.
+        disableOfflineQueue: true,
+        socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false },
+      }) as unknown as OwnClient;
+    } catch (err) {
+      this.#reporter.count('redis_client_error', String(err));
+      return;
+    }
+    if (this.#closed) return;
+    let failed = false;
+    const lost = (err: unknown) => {
+      if (client !== this.#client || failed) return;
+      failed = true;
+      this.counters.connectFailures++;
+      // One line for an unreachable Redis, whether found at startup, by a lost connection or
+      // by a call: the kind the operations that fail are counted under.
+      this.#reporter.count(
+        'redis_unavailable',
+        `Redis at ${this.address} unreachable (${err instanceof Error ? err.message : String(err)}); ${this.#policy}; reconnecting with backoff`,
+      );
+      this.#scheduleReconnect(client);
+    };
+    // Errors arrive as events; without a listener node-redis would crash the host.
+    client.on('error', (err: unknown) => {
+      if (!client.isOpen) lost(err);
+    });
+    // Before connect: node-redis then creates its socket unref'd.
+    client.unref();
+    this.#client = client;
+    this.#stalled = false;
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    try {
+      await client.connect();
+    } catch (err) {
+      lost(err);
+      return;
+    }
+    if (this.#closed) {
+      client.destroy();
+      return;
+    }
+    this.#retries = 0;
+    this.counters.connects++;
+    if (this.counters.connects > 1) this.#reporter.count('redis_reconnected');
+    this.#onUsable();
+  }
+
+  #scheduleReconnect(client: OwnClient): void {
+    if (this.#closed || this.#reconnectTimer || client !== this.#client) return;
+    try {
+      client.destroy();
+    } catch {
+      // Already closed.
+    }
+    // Exponential backoff with jitter (50 ms doubling to 2 s), so a fleet does not reconnect in
+    // lockstep; unref'd so the timer never keeps the host alive.
+    const delay = Math.min(MAX_BACKOFF_MS, 50 * 2 ** this.#retries) * (0.5 + Math.random() / 2);
+    this.#retries = Math.min(this.#retries + 1, 16);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      this.#firstConnect = undefined;
+      void this.#open();
+    }, delay);
+    this.#reconnectTimer.unref();
+  }
+}
+
+/** `p`'s outcome, or TIMEOUT after `ms`. */
+async function within<T>(
+  p: Promise<T>,
+  ms: number,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  // Ref'd on purpose, unlike the socket: a script awaiting an operation must not exit in the
+  // middle of it; the timer lives at most `ms` and is cleared with the answer.
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The Redis ledger's Lua scripts, and how they are sent: `EVALSHA`, with one shared `SCRIPT LOAD`
+ * per script when Redis' script cache does not have it (first use, restart, `SCRIPT FLUSH`), so
+ * a burst of concurrent first calls never sends the full source more than once
+ * (see docs/budgets.md, "Redis ledger").
+ *
+ * Money: field values are returned as the raw strings Redis stores (a missing key or field reads
+ * '0') so no precision is lost in Lua (`tostring` would round to 14 digits); the sums over keys
+ * are done by the caller in doubles. `HINCRBYFLOAT` adds in C `long double`.
+ */
+import { createHash } from 'node:crypto';
+
+/** KEYS: writeKey, then the other readKeys. ARGV: amount, limit, enforce (1/0), ttlMs, extra
+ * (USD this process holds outside Redis for these keys). Returns {ok, spent1, reserved1, ...}. */
+const RESERVE = `
+local amount = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local enforce = ARGV[3] == '1'
+local total = tonumber(ARGV[5])
+local out = {0}
+for i = 1, #KEYS do
+  local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
+  local s = v[1] or '0'
+  local r = v[2] or '0'
+  out[2 * i] = s
+  out[2 * i + 1] = r
+  total = total + tonumber(s) + tonumber(r)
+end
+if (not enforce) or (total + amount <= limit) then
+  out[1] = 1
+  if amount > 0 then
+    out[3] = redis.call('HINCRBYFLOAT', KEYS[1], 'reserved', ARGV[1])
+  end
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return out
+`;
+
+/**
+ * Every write (settle, release, add, and their replays) is this one script, idempotent per write:
+ * each write carries its writer's field name (`w:<writer id>`) and a sequence number, and each
+ * key keeps, per writer, which numbers it has applied: `lo,n1,n2,...` where every number below
+ * `lo` is settled on the writer's side (it will never send it again, or only as a late duplicate)
+ * and `n1, n2, ...` are the numbers at or above `lo` applied here. A write whose number is below
+ * `lo` or listed is skipped (its first copy was applied; a replay must not count twice), in
+ * whatever order copies arrive. Each call also brings the writer's current `low` for the key (the
+ * smallest number it still has in flight or pending there), which moves `lo` up and prunes the
+ * list: the list holds only writes whose answer the writer has not had yet.
+ *
+ * KEYS: the keys written. ARGV: writer field, then per key: ttlMs, low, n, then n triples
+ * (seq, unreserve, spent). A reservation is given back only on a key that still exists (an
+ * expired window holds nothing) and never below zero.
+ * Returns {applied, skipped, spent1, reserved1, spent2, reserved2, ...}.
+ */
+const APPLY = `
+local field = ARGV[1]
+local applied = 0
+local skipped = 0
+local j = 2
+local out = {0, 0}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local ttl = ARGV[j]
+  local low = tonumber(ARGV[j + 1])
+  local n = tonumber(ARGV[j + 2])
+  j = j + 3
+  local lo = 0
+  local seen = {}
+  local state = redis.call('HGET', key, field)
+  if state then
+    local first = true
+    for part in string.gmatch(state, '[^,]+') do
+      if first then lo = tonumber(part) first = false else seen[tonumber(part)] = true end
+    end
+  end
+  local changed = false
+  for _ = 1, n do
+    local seq = tonumber(ARGV[j])
+    local unreserve = ARGV[j + 1]
+    local spent = ARGV[j + 2]
+    j = j + 3
+    if seq < lo or seen[seq] then
+      skipped = skipped + 1
+    else
+      seen[seq] = true
+      changed = true
+      applied = applied + 1
+      if tonumber(unreserve) > 0 and redis.call('EXISTS', key) == 1 then
+        local r = tonumber(redis.call('HINCRBYFLOAT', key, 'reserved', '-' .. unreserve))
+        if r < 0 then redis.call('HSET', key, 'reserved', '0') end
+      end
+      if tonumber(spent) > 0 then
+        redis.call('HINCRBYFLOAT', key, 'spent', spent)
+      end
+    end
+  end
+  if low > lo then lo = low changed = true end
+  if changed and redis.call('EXISTS', key) == 1 then
+    local parts = {string.format('%d', lo)}
+    for s in pairs(seen) do
+      if s >= lo then parts[#parts + 1] = string.format('%d', s) end
+    end
+    redis.call('HSET', key, field, table.concat(parts, ','))
+    redis.call('PEXPIRE', key, ttl)
+  end
+  local v = redis.call('HMGET', key, 'spent', 'reserved')
+  out[2 * i + 1] = v[1] or '0'
+  out[2 * i + 2] = v[2] or '0'
+end
+out[1] = applied
+out[2] = skipped
+return out
+`;
+
+/** KEYS: the keys to read. Returns {spent1, reserved1, ...}. */
+const GET = `
+local out = {}
+for i = 1, #KEYS do
+  local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
+  out[2 * i - 1] = v[1] or '0'
+  out[2 * i] = v[2] or '0'
+end
+return out
+`;
+
+/** A Lua script and its SHA1 (the name Redis caches it under). */
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+const script = (name: string, source: string): Script => ({
+  name,
+  source,
+  sha: createHash('sha1').update(source).digest('hex'),
+});
+
+/** The ledger's scripts. */
+export const SCRIPTS = {
+  reserve: script('reserve', RESERVE),
+  apply: script('apply', APPLY),
+  get: script('get', GET),
+} as const;
+
+/** The one method of a node-redis client the scripts need. */
+export interface CommandSender {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+const isNoScript = (err: unknown): boolean =>
+  String((err as Error)?.message ?? err).startsWith('NOSCRIPT');
+
+/** Thrown for a script Redis' cache did not have: it did not run. */
+export class ScriptMissingError extends Error {
+  override name = 'ScriptMissingError';
+}
+
+/**
+ * Sends scripts with `EVALSHA`. Scripts are loaded with `SCRIPT LOAD`, one load per script at a
+ * time shared by every call that needs it (single flight): all of them when a connection is made
+ * ({@link ScriptRunner.loadAll}), and one again when Redis answers `NOSCRIPT` (cache emptied by a
+ * restart, a failover or `SCRIPT FLUSH`). After a `NOSCRIPT`, a read is sent again; a write is
+ * not: it fails with {@link ScriptMissingError}, certainly not applied, and the ledger keeps it
+ * with the key's other pending writes and replays them together.
+ */
+export class ScriptRunner {
+  readonly #inFlight = new Map<string, Promise<void>>();
+  /** Completed loads per script: tells a late NOSCRIPT from a fresh one. */
+  readonly #completed = new Map<string, number>();
+  /** `SCRIPT LOAD` commands sent. */
+  loads = 0;
+
+  /** Runs `s`; `retry`: send it again after a `NOSCRIPT` (reads only). */
+  async run(
+    client: CommandSender,
+    s: Script,
+    keys: readonly string[],
+    args: readonly string[],
+    retry: boolean,
+  ): Promise<unknown> {
+    const command = ['EVALSHA', s.sha, String(keys.length), ...keys, ...args];
+    const before = this.#completed.get(s.sha) ?? 0;
+    try {
+      return await client.sendCommand(command);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      if ((this.#completed.get(s.sha) ?? 0) === before) await this.#load(client, s);
+      if (!retry) throw new ScriptMissingError(`NOSCRIPT ${s.name}`);
+      return client.sendCommand(command);
+    }
+  }
+
+  /** Loads every script (on a new connection, before any call). */
+  async loadAll(client: CommandSender): Promise<void> {
+    await Promise.all(Object.values(SCRIPTS).map((s) => this.#load(client, s)));
+  }
+
+  #load(client: CommandSender, s: Script): Promise<void> {
+    let p = this.#inFlight.get(s.sha);
+    if (p === undefined) {
+      this.loads++;
+      p = client
+        .sendCommand(['SCRIPT', 'LOAD', s.source])
+        .then(() => {
+          this.#completed.set(s.sha, (this.#completed.get(s.sha) ?? 0) + 1);
+        })
+        .finally(() => this.#inFlight.delete(s.sha));
+      this.#inFlight.set(s.sha, p);
+    }
+    return p;
+  }
+}
