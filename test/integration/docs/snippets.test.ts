@@ -37,6 +37,7 @@ import {
   type ReceivedSpan,
   startOtlpReceiver,
 } from '../../support/otlp-receiver.js';
+import { ensureRedisServer, type RedisServer, startRedis } from '../redis-server.js';
 
 /** One process the harness ran for a block. */
 interface Run {
@@ -71,6 +72,9 @@ interface Harness {
   fails?: string;
   /** What stderr may say (default: nothing). */
   stderr?: RegExp;
+  /** The block's Redis URL (`redis://redis.internal:6379`) is pointed at a private redis-server the test
+   * starts on loopback: the block runs against a real Redis, and nothing leaves the machine. */
+  redis?: boolean;
   /** For a block that shows output: the ES module program whose output it is, run instead. */
   program?: string;
   /** The figures the block states, asserted (exit code 0 and empty stderr are always checked). */
@@ -162,12 +166,41 @@ try {
       expect(run?.stdout).toBe(snippet.code);
     },
   },
+  'budgets-refusal': {
+    // The message of a refusal on a day budget with $0.032 spent, for a call estimated at $0.02.
+    program: `import { createSpanLedger } from 'spanledger';
+const ledger = createSpanLedger({
+  budgets: [{ name: 'payments-day', scope: { team: 'payments' }, window: { calendar: 'day', timeZone: 'UTC' }, limitUsd: 0.05, action: 'block' }],
+});
+const dimensions = { team: 'payments' };
+const spent = await ledger.reserve(0.032, { dimensions });
+await spent.settle(0.032);
+try {
+  await ledger.reserve(0.02, { dimensions });
+} catch (e) {
+  console.log(e.message);
+}
+await ledger.shutdown();
+`,
+    check([run], _telemetry, snippet) {
+      expect(run?.stdout).toBe(snippet.code);
+    },
+  },
   'budgets-decision': { globals: true, after: 'await ledger.shutdown();\n' },
   'budgets-redis': {
-    // redis.internal does not resolve here: the ledger starts anyway (fail-open), and the process
-    // still ends once both are shut down. It may warn that Redis is unreachable.
-    stderr: /redis/i,
-    after: 'await ledger.shutdown();\nawait budgetLedger.close();\n',
+    redis: true,
+    after:
+      "await budgetLedger.ready();\nconsole.log(JSON.stringify(await budgetLedger.get(['docs:check'])));\nconsole.log(JSON.stringify(budgetLedger.stats()));\nawait ledger.shutdown();\nawait budgetLedger.close();\n",
+    check([run]) {
+      // A real round trip: an empty window read from Redis, not a fail-open answer.
+      const [totals, stats] = (run?.stdout ?? '')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(totals).toEqual({ spentUsd: 0, reservedUsd: 0 });
+      expect(stats).toMatchObject({ redisUnavailable: 0, redisTimeout: 0 });
+      expect(stats.operations).toBeGreaterThanOrEqual(1);
+    },
   },
   'clients-openai': {
     // register-hook.mjs is the ES modules block further down the page.
@@ -333,6 +366,9 @@ const shellLines = (s: Snippet): string[] =>
 
 const SNIPPETS = allSnippets(ROOT);
 let mock: MockProviders;
+let redis: RedisServer;
+/** The Redis URL the docs show; the harness points it at a private redis-server. */
+const DOC_REDIS_URL = 'redis://redis.internal:6379';
 let receiver: OtlpReceiver;
 const projects = new Map<string, string>();
 const tempDirs: string[] = [];
@@ -473,7 +509,8 @@ async function runSnippet(s: Snippet, h: Harness): Promise<Run[]> {
     }
     return runs;
   }
-  const source = s.code + (h.after ?? '');
+  const code0 = h.redis === true ? s.code.replaceAll(DOC_REDIS_URL, redis.url) : s.code;
+  const source = code0 + (h.after ?? '');
   const ext = s.lang === 'cjs' ? 'cjs' : 'mjs';
   const code =
     s.lang === 'ts' || s.lang === 'typescript'
@@ -487,11 +524,15 @@ async function runSnippet(s: Snippet, h: Harness): Promise<Run[]> {
 
 beforeAll(async () => {
   ensureBuilt();
-  [mock, receiver] = await Promise.all([startMockProviders(), startOtlpReceiver()]);
+  [mock, receiver, redis] = await Promise.all([
+    startMockProviders(),
+    startOtlpReceiver(),
+    startRedis({ binary: ensureRedisServer() ?? 'redis-server' }),
+  ]);
 });
 
 afterAll(async () => {
-  await Promise.all([mock?.close(), receiver?.close()]);
+  await Promise.all([mock?.close(), receiver?.close(), redis?.stop()]);
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
 
