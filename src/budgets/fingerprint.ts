@@ -1,5 +1,5 @@
 /**
- * Loop detection (issue 3): a fingerprint of a tool call (tool name and canonical arguments), and
+ * Loop detection (docs/budgets.md): a fingerprint of a tool call (tool name and canonical arguments), and
  * a bounded per-trace counter of identical calls. An agent calling the same tool with the same
  * arguments again and again is the commonest runaway; `maxRepeatedToolCalls` caps it.
  */

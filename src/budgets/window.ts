@@ -1,7 +1,7 @@
 /**
  * Budget windows as pure functions of an instant (epoch ms; callers inject their clock): the
  * calendar window containing an instant in a named IANA time zone (DST-correct), rolling windows
- * as time buckets, and the ledger keys of a window (issue 3, `WindowRef` of `types.ts`).
+ * as time buckets, and the ledger keys of a window (`WindowRef` of `types.ts`; see docs/budgets.md).
  */
 import { createHash } from 'node:crypto';
 import type { BudgetWindow, CalendarWindow, RollingWindow } from './config.js';
