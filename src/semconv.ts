@@ -195,6 +195,9 @@ export const ATTR_TRACE_OUTPUT_TOKENS = 'spanledger.trace.output_tokens';
 export const ATTR_TRACE_CACHE_READ_TOKENS = 'spanledger.trace.cache_read_tokens';
 export const ATTR_TRACE_UNPRICED_SPANS = 'spanledger.trace.unpriced_spans';
 export const ATTR_TRACE_FAILED_COST_USD = 'spanledger.trace.failed_cost.usd';
+/** On the local root: `priced`, or `partial` when any span of the run is unpriced or partly
+ * priced (the run total is then a lower bound, never a silent 0). */
+export const ATTR_TRACE_COST_STATUS = 'spanledger.trace.cost.status';
 
 // --- budgets (fixed, SPEC section 2) ---
 export const EVENT_BUDGET_WARNING = 'spanledger.budget.warning';
@@ -224,6 +227,8 @@ export const COST_CATEGORIES = [
 /** One of the six cost categories (SPEC section 1). */
 export type CostCategory = (typeof COST_CATEGORIES)[number];
 
+/** `spanledger.trace.cost.status` values. */
+export type RunCostStatus = 'priced' | 'partial';
 /** `spanledger.cost.status` values. */
 export type CostStatus = 'priced' | 'unpriced' | 'partial';
 /** `spanledger.cost.source` values. */

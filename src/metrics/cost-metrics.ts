@@ -22,6 +22,7 @@ import type {
 } from '@opentelemetry/api';
 import { BUILTIN_DIMENSIONS } from '../budgets/config.js';
 import { reasonCode, type SpanCost } from '../processor/span-cost.js';
+import type { RunCostStatus } from '../semconv.js';
 import * as A from '../semconv.js';
 
 /** Dimension attributes carried by cost metrics, read off the span. */
@@ -29,6 +30,7 @@ const DIMENSION_KEYS = Object.values(BUILTIN_DIMENSIONS);
 
 /** Attribute the SDK sets on the series that collects measurements beyond its limit. */
 const OVERFLOW = 'otel.metric.overflow';
+const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ [OVERFLOW]: true });
 
 /** The metric attributes of a span's dimensions. */
 export function dimensionAttributes(span: Attributes, root?: Attributes): Attributes {
@@ -107,7 +109,8 @@ interface Outcome {
 
 /** Options of {@link CostMetrics}. */
 export interface CostMetricsOptions {
-  /** Series kept per family before the overflow series. Default 10000. */
+  /** Series kept per instrument family (each counter family, the run-cost histogram) before
+   * the overflow series. Default 10000. */
   maxSeries?: number;
 }
 
@@ -119,9 +122,13 @@ export class CostMetrics {
   private readonly unpriced: Family<Count>;
   private readonly outcomes: Family<Outcome>;
   private readonly traceCost: Histogram;
+  /** Attribute sets of the histogram's series, by key; at most `max`, then the overflow one. */
+  private readonly traceSeries = new Map<string, Attributes>();
+  private readonly max: number;
 
   constructor(meter: Meter, options: CostMetricsOptions = {}) {
     const max = options.maxSeries ?? 10_000;
+    this.max = max;
     this.spend = new Family(max, () => ({ usd: 0 }));
     this.usage = new Family(max, () => ({ tokens: [0, 0, 0, 0, 0], savingsUsd: 0 }));
     this.operations = new Family(max, () => ({ n: 0 }));
@@ -249,9 +256,21 @@ export class CostMetrics {
     }
   }
 
-  /** Record a finished run's total on its local root. */
-  recordTrace(costUsd: number, dims: Attributes): void {
-    this.traceCost.record(costUsd, dims);
+  /** Record a finished run's total, with its status (`partial`: the run had unpriced work, so
+   * its total is a lower bound) and the dimensions of its local root. The histogram is
+   * synchronous, but its series are capped here like the counters' (the SDK's own limit
+   * applies per reader, and only after it has built and hashed every attribute set). */
+  recordTrace(costUsd: number, status: RunCostStatus, root: Attributes): void {
+    const key = status + dimensionKey(root, undefined);
+    let attributes = this.traceSeries.get(key);
+    if (attributes === undefined) {
+      if (this.traceSeries.size >= this.max) attributes = OVERFLOW_ATTRIBUTES;
+      else {
+        attributes = { ...dimensionAttributes(root), [A.ATTR_COST_STATUS]: status };
+        this.traceSeries.set(key, attributes);
+      }
+    }
+    this.traceCost.record(costUsd, attributes);
   }
 
   /** Record business outcomes: `count` of them worth `valueUsd` in all. */

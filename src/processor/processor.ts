@@ -8,7 +8,7 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import type { Attribution } from '../attribution/attribution.js';
 import { BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
 import type { Reporter } from '../diag.js';
-import { type CostMetrics, dimensionAttributes } from '../metrics/cost-metrics.js';
+import type { CostMetrics } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
 import type { TraceRegistry, TraceState } from './rollup.js';
@@ -183,7 +183,7 @@ export class CostProcessor implements SpanProcessor {
         const state = linked[kState];
         if (state !== undefined && !state.evicted) {
           state.writeTo(span);
-          this.metrics?.()?.recordTrace(state.costUsd, dimensionAttributes(span.attributes));
+          this.metrics?.()?.recordTrace(state.costUsd, state.status, span.attributes);
           const exceeded = state.exceeded;
           if (exceeded !== undefined && exceeded.size > 0) {
             span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
@@ -250,6 +250,7 @@ export class CostProcessor implements SpanProcessor {
       if (span.status.code === SpanStatusCode.ERROR) state.failedCostUsd += cost.costUsd;
     }
     if (cost.status === 'unpriced') state.unpricedSpans++;
+    else if (cost.status === 'partial') state.partialSpans++;
     const call = cost.llmCall;
     if (call !== undefined) {
       state.llmCalls++;
