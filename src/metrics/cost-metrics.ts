@@ -125,6 +125,8 @@ export class CostMetrics {
   /** Attribute sets of the histogram's series, by key; at most `max`, then the overflow one. */
   private readonly traceSeries = new Map<string, Attributes>();
   private readonly max: number;
+  /** Attributes the SDK dropped from spans (one series: no attributes). */
+  private droppedAttributes = 0;
 
   constructor(meter: Meter, options: CostMetricsOptions = {}) {
     const max = options.maxSeries ?? 10_000;
@@ -160,8 +162,14 @@ export class CostMetrics {
       '{USD}',
       'Business value of the outcomes (never cost)',
     );
+    const dropped = counter(
+      'spanledger.attributes.dropped',
+      '{attribute}',
+      "Attributes spanledger wrote that the SDK's span attribute count limit dropped",
+    );
     meter.addBatchObservableCallback(
       (result: BatchObservableResult) => {
+        if (this.droppedAttributes > 0) result.observe(dropped, this.droppedAttributes);
         this.spend.forEach((v, a) => {
           result.observe(cost, v.usd, a);
         });
@@ -185,7 +193,16 @@ export class CostMetrics {
           result.observe(outcomeValue, v.usd, a);
         });
       },
-      [cost, tokens, operations, unpriced, savings, outcomes, outcomeValue] as Observable[],
+      [
+        cost,
+        tokens,
+        operations,
+        unpriced,
+        savings,
+        outcomes,
+        outcomeValue,
+        dropped,
+      ] as Observable[],
     );
     this.traceCost = meter.createHistogram('spanledger.trace.cost.usd', {
       unit: '{USD}',
@@ -271,6 +288,11 @@ export class CostMetrics {
       }
     }
     this.traceCost.record(costUsd, attributes);
+  }
+
+  /** Count attributes spanledger wrote that the SDK's attribute count limit dropped. */
+  recordDroppedAttributes(n: number): void {
+    this.droppedAttributes += n;
   }
 
   /** Record business outcomes: `count` of them worth `valueUsd` in all. */

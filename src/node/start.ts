@@ -117,6 +117,7 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
     new ParentBasedSampler({ root: new AlwaysOnSampler() });
   const sdk = new NodeSDK({
     ...given,
+    spanLimits: { ...given.spanLimits, attributeCountLimit: attributeCountLimit(env, given) },
     sampler: ledger.sampler(delegate),
     spanProcessors: [
       ledger.processor,
@@ -141,6 +142,28 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
       return stopped;
     },
   };
+}
+
+/** Span attribute count limit when the user set none (the SDK's default is 128). Instrumentations
+ * that flatten messages into attributes (OpenInference) reach 128, and the SDK then silently
+ * drops every attribute set later, spanledger's cost attributes among them. */
+export const DEFAULT_ATTRIBUTE_COUNT_LIMIT = 1024;
+
+/** The span attribute count limit: the user's (`sdk.spanLimits`, `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`,
+ * `OTEL_ATTRIBUTE_COUNT_LIMIT`, in the SDK's order), else {@link DEFAULT_ATTRIBUTE_COUNT_LIMIT}.
+ * Read from `env` (which may not be `process.env`) and always passed on, so the SDK sees it. */
+function attributeCountLimit(env: Env, given: Partial<NodeSDKConfiguration>): number {
+  const fromEnv = (name: string): number | undefined => {
+    const raw = env[name]?.trim();
+    const n = raw ? Number(raw) : Number.NaN;
+    return Number.isInteger(n) && n >= 0 ? n : undefined;
+  };
+  return (
+    given.spanLimits?.attributeCountLimit ??
+    fromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ??
+    fromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ??
+    DEFAULT_ATTRIBUTE_COUNT_LIMIT
+  );
 }
 
 /** Whether the environment turns spanledger off (`SPANLEDGER_DISABLED` or `OTEL_SDK_DISABLED`). */

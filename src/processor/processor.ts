@@ -82,12 +82,21 @@ export interface PricingCounts {
   /** Spans that ended after their local root (or after its state was evicted): counted,
    * reported, but no longer part of the root's `spanledger.trace.*` attributes. */
   late: number;
+  /** Spans on which the SDK's attribute count limit dropped attributes spanledger wrote (their
+   * cost still counts in rollups and metrics; see `spanledger.attributes.dropped`). */
+  costAttributesDropped: number;
 }
 
 /** Writes SPEC section 2 cost attributes on every span of priced work. */
 export class CostProcessor implements SpanProcessor {
   /** Spans by pricing outcome. */
-  readonly counts: PricingCounts = { priced: 0, partial: 0, unpriced: 0, late: 0 };
+  readonly counts: PricingCounts = {
+    priced: 0,
+    partial: 0,
+    unpriced: 0,
+    late: 0,
+    costAttributesDropped: 0,
+  };
   /** Open traces' rollup states. */
   readonly traces: TraceRegistry;
   private budgets: BudgetEngine | undefined;
@@ -152,6 +161,9 @@ export class CostProcessor implements SpanProcessor {
 
   onEnding(span: Span): void {
     try {
+      // Attributes the SDK's count limit drops are counted on the span: a difference after our
+      // writes is one subtraction, and catches every key we add (cost, rollups, mirror).
+      const droppedBefore = span.droppedAttributesCount;
       const linked = span as Span & Linked;
       let cost: SpanCost | undefined;
       // An outcome span records business value, never cost: it skips the assessment.
@@ -191,9 +203,24 @@ export class CostProcessor implements SpanProcessor {
           this.traces.close(state);
         }
       }
+      const lost = span.droppedAttributesCount - droppedBefore;
+      if (lost > 0) this.attributesDropped(span, lost);
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
+  }
+
+  /** The SDK dropped `lost` of the attributes written on `span` (its attribute count limit was
+   * reached): the money still counts in rollups and metrics, but the span does not show it. */
+  private attributesDropped(span: Span, lost: number): void {
+    this.counts.costAttributesDropped++;
+    this.metrics?.()?.recordDroppedAttributes(lost);
+    this.reporter.count(
+      'cost_attributes_dropped',
+      `span "${span.name}" already had as many attributes as the SDK's attributeCountLimit allows; ` +
+        `${lost} spanledger attributes were dropped. Raise spanLimits.attributeCountLimit or ` +
+        'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT (docs/setup.md)',
+    );
   }
 
   /** Record an outcome span's metrics; false when the span is not an outcome. */

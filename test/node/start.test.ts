@@ -61,4 +61,41 @@ describe('startSpanLedger (spanledger/node)', () => {
     // No tracer provider was registered: the API still hands out non-recording spans.
     expect(trace.getTracer('t').startSpan('x').isRecording()).toBe(false);
   });
+
+  it.each([
+    ['no limit set: spanledger raises it to 1024', {}, 1024],
+    [
+      "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=150 is the user's",
+      { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '150' },
+      150,
+    ],
+    ["OTEL_ATTRIBUTE_COUNT_LIMIT=140 is the user's", { OTEL_ATTRIBUTE_COUNT_LIMIT: '140' }, 140],
+  ])('span attribute count limit: %s', async (_name, vars, limit) => {
+    const exporter = new InMemorySpanExporter();
+    const processor = new SimpleSpanProcessor(exporter);
+    started = startSpanLedger({
+      env: { ...QUIET, ...vars },
+      // A metric reader of its own: NodeSDK reads process.env, not `env`, for its exporters.
+      sdk: { spanProcessors: [processor], metricReaders: [new TestReader()] },
+    });
+    // A chat span with 200 attributes (OpenInference flattens messages into attributes).
+    const attributes: Record<string, string | number> = { ...CHAT } as Record<string, number>;
+    for (let i = 0; Object.keys(attributes).length < 200; i++) {
+      attributes[`llm.input_messages.${i}.message.content`] = `message ${i}`;
+    }
+    trace.getTracer('t').startSpan('chat gpt-4o', { attributes }).end();
+    await processor.forceFlush();
+    const [span] = exporter.getFinishedSpans();
+    const kept = Object.keys(span?.attributes ?? {}).length;
+    if (limit > 200) {
+      expect(span?.attributes['spanledger.cost.usd']).toBeCloseTo(CHAT_USD, 12);
+      expect(started.ledger.stats().spans.costAttributesDropped).toBe(0);
+      expect(kept).toBeGreaterThan(200);
+    } else {
+      // The user's own limit is kept; the loss is counted, not silent.
+      expect(kept).toBe(limit);
+      expect(span?.attributes['spanledger.cost.usd']).toBeUndefined();
+      expect(started.ledger.stats().spans.costAttributesDropped).toBe(1);
+    }
+  });
 });

@@ -163,7 +163,13 @@ describe('cost processor: LLM spans', () => {
       expect(a['spanledger.cost.usd'], name).toBeUndefined();
       expect(a['gen_ai.usage.cost.amount'], name).toBeUndefined();
     }
-    expect(h.ledger.stats().spans).toEqual({ priced: 0, partial: 0, unpriced: 4, late: 0 });
+    expect(h.ledger.stats().spans).toEqual({
+      priced: 0,
+      partial: 0,
+      unpriced: 4,
+      late: 0,
+      costAttributesDropped: 0,
+    });
     expect(h.ledger.stats().problems).toMatchObject({
       'unpriced.unknown_model': 1,
       'unpriced.unknown_provider': 1,
