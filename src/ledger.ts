@@ -23,7 +23,7 @@ import {
 } from './budgets/engine.js';
 import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetLedger } from './budgets/types.js';
-import { type ProblemCounts, Reporter } from './diag.js';
+import { mergeProblems, type ProblemCounts, processReporter, Reporter } from './diag.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
 import { MeterSource } from './metrics/meter-source.js';
 import { ConfigError, type PricesConfigInput } from './pricing/config.js';
@@ -93,7 +93,11 @@ export interface SpanLedgerStats {
   spans: PricingCounts;
   /** Open traces with rollup state, and how many were evicted by the cap or the expiry. */
   traces: { open: number; evictions: number };
+  /** Run-time problems by kind from every part, summed: the processor and budgets, the budget
+   * ledger (its `problems`), and the process-wide instrumentations. */
   problems: ProblemCounts;
+  /** The budget ledger's own counters, when it keeps any (`RedisLedger`, `MemoryLedger`). */
+  budgetLedger?: Readonly<Record<string, number | Readonly<Record<string, number>>>>;
 }
 
 /** What {@link createSpanLedger} returns. */
@@ -157,10 +161,12 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     names.add(b.name);
   }
   const timeoutMs = options.reservationTimeoutMs ?? 300_000;
+  const budgetLedger =
+    options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {});
   const engine = new BudgetEngine({
     budgets,
     meters,
-    ledger: options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {}),
+    ledger: budgetLedger,
     reporter,
     ...(options.now ? { now: options.now } : {}),
     ...(options.onBudgetEvent ? { onBudgetEvent: options.onBudgetEvent } : {}),
@@ -261,11 +267,19 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     enforce,
     reserve,
     guard,
-    stats: () => ({
-      spans: { ...processor.counts },
-      traces: { open: traces.size, evictions: traces.evictions },
-      problems: reporter.snapshot(),
-    }),
+    stats: () => {
+      const own = (budgetLedger as { stats?(): SpanLedgerStats['budgetLedger'] }).stats?.();
+      return {
+        spans: { ...processor.counts },
+        traces: { open: traces.size, evictions: traces.evictions },
+        problems: mergeProblems(
+          reporter.snapshot(),
+          own?.problems as ProblemCounts | undefined,
+          processReporter().snapshot(),
+        ),
+        ...(own !== undefined ? { budgetLedger: own } : {}),
+      };
+    },
     shutdown() {
       shutdown ??= processor
         .shutdown()
