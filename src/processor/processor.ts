@@ -3,7 +3,13 @@
  * `onEnding`, before the span is frozen, so they reach every exporter after it. Nothing here
  * may throw into the application: the SDK does not guard `span.end()` against processors.
  */
-import { type Context, createContextKey, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  createContextKey,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Attribution } from '../attribution/attribution.js';
 import { BudgetEngine, type RunBudgetState, recordToolCall } from '../budgets/engine.js';
@@ -134,7 +140,7 @@ export class CostProcessor implements SpanProcessor {
 
   onStart(span: Span, parentContext: Context): void {
     try {
-      const dims = this.attribution?.forSpan(parentContext, span.resource);
+      const dims = this.attribution?.forSpan(parentContext, settledView(span.resource));
       if (dims !== undefined) {
         // Attributes the application set at start win over inherited attribution.
         for (const key in dims) {
@@ -396,6 +402,39 @@ export class CostProcessor implements SpanProcessor {
       span.setAttribute(A.ATTR_GEN_AI_USAGE_COST_SOURCE, cost.source ?? 'catalog');
     }
   }
+}
+
+/** A resource as the SDK hands it to spans; `asyncAttributesPending` and `getRawAttributes`
+ * are part of its `Resource` interface. */
+interface ResourceLike {
+  readonly attributes: Attributes;
+  readonly asyncAttributesPending?: boolean;
+  getRawAttributes?(): [string, unknown][];
+}
+
+// Views of resources whose async attributes (NodeSDK's host.id, ...) have not settled: reading
+// `attributes` then logs an SDK error per span, and they settle only when an exporter waits for
+// them. The view holds the attributes known so far (the dimensions come from the synchronous
+// OTEL_RESOURCE_ATTRIBUTES); once settled, the resource itself is read.
+const pendingViews = new WeakMap<object, { attributes: Attributes }>();
+
+function settledView(resource: ResourceLike): { attributes: Attributes } {
+  if (resource.asyncAttributesPending !== true || resource.getRawAttributes === undefined) {
+    return resource;
+  }
+  let view = pendingViews.get(resource);
+  if (view === undefined) {
+    const attributes: Attributes = {};
+    for (const [k, v] of resource.getRawAttributes()) {
+      const thenable = typeof (v as { then?: unknown } | null)?.then === 'function';
+      if (v != null && !thenable && attributes[k] === undefined) {
+        attributes[k] = v as Attributes[string];
+      }
+    }
+    view = { attributes };
+    pendingViews.set(resource, view);
+  }
+  return view;
 }
 
 function describe(cost: SpanCost): string {

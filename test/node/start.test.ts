@@ -1,4 +1,4 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, diag, metrics, propagation, trace } from '@opentelemetry/api';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ afterEach(async () => {
   metrics.disable();
   context.disable();
   propagation.disable();
+  diag.disable(); // startSpanLedger installs a WARN logger when none is set
 });
 
 describe('startSpanLedger (spanledger/node)', () => {

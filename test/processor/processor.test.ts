@@ -1,5 +1,12 @@
-import type { Attributes } from '@opentelemetry/api';
+import { type Attributes, DiagLogLevel, diag } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
+import { createSpanLedger } from '../../src/index.js';
 import { CHAT, CHAT_USD } from '../support/fixtures.js';
 import { harness } from './harness.js';
 
@@ -386,5 +393,43 @@ describe('cost processor: unit-price rules', () => {
     expect(() => harness({ prices: { tools: [{ name: 'x', perCallUsd: -1 }] } as never })).toThrow(
       /options\.prices: tools\[0\]\.perCallUsd/,
     );
+  });
+});
+
+describe('cost processor: a resource whose async attributes have not settled', () => {
+  it('copies its dimensions without reading it early (no SDK error logged)', async () => {
+    const logged: string[] = [];
+    const log = (m: string) => logged.push(m);
+    diag.setLogger(
+      { error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} },
+      DiagLogLevel.WARN,
+    );
+    try {
+      // As NodeSDK's resource is until the first export: host.id is still a promise.
+      let settle: (v: string) => void = () => {};
+      const resource = resourceFromAttributes({
+        'spanledger.team': 'payments',
+        'host.id': new Promise<string>((r) => {
+          settle = r;
+        }),
+      });
+      const ledger = createSpanLedger();
+      const exporter = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({
+        resource,
+        spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+      });
+      expect(resource.asyncAttributesPending).toBe(true);
+      provider.getTracer('t').startSpan('chat', { attributes: CHAT }).end();
+      expect(logged).toEqual([]);
+      settle('host-1'); // the exporter waits for it
+      await provider.forceFlush();
+      const [span] = exporter.getFinishedSpans();
+      expect(span?.attributes['spanledger.team']).toBe('payments');
+      expect(span?.attributes['spanledger.cost.usd']).toBe(CHAT_USD);
+      expect(logged).toEqual([]);
+    } finally {
+      diag.disable();
+    }
   });
 });
