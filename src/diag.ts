@@ -11,6 +11,8 @@ export type ProblemCounts = Record<string, number>;
 /** Counts run-time problems by kind and logs the first of each kind once (see the module doc). */
 export class Reporter {
   private readonly counts = new Map<string, number>();
+  /** The total count at the last summary. */
+  private summarised = 0;
 
   /** Count one occurrence; the first of each kind is logged with its detail. `kind` must come
    * from a fixed vocabulary (it keys a map); user data goes in `detail` only. */
@@ -29,9 +31,13 @@ export class Reporter {
     return Object.fromEntries(this.counts);
   }
 
-  /** Log all counts once (at shutdown). */
+  /** Log all counts (at shutdown); a second call with nothing counted since logs nothing (the
+   * processor and the ledger that holds it both end with a summary). */
   summary(): void {
-    if (this.counts.size === 0) return;
+    let total = 0;
+    for (const n of this.counts.values()) total += n;
+    if (total === this.summarised) return;
+    this.summarised = total;
     const parts = [...this.counts].map(([k, v]) => `${k}=${v}`).join(', ');
     diag.info(`spanledger: run-time problems counted: ${parts}`);
   }

@@ -106,6 +106,9 @@ export class CostProcessor implements SpanProcessor {
   /** Open traces' rollup states. */
   readonly traces: TraceRegistry;
   private budgets: BudgetEngine | undefined;
+  /** Closed by shutdown(). */
+  private owned: BudgetEngine | undefined;
+  private stopped: Promise<void> | undefined;
   private readonly attribution: Attribution | undefined;
   private readonly metrics: (() => CostMetrics | undefined) | undefined;
   private readonly ctx: CostContext;
@@ -122,8 +125,11 @@ export class CostProcessor implements SpanProcessor {
     this.metrics = options.metrics;
   }
 
-  /** Start accounting budgets (once, at construction of the ledger; none configured: none). */
+  /** Start accounting budgets (once, at construction of the ledger; none configured: none).
+   * The engine and its budget ledger are the processor's from then on: its `shutdown()` (which
+   * the tracer provider calls) closes them, budgets or not. */
   attachBudgets(engine: BudgetEngine): void {
+    this.owned = engine;
     if (engine.budgets.length > 0) this.budgets = engine;
   }
 
@@ -322,8 +328,20 @@ export class CostProcessor implements SpanProcessor {
     return Promise.resolve();
   }
 
+  /** Close what the processor owns (the budget engine and its ledger: a Redis connection),
+   * then log the run-time problem counts once. Idempotent; never rejects. A tracer provider's
+   * shutdown (NodeSDK's) calls it, so an application that never names the ledger at exit still
+   * releases it. */
   shutdown(): Promise<void> {
-    return Promise.resolve();
+    this.stopped ??= (async () => {
+      try {
+        await this.owned?.close();
+      } catch (e) {
+        this.reporter.count('internal_error', (e as Error).message);
+      }
+      this.reporter.summary();
+    })();
+    return this.stopped;
   }
 
   private inherited(span: Linked): CostCategory | undefined {

@@ -6,7 +6,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { createSpanLedger } from '../../src/index.js';
+import { createSpanLedger, MemoryLedger } from '../../src/index.js';
 import { CHAT, CHAT_USD } from '../support/fixtures.js';
 import { harness } from './harness.js';
 
@@ -428,6 +428,42 @@ describe('cost processor: a resource whose async attributes have not settled', (
       expect(span?.attributes['spanledger.team']).toBe('payments');
       expect(span?.attributes['spanledger.cost.usd']).toBe(CHAT_USD);
       expect(logged).toEqual([]);
+    } finally {
+      diag.disable();
+    }
+  });
+});
+
+describe('cost processor: shutdown', () => {
+  it('closes the budget ledger it owns when the tracer provider shuts down, summary logged once', async () => {
+    const logged: string[] = [];
+    const log = (m: string) => logged.push(m);
+    diag.setLogger(
+      { error: log, warn: log, info: log, debug: () => {}, verbose: () => {} },
+      DiagLogLevel.INFO,
+    );
+    try {
+      let closes = 0;
+      class ClosingLedger extends MemoryLedger {
+        override async close(): Promise<void> {
+          closes++;
+          await super.close();
+        }
+      }
+      // No budgets: the ledger (a Redis one from the environment, say) is still owned and closed.
+      const ledger = createSpanLedger({ budgetLedger: new ClosingLedger() });
+      const provider = new BasicTracerProvider({ spanProcessors: [ledger.processor] });
+      provider.getTracer('t').startSpan('chat', { attributes: CHAT }).end();
+      provider
+        .getTracer('t')
+        .startSpan('bad', { attributes: { 'spanledger.manual.cost.usd': -1 } })
+        .end();
+      await provider.shutdown(); // what NodeSDK.shutdown() does: the ledger is never named
+      expect(closes).toBe(1);
+      await ledger.shutdown(); // idempotent with it
+      await ledger.processor.shutdown();
+      expect(closes).toBeLessThanOrEqual(2); // a second close of a ledger is a no-op
+      expect(logged.filter((m) => m.includes('run-time problems counted'))).toHaveLength(1);
     } finally {
       diag.disable();
     }
