@@ -1,5 +1,5 @@
 /**
- * Cost metrics (SPEC section 3), recorded by the processor for every recording span, so they
+ * Cost metrics (docs/conventions.md, Metrics), recorded by the processor for every recording span, so they
  * stay exact under any trace sampling once the sampler is wrapped to record everything
  * (`ledger.sampler(...)`). Attribute keys are the span attribute keys.
  *
@@ -114,7 +114,7 @@ export interface CostMetricsOptions {
   maxSeries?: number;
 }
 
-/** The SPEC section 3 instruments of one meter. */
+/** The cost instruments of one meter (docs/conventions.md, Metrics). */
 export class CostMetrics {
   private readonly spend: Family<Spend>;
   private readonly usage: Family<Usage>;

@@ -17,15 +17,17 @@ import type { Reporter } from '../diag.js';
 import type { CostMetrics } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
+import { readLlmCall } from '../usage/normalize.js';
 import type { TraceRegistry, TraceState } from './rollup.js';
 import {
-  assessSpan,
   type CostContext,
   INHERITABLE,
   isRelevant,
   ownCategory,
+  priceSpan,
   reasonCode,
   type SpanCost,
+  type SpanView,
   toolArgumentsOf,
   toolNameOf,
 } from './span-cost.js';
@@ -93,7 +95,7 @@ export interface PricingCounts {
   costAttributesDropped: number;
 }
 
-/** Writes SPEC section 2 cost attributes on every span of priced work. */
+/** Writes the cost attributes (docs/conventions.md) on every span of priced work. */
 export class CostProcessor implements SpanProcessor {
   /** Spans by pricing outcome. */
   readonly counts: PricingCounts = {
@@ -177,22 +179,15 @@ export class CostProcessor implements SpanProcessor {
       // writes is one subtraction, and catches every key we add (cost, rollups, mirror).
       const droppedBefore = span.droppedAttributesCount;
       const linked = span as Span & Linked;
-      let cost: SpanCost | undefined;
-      // An outcome span records business value, never cost: it skips the assessment.
-      if (isRelevant(span.name, span.attributes) && !this.outcome(span, linked)) {
-        cost = assessSpan(
-          span as unknown as Parameters<typeof assessSpan>[0],
-          this.ctx,
-          () => this.inherited(linked),
-          linked[kWrapped] === true,
-        );
-        if (cost) {
-          if (cost.llmCall) this.markAncestors(linked);
-          this.write(span, cost);
-          this.account(cost);
-          this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
-          this.rollUp(linked, cost);
-        }
+      // The money path, in order: classify the span, read its usage, price it (costOf), then
+      // account for it: attributes, counts, metrics, the run's rollup and budgets.
+      const cost = this.costOf(span, linked);
+      if (cost !== undefined) {
+        if (cost.llmCall) this.markAncestors(linked);
+        this.write(span, cost);
+        this.account(cost);
+        this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
+        this.rollUp(linked, cost);
       }
       const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
       const subtree = own + (linked[kSubtree] ?? 0);
@@ -233,6 +228,31 @@ export class CostProcessor implements SpanProcessor {
         `${lost} spanledger attributes were dropped. Raise spanLimits.attributeCountLimit or ` +
         'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT (docs/setup.md)',
     );
+  }
+
+  /** Classify the span, read its usage, price it: what the span costs, or undefined when it
+   * carries nothing spanledger writes. */
+  private costOf(span: Span, linked: Span & Linked): SpanCost | undefined {
+    const attrs = span.attributes;
+    // 1. Classify. Most spans (HTTP, database) carry no key spanledger reads; an outcome span
+    //    records business value, never cost.
+    if (!isRelevant(span.name, attrs) || this.outcome(span, linked)) return undefined;
+    const own = ownCategory(span.name, attrs, this.ctx.rules);
+    // 2. Read its usage (every emitter's attributes, one record).
+    const call = readLlmCall(span.name, attrs, span.instrumentationScope);
+    // 3. Price it (pure: leaf-only, provider-reported cost first, rules).
+    const cost = priceSpan(
+      span as unknown as SpanView,
+      own,
+      call,
+      linked[kWrapped] === true,
+      this.ctx,
+    );
+    if (cost === undefined) return undefined;
+    // Work done inside an evaluation, tool or retrieval is charged to it (docs/conventions.md, categories); the
+    // ancestors are looked at only when the span has no category of its own.
+    cost.category ??= this.inherited(linked) ?? (call !== undefined ? 'llm' : 'external');
+    return cost as SpanCost;
   }
 
   /** Record an outcome span's metrics; false when the span is not an outcome. */
@@ -281,7 +301,7 @@ export class CostProcessor implements SpanProcessor {
       );
       return;
     }
-    // Work counts go by the span's own category (assessed once, in assessSpan).
+    // Work counts go by the span's own category (found once, in costOf).
     const own = cost.llmCall === undefined ? cost.own : undefined;
     if (cost.costUsd !== undefined && cost.status !== 'unpriced') {
       state.costUsd += cost.costUsd;

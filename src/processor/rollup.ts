@@ -65,7 +65,7 @@ export class TraceState implements RunBudgetState {
     readonly createdMs: number,
   ) {}
 
-  /** Write the SPEC section 2 rollup attributes on the local root (one call per key: no
+  /** Write the rollup attributes (docs/conventions.md) on the local root (one call per key: no
    * intermediate object on the span path). */
   writeTo(span: { setAttribute(key: string, value: number | string): unknown }): void {
     span.setAttribute(A.ATTR_TRACE_COST_USD, this.costUsd);
