@@ -1,4 +1,4 @@
-import { context, diag, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, DiagLogLevel, diag, metrics, propagation, trace } from '@opentelemetry/api';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,4 +99,45 @@ describe('startSpanLedger (spanledger/node)', () => {
       expect(started.ledger.stats().spans.costAttributesDropped).toBe(1);
     }
   });
+
+  // That the default logger writes to stderr is checked in a child process
+  // (test/integration/register-exit.test.ts): DiagConsoleLogger keeps the console methods of
+  // its load time, out of a spy's reach here.
+  it.each([
+    ['no logger and no OTEL_LOG_LEVEL: one is installed', undefined, {}, true],
+    ["the app's own logger keeps its place", 'app', {}, false],
+    [
+      'OTEL_LOG_LEVEL=none: NodeSDK decides (nothing)',
+      undefined,
+      { OTEL_LOG_LEVEL: 'none' },
+      false,
+    ],
+  ])('default diag logger: %s', (_name, appLogger, vars, installed) => {
+    const appLines: string[] = [];
+    if (appLogger !== undefined) {
+      const log = (m: string) => appLines.push(m);
+      diag.setLogger(
+        { error: log, warn: log, info: log, debug: log, verbose: log },
+        DiagLogLevel.WARN,
+      );
+    }
+    const before = apiGlobal().diag;
+    started = startSpanLedger({
+      env: { ...QUIET, ...vars },
+      sdk: { spanProcessors: [], metricReaders: [new TestReader()] },
+    });
+    diag.warn('spanledger: a ledger is down');
+    expect(apiGlobal().diag !== before).toBe(installed);
+    expect(apiGlobal().diag !== undefined).toBe(installed || appLogger !== undefined);
+    expect(appLines).toEqual(appLogger !== undefined ? ['spanledger: a ledger is down'] : []);
+  });
 });
+
+/** Where the OTel API keeps its globals (the diag logger among them). */
+function apiGlobal(): { diag?: unknown } {
+  return (
+    (globalThis as Record<symbol, { diag?: unknown } | undefined>)[
+      Symbol.for('opentelemetry.js.api.1')
+    ] ?? {}
+  );
+}
