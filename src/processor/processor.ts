@@ -180,7 +180,8 @@ export class CostProcessor implements SpanProcessor {
       const droppedBefore = span.droppedAttributesCount;
       const linked = span as Span & Linked;
       // The money path, in order: classify the span, read its usage, price it (costOf), then
-      // account for it: attributes, counts, metrics, the run's rollup and budgets.
+      // account for it: attributes, counts, metrics, the run's rollup and budgets, the subtree,
+      // and on the local root the run's totals.
       const cost = this.costOf(span, linked);
       if (cost !== undefined) {
         if (cost.llmCall) this.markAncestors(linked);
@@ -189,32 +190,41 @@ export class CostProcessor implements SpanProcessor {
         this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
         this.rollUp(linked, cost);
       }
-      const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
-      const subtree = own + (linked[kSubtree] ?? 0);
-      if (subtree > 0) {
-        span.setAttribute(A.ATTR_SUBTREE_COST_USD, subtree);
-        const parent = linked[kParent];
-        // A parent that already ended is frozen: the trace total still has this cost.
-        if (parent !== undefined && !parent.ended)
-          parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
-      }
-      if (linked[kRoot] === undefined) {
-        const state = linked[kState];
-        if (state !== undefined && !state.evicted) {
-          state.writeTo(span);
-          this.metrics?.()?.recordTrace(state.costUsd, state.status, span.attributes);
-          const exceeded = state.exceeded;
-          if (exceeded !== undefined && exceeded.size > 0) {
-            span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
-          }
-          this.traces.close(state);
-        }
-      }
+      this.addToSubtree(linked, cost);
+      if (linked[kRoot] === undefined) this.closeRun(linked);
       const lost = span.droppedAttributesCount - droppedBefore;
       if (lost > 0) this.attributesDropped(span, lost);
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
+  }
+
+  /** Subtree rollup: the span's own cost plus its ended children's subtrees, passed up to its
+   * parent while that is still open. */
+  private addToSubtree(span: Span & Linked, cost: SpanCost | undefined): void {
+    const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
+    const subtree = own + (span[kSubtree] ?? 0);
+    if (subtree > 0) {
+      span.setAttribute(A.ATTR_SUBTREE_COST_USD, subtree);
+      const parent = span[kParent];
+      // A parent that already ended is frozen: the trace total still has this cost.
+      if (parent !== undefined && !parent.ended) {
+        parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
+      }
+    }
+  }
+
+  /** The local root ends: write the run's totals on it, record them, and close its state. */
+  private closeRun(root: Span & Linked): void {
+    const state = root[kState];
+    if (state === undefined || state.evicted) return;
+    state.writeTo(root);
+    this.metrics?.()?.recordTrace(state.costUsd, state.status, root.attributes);
+    const exceeded = state.exceeded;
+    if (exceeded !== undefined && exceeded.size > 0) {
+      root.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
+    }
+    this.traces.close(state);
   }
 
   /** The SDK dropped `lost` of the attributes written on `span` (its attribute count limit was
@@ -249,8 +259,8 @@ export class CostProcessor implements SpanProcessor {
       this.ctx,
     );
     if (cost === undefined) return undefined;
-    // Work done inside an evaluation, tool or retrieval is charged to it (docs/conventions.md, categories); the
-    // ancestors are looked at only when the span has no category of its own.
+    // Work done inside an evaluation, tool or retrieval is charged to it (docs/conventions.md);
+    // the ancestors are looked at only when the span has no category of its own.
     cost.category ??= this.inherited(linked) ?? (call !== undefined ? 'llm' : 'external');
     return cost as SpanCost;
   }
