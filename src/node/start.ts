@@ -16,7 +16,11 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
 import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils.js';
-import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { ConfigError } from '../config-file.js';
 import { OpenAIUsageInstrumentation } from '../instrumentation/openai.js';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
@@ -130,10 +134,7 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
     ...given,
     spanLimits: { ...given.spanLimits, attributeCountLimit: attributeCountLimit(env, given) },
     sampler: ledger.sampler(delegate),
-    spanProcessors: [
-      ledger.processor,
-      ...(given.spanProcessors ?? getSpanProcessorsFromEnv(undefined)),
-    ],
+    spanProcessors: [ledger.processor, ...(given.spanProcessors ?? exportersFromEnv(env))],
     instrumentations: [...instrumentations, ...(given.instrumentations ?? [])],
   });
   sdk.start();
@@ -227,6 +228,14 @@ function installDefaultDiagLogger(env: Env): void {
     logLevel: DiagLogLevel.WARN,
     suppressOverrideMessage: true,
   });
+}
+
+/** The span exporters `OTEL_TRACES_EXPORTER` names. With `none` (metrics only), none: the
+ * NodeSDK helper would warn "SDK will not be initialized", which is not so here (spanledger's
+ * processor still prices every span for the metrics). */
+function exportersFromEnv(env: Env): SpanProcessor[] {
+  const first = (env.OTEL_TRACES_EXPORTER ?? '').split(',')[0]?.trim();
+  return first === 'none' ? [] : getSpanProcessorsFromEnv(undefined);
 }
 
 /** Span attribute count limit when the user set none (the SDK's default is 128). Instrumentations

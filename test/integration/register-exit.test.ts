@@ -140,3 +140,24 @@ describe('an unreachable OTLP endpoint at exit', () => {
     expect(said[0]).toMatch(/ (failed|timed out) after \d+ ms/);
   });
 });
+
+describe('important trouble is said at warn level by default', () => {
+  it('a Redis ledger unreachable at startup, and nothing misleading from the SDK', async () => {
+    const url = `redis://127.0.0.1:${await closedPort()}`;
+    const run = await runApp('timed-app.mjs', {
+      OTEL_TRACES_EXPORTER: 'none', // metrics only: spanledger still prices every span
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_RESOURCE_ATTRIBUTES: 'spanledger.team=payments',
+      SPANLEDGER_REDIS_URL: url,
+      SPANLEDGER_BUDGETS_FILE: join(ROOT, 'test', 'fixtures', 'budgets', 'team-daily.yaml'),
+      RUNS: '2',
+    });
+    expect(run.code).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.some((l) => /redis/i.test(l))).toBe(true);
+    // Every line is spanledger's own, once per kind (no "SDK will not be initialized").
+    for (const l of lines) expect(l).toMatch(/^spanledger: /);
+    expect(new Set(lines).size).toBe(lines.length);
+  });
+});
