@@ -19,10 +19,15 @@ export {
   type LimitUnit,
 } from './budgets/decisions.js';
 export { MemoryLedger, type MemoryLedgerOptions } from './budgets/memory-ledger.js';
-export { RedisLedger, type RedisLedgerOptions } from './budgets/redis-ledger.js';
+export {
+  RedisLedger,
+  type RedisLedgerOptions,
+  type RedisLedgerStats,
+} from './budgets/redis-ledger.js';
 export type { BudgetEvent } from './budgets/signals.js';
 export type {
   BudgetLedger,
+  BudgetLedgerStats,
   KeyRef,
   ReserveResult,
   WindowRef,

@@ -26,9 +26,9 @@ import {
 import { BudgetEngine, type GuardAccount, type Hold } from './budgets/engine.js';
 import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetEvent } from './budgets/signals.js';
-import type { BudgetLedger } from './budgets/types.js';
+import type { BudgetLedger, BudgetLedgerStats } from './budgets/types.js';
 import { loadConfigFile, type SpanLedgerConfigInput, validateConfig } from './config.js';
-import { type ProblemCounts, Reporter } from './diag.js';
+import { mergeProblems, type ProblemCounts, processReporter, Reporter } from './diag.js';
 import { BUILTIN } from './dimensions.js';
 import { BudgetMetrics } from './metrics/budget-metrics.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
@@ -102,7 +102,11 @@ export interface SpanLedgerStats {
   spans: PricingCounts;
   /** Open traces with rollup state, and how many were evicted by the cap or the expiry. */
   traces: { open: number; evictions: number };
+  /** Run-time problems by kind from every part, summed: the processor and budgets, the budget
+   * ledger (its `problems`), and the process-wide instrumentations. */
   problems: ProblemCounts;
+  /** The budget ledger's own counters, when it keeps any (`RedisLedger`, `MemoryLedger`). */
+  budgetLedger?: BudgetLedgerStats;
 }
 
 /** What {@link createSpanLedger} returns. */
@@ -273,9 +277,11 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     names.add(b.name);
   }
   const timeoutMs = options.reservationTimeoutMs ?? 300_000;
+  const budgetLedger =
+    options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {});
   const engine = new BudgetEngine({
     budgets,
-    ledger: options.budgetLedger ?? new MemoryLedger(options.now ? { now: options.now } : {}),
+    ledger: budgetLedger,
     reporter,
     instruments: new BudgetMetrics(meters),
     dimensions,
@@ -408,16 +414,23 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     enforce,
     reserve,
     guard,
-    stats: () => ({
-      spans: { ...processor.counts },
-      traces: { open: traces.size, evictions: traces.evictions },
-      problems: reporter.snapshot(),
-    }),
+    stats: () => {
+      const own = budgetLedger.stats?.();
+      return {
+        spans: { ...processor.counts },
+        traces: { open: traces.size, evictions: traces.evictions },
+        problems: mergeProblems(
+          reporter.snapshot(),
+          own?.problems as ProblemCounts | undefined,
+          processReporter().snapshot(),
+        ),
+        ...(own !== undefined ? { budgetLedger: own } : {}),
+      };
+    },
     shutdown() {
-      shutdown ??= processor
-        .shutdown()
-        .then(() => engine.close())
-        .then(() => reporter.summary());
+      // The processor owns the engine and its ledger: its shutdown closes them and logs the
+      // problem counts once.
+      shutdown ??= processor.shutdown();
       return shutdown;
     },
   };

@@ -8,15 +8,19 @@
  * the OTLP exporters and the instrumentations, all from `OTEL_*` and `SPANLEDGER_*` variables
  * (see `startSpanLedger`). Bad configuration stops the process at startup with a message that
  * names the variable or file and why; anything else that fails leaves the app running untraced.
- * Spans and metrics are flushed when the process ends (SIGTERM, SIGINT or an empty event loop).
+ * Spans and metrics are flushed, and the ledger shut down, when the process ends: when its event
+ * loop empties, or on SIGTERM/SIGINT when the app has no handler of its own for the signal (an
+ * app that handles it drains with a working ledger). See docs/setup.md.
  */
 import { register as registerLoader } from 'node:module';
 import { diag } from '@opentelemetry/api';
 import { ConfigError } from './config-file.js';
 import {
   disabledByEnv,
+  type FlushOutcome,
   PATCHED_MODULES,
   type StartedSpanLedger,
+  shutdownForExit,
   startSpanLedger,
 } from './node/start.js';
 
@@ -48,18 +52,28 @@ try {
 if (started !== undefined) {
   const running = started;
   let exiting = false;
-  const flushThen = (after: () => void) => {
+  const flushThen = (after: (outcome: FlushOutcome) => void) => {
     if (exiting) return;
     exiting = true;
-    running.shutdown().finally(after);
+    void shutdownForExit(running).then(after);
   };
-  // An empty event loop: flush (which keeps the loop alive until done), then let it end.
-  process.once('beforeExit', () => flushThen(() => {}));
+  // The event loop is empty: the app is done (after draining, when it handled a signal itself).
+  // Flush after the app's own 'beforeExit' listeners (they run in this same emit), then let the
+  // process end. A flush that timed out must not hold the exit for the exporters' retries.
+  process.once('beforeExit', () => {
+    setImmediate(() =>
+      flushThen((outcome) => {
+        if (outcome === 'timed_out') process.exit();
+      }),
+    );
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      // Someone else handles this signal: flush, and leave exiting to them.
-      if (process.listenerCount(signal) > 0) flushThen(() => {});
-      else flushThen(() => process.kill(process.pid, signal));
+      // The app handles this signal itself: it drains and ends when it chooses, and the ledger
+      // keeps answering meanwhile. The flush waits for its loop to empty ('beforeExit').
+      if (process.listenerCount(signal) > 0) return;
+      // No one else: the default action would have ended the process. Flush, then re-raise.
+      flushThen(() => process.kill(process.pid, signal));
     });
   }
 }

@@ -148,13 +148,13 @@ export const ATTR_OUTCOME_COUNT = 'spanledger.outcome.count';
 /** Business value of the outcomes the span records (all of them), USD. */
 export const ATTR_OUTCOME_VALUE_USD = 'spanledger.outcome.value.usd';
 
-// --- attribution dimensions (fixed keys; names and extras live in dimensions.ts) ---
+// --- attribution dimensions (fixed keys, docs/conventions.md; names and extras live in dimensions.ts) ---
 export const ATTR_TEAM = 'spanledger.team';
 export const ATTR_COST_CENTER = 'spanledger.cost_center';
 export const ATTR_TENANT = 'spanledger.tenant';
 export const ATTR_USE_CASE = 'spanledger.use_case';
 
-// --- written by the processor (fixed, SPEC section 2) ---
+// --- written by the processor (fixed, docs/conventions.md) ---
 export const ATTR_COST_USD = 'spanledger.cost.usd';
 export const ATTR_COST_CATEGORY = ATTR_CATEGORY;
 export const ATTR_COST_STATUS = 'spanledger.cost.status';
@@ -174,7 +174,7 @@ export const ATTR_PRICING_SERVICE_TIER = 'spanledger.pricing.service_tier';
 export const ATTR_USAGE_QUANTITY = 'spanledger.usage.quantity';
 export const ATTR_USAGE_UNIT = 'spanledger.usage.unit';
 
-// --- rollups written by the processor (fixed, SPEC section 2) ---
+// --- rollups written by the processor (fixed, docs/conventions.md) ---
 /** On every span whose subtree (itself and its descendants) carries cost. */
 export const ATTR_SUBTREE_COST_USD = 'spanledger.subtree.cost.usd';
 export const ATTR_TRACE_COST_USD = 'spanledger.trace.cost.usd';
@@ -187,8 +187,11 @@ export const ATTR_TRACE_OUTPUT_TOKENS = 'spanledger.trace.output_tokens';
 export const ATTR_TRACE_CACHE_READ_TOKENS = 'spanledger.trace.cache_read_tokens';
 export const ATTR_TRACE_UNPRICED_SPANS = 'spanledger.trace.unpriced_spans';
 export const ATTR_TRACE_FAILED_COST_USD = 'spanledger.trace.failed_cost.usd';
+/** On the local root: `priced`, or `partial` when any span of the run is unpriced or partly
+ * priced (the run total is then a lower bound, never a silent 0). */
+export const ATTR_TRACE_COST_STATUS = 'spanledger.trace.cost.status';
 
-// --- budgets (fixed, SPEC section 2) ---
+// --- budgets (fixed, docs/conventions.md) ---
 export const EVENT_BUDGET_WARNING = 'spanledger.budget.warning';
 export const EVENT_BUDGET_EXCEEDED = 'spanledger.budget.exceeded';
 export const ATTR_BUDGET_NAME = 'spanledger.budget.name';
@@ -213,9 +216,11 @@ export const COST_CATEGORIES = [
   'human_review',
   'external',
 ] as const;
-/** One of the six cost categories (SPEC section 1). */
+/** One of the six cost categories (docs/conventions.md). */
 export type CostCategory = (typeof COST_CATEGORIES)[number];
 
+/** `spanledger.trace.cost.status` values. */
+export type RunCostStatus = 'priced' | 'partial';
 /** `spanledger.cost.status` values. */
 export type CostStatus = 'priced' | 'unpriced' | 'partial';
 /** `spanledger.cost.source` values. */

@@ -42,7 +42,7 @@ import {
   type InstrumentationConfig,
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
-import { Reporter } from '../diag.js';
+import { processReporter, type Reporter } from '../diag.js';
 import * as A from '../semconv.js';
 import { callProvider } from '../usage/normalize.js';
 import { VERSION } from '../version.js';
@@ -233,7 +233,9 @@ function clientClass(exports: unknown): { prototype: Obj } | undefined {
  * true }`, or the span is left unpriced with reason `no_usage` (never priced at $0).
  */
 export class OpenAIUsageInstrumentation extends InstrumentationBase<OpenAIUsageInstrumentationConfig> {
-  private readonly problems = new Reporter();
+  // The process-wide reporter: this instrumentation patches `openai` for the whole process, and
+  // every ledger's stats() includes its counts.
+  private readonly problems = processReporter();
 
   constructor(config: OpenAIUsageInstrumentationConfig = {}) {
     super(OPENAI_USAGE_INSTRUMENTATION_NAME, VERSION, config);

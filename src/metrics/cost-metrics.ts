@@ -1,5 +1,5 @@
 /**
- * Cost metrics (SPEC section 3), recorded by the processor for every recording span, so they
+ * Cost metrics (docs/conventions.md, Metrics), recorded by the processor for every recording span, so they
  * stay exact under any trace sampling once the sampler is wrapped to record everything
  * (`ledger.sampler(...)`). Attribute keys are the span attribute keys.
  *
@@ -22,6 +22,7 @@ import type {
 } from '@opentelemetry/api';
 import { BUILTIN, dimensionValue } from '../dimensions.js';
 import { reasonCode, type SpanCost } from '../processor/span-cost.js';
+import type { RunCostStatus } from '../semconv.js';
 import * as A from '../semconv.js';
 
 /** Dimension attributes carried by cost metrics, read off the span (src/dimensions.ts). */
@@ -29,6 +30,7 @@ const DIMENSION_KEYS = BUILTIN.keys;
 
 /** Attribute the SDK sets on the series that collects measurements beyond its limit. */
 const OVERFLOW = 'otel.metric.overflow';
+const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ [OVERFLOW]: true });
 
 /** The metric attributes of a span's dimensions. */
 export function dimensionAttributes(span: Attributes, root?: Attributes): Attributes {
@@ -103,11 +105,12 @@ interface Outcome {
 
 /** Options of {@link CostMetrics}. */
 export interface CostMetricsOptions {
-  /** Series kept per family before the overflow series. Default 10000. */
+  /** Series kept per instrument family (each counter family, the run-cost histogram) before
+   * the overflow series. Default 10000. */
   maxSeries?: number;
 }
 
-/** The SPEC section 3 instruments of one meter. */
+/** The cost instruments of one meter (docs/conventions.md, Metrics). */
 export class CostMetrics {
   private readonly spend: Family<Spend>;
   private readonly usage: Family<Usage>;
@@ -115,9 +118,15 @@ export class CostMetrics {
   private readonly unpriced: Family<Count>;
   private readonly outcomes: Family<Outcome>;
   private readonly traceCost: Histogram;
+  /** Attribute sets of the histogram's series, by key; at most `max`, then the overflow one. */
+  private readonly traceSeries = new Map<string, Attributes>();
+  private readonly max: number;
+  /** Attributes the SDK dropped from spans (one series: no attributes). */
+  private droppedAttributes = 0;
 
   constructor(meter: Meter, options: CostMetricsOptions = {}) {
     const max = options.maxSeries ?? 10_000;
+    this.max = max;
     this.spend = new Family(max, () => ({ usd: 0 }));
     this.usage = new Family(max, () => ({ tokens: [0, 0, 0, 0, 0], savingsUsd: 0 }));
     this.operations = new Family(max, () => ({ n: 0 }));
@@ -149,8 +158,14 @@ export class CostMetrics {
       '{USD}',
       'Business value of the outcomes (never cost)',
     );
+    const dropped = counter(
+      'spanledger.attributes.dropped',
+      '{attribute}',
+      "Attributes spanledger wrote that the SDK's span attribute count limit dropped",
+    );
     meter.addBatchObservableCallback(
       (result: BatchObservableResult) => {
+        if (this.droppedAttributes > 0) result.observe(dropped, this.droppedAttributes);
         this.spend.forEach((v, a) => {
           result.observe(cost, v.usd, a);
         });
@@ -174,7 +189,16 @@ export class CostMetrics {
           result.observe(outcomeValue, v.usd, a);
         });
       },
-      [cost, tokens, operations, unpriced, savings, outcomes, outcomeValue] as Observable[],
+      [
+        cost,
+        tokens,
+        operations,
+        unpriced,
+        savings,
+        outcomes,
+        outcomeValue,
+        dropped,
+      ] as Observable[],
     );
     this.traceCost = meter.createHistogram('spanledger.trace.cost.usd', {
       unit: '{USD}',
@@ -245,9 +269,26 @@ export class CostMetrics {
     }
   }
 
-  /** Record a finished run's total on its local root. */
-  recordTrace(costUsd: number, dims: Attributes): void {
-    this.traceCost.record(costUsd, dims);
+  /** Record a finished run's total, with its status (`partial`: the run had unpriced work, so
+   * its total is a lower bound) and the dimensions of its local root. The histogram is
+   * synchronous, but its series are capped here like the counters' (the SDK's own limit
+   * applies per reader, and only after it has built and hashed every attribute set). */
+  recordTrace(costUsd: number, status: RunCostStatus, root: Attributes): void {
+    const key = status + dimensionKey(root, undefined);
+    let attributes = this.traceSeries.get(key);
+    if (attributes === undefined) {
+      if (this.traceSeries.size >= this.max) attributes = OVERFLOW_ATTRIBUTES;
+      else {
+        attributes = { ...dimensionAttributes(root), [A.ATTR_COST_STATUS]: status };
+        this.traceSeries.set(key, attributes);
+      }
+    }
+    this.traceCost.record(costUsd, attributes);
+  }
+
+  /** Count attributes spanledger wrote that the SDK's attribute count limit dropped. */
+  recordDroppedAttributes(n: number): void {
+    this.droppedAttributes += n;
   }
 
   /** Record business outcomes: `count` of them worth `valueUsd` in all. */

@@ -8,7 +8,7 @@
  * `OTEL_TRACES_EXPORTER`, `OTEL_EXPORTER_OTLP_*`, `OTEL_TRACES_SAMPLER(_ARG)`,
  * `OTEL_METRICS_EXPORTER`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` work as documented.
  */
-import { diag } from '@opentelemetry/api';
+import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
@@ -16,7 +16,11 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
 import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils.js';
-import { AlwaysOnSampler, ParentBasedSampler } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { ConfigError } from '../config-file.js';
 import { OpenAIUsageInstrumentation } from '../instrumentation/openai.js';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
@@ -48,6 +52,9 @@ export interface StartSpanLedgerOptions {
   sdk?: Partial<NodeSDKConfiguration>;
   /** Environment to read. Default `process.env`. */
   env?: Env;
+  /** How long `shutdown()` waits for the SDK to flush spans and metrics before it gives up,
+   * says so once at warn level, and closes the ledger anyway. Default 5000. */
+  shutdownTimeoutMs?: number;
 }
 
 /** What {@link startSpanLedger} started. */
@@ -89,6 +96,14 @@ export function instrumentationsFromEnv(env: Env): Instrumentation[] {
  */
 export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSpanLedger {
   const env = options.env ?? process.env;
+  const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+    throw new ConfigError(
+      `spanledger: startSpanLedger: shutdownTimeoutMs must be a positive number of ms, got ${timeoutMs}`,
+    );
+  }
+  // First: a Redis ledger unreachable at startup, and any other trouble, must be heard.
+  installDefaultDiagLogger(env);
   // Everything is validated before anything takes effect: no module is patched and no Redis
   // connection is left open by a configuration that then fails.
   const makers = instrumentationMakers(env);
@@ -117,30 +132,132 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
     new ParentBasedSampler({ root: new AlwaysOnSampler() });
   const sdk = new NodeSDK({
     ...given,
+    spanLimits: { ...given.spanLimits, attributeCountLimit: attributeCountLimit(env, given) },
     sampler: ledger.sampler(delegate),
-    spanProcessors: [
-      ledger.processor,
-      ...(given.spanProcessors ?? getSpanProcessorsFromEnv(undefined)),
-    ],
+    spanProcessors: [ledger.processor, ...(given.spanProcessors ?? exportersFromEnv(env))],
     instrumentations: [...instrumentations, ...(given.instrumentations ?? [])],
   });
   sdk.start();
   setRegisteredLedger(ledger);
-  let stopped: Promise<void> | undefined;
-  return {
+  const target = exportTarget(env, given);
+  let stopped: Promise<FlushOutcome> | undefined;
+  const stop = (): Promise<FlushOutcome> => {
+    stopped ??= flushWithin(sdk, timeoutMs, target)
+      .then(async (outcome) => {
+        await ledger.shutdown();
+        return outcome;
+      })
+      .finally(() => {
+        if (registeredLedger() === ledger) setRegisteredLedger(undefined);
+      });
+    return stopped;
+  };
+  const started: StartedSpanLedger = {
     ledger,
     sdk,
-    shutdown() {
-      stopped ??= sdk
-        .shutdown()
-        .catch((e: unknown) => diag.error('spanledger: NodeSDK shutdown failed', e))
-        .then(() => ledger.shutdown())
-        .finally(() => {
-          if (registeredLedger() === ledger) setRegisteredLedger(undefined);
-        });
-      return stopped;
-    },
+    shutdown: () => stop().then(() => undefined),
   };
+  stoppers.set(started, stop);
+  return started;
+}
+
+/** How long `shutdown()` waits for the SDK's flush by default (the OTLP exporters' own timeout
+ * is 10 s, with retries: an unreachable collector would hold the exit that long). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+
+/** How the flush at shutdown went. */
+export type FlushOutcome = 'flushed' | 'failed' | 'timed_out';
+
+const stoppers = new WeakMap<StartedSpanLedger, () => Promise<FlushOutcome>>();
+
+/** Shut `started` down and tell how its flush went (for `spanledger/register`'s exit). */
+export function shutdownForExit(started: StartedSpanLedger): Promise<FlushOutcome> {
+  return stoppers.get(started)?.() ?? started.shutdown().then(() => 'flushed' as const);
+}
+
+/** Shut the SDK down (flushing spans and metrics) within `timeoutMs`; a failure or timeout is
+ * said once, at warn level, with where the telemetry was going. Never rejects. */
+async function flushWithin(sdk: NodeSDK, timeoutMs: number, target: string): Promise<FlushOutcome> {
+  const startMs = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed_out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed_out'), timeoutMs);
+  });
+  const flushed = sdk.shutdown().then(
+    () => 'flushed' as const,
+    (e: unknown) => e as Error,
+  );
+  const outcome = await Promise.race([flushed, timeout]);
+  clearTimeout(timer);
+  if (outcome === 'flushed') return outcome;
+  const after = `after ${Date.now() - startMs} ms`;
+  if (outcome === 'timed_out') {
+    diag.warn(`spanledger: flushing telemetry to ${target} timed out ${after}; exiting without it`);
+    return outcome;
+  }
+  diag.warn(`spanledger: flushing telemetry to ${target} failed ${after}: ${outcome?.message}`);
+  return 'failed';
+}
+
+/** Where the SDK sends telemetry, for messages: the OTLP endpoint the `OTEL_*` variables give,
+ * or the span processors given in code. */
+function exportTarget(env: Env, given: Partial<NodeSDKConfiguration>): string {
+  if (given.spanProcessors !== undefined) return 'the configured exporters';
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',').map((e) => e.trim());
+  if (!exporters.includes('otlp')) return `the ${exporters.join(', ')} exporter`;
+  const grpc =
+    (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL) === 'grpc';
+  return (
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    env.OTEL_EXPORTER_OTLP_ENDPOINT ??
+    (grpc ? 'http://localhost:4317' : 'http://localhost:4318')
+  );
+}
+
+// The API keeps its global diag logger here (its major version is part of the key).
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+/** With no diag logger and no `OTEL_LOG_LEVEL` (with which NodeSDK installs its own), important
+ * trouble (a ledger down, a flush that failed) would go unsaid: log warnings and errors to
+ * stderr. `OTEL_LOG_LEVEL=none` silences them; a logger set before keeps its place. */
+function installDefaultDiagLogger(env: Env): void {
+  if ((env.OTEL_LOG_LEVEL ?? '').trim() !== '') return;
+  const api = (globalThis as { [API_GLOBAL]?: { diag?: unknown } })[API_GLOBAL];
+  if (api?.diag !== undefined) return;
+  diag.setLogger(new DiagConsoleLogger(), {
+    logLevel: DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
+}
+
+/** The span exporters `OTEL_TRACES_EXPORTER` names. With `none` (metrics only), none: the
+ * NodeSDK helper would warn "SDK will not be initialized", which is not so here (spanledger's
+ * processor still prices every span for the metrics). */
+function exportersFromEnv(env: Env): SpanProcessor[] {
+  const first = (env.OTEL_TRACES_EXPORTER ?? '').split(',')[0]?.trim();
+  return first === 'none' ? [] : getSpanProcessorsFromEnv(undefined);
+}
+
+/** Span attribute count limit when the user set none (the SDK's default is 128). Instrumentations
+ * that flatten messages into attributes (OpenInference) reach 128, and the SDK then silently
+ * drops every attribute set later, spanledger's cost attributes among them. */
+export const DEFAULT_ATTRIBUTE_COUNT_LIMIT = 1024;
+
+/** The span attribute count limit: the user's (`sdk.spanLimits`, `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`,
+ * `OTEL_ATTRIBUTE_COUNT_LIMIT`, in the SDK's order), else {@link DEFAULT_ATTRIBUTE_COUNT_LIMIT}.
+ * Read from `env` (which may not be `process.env`) and always passed on, so the SDK sees it. */
+function attributeCountLimit(env: Env, given: Partial<NodeSDKConfiguration>): number {
+  const fromEnv = (name: string): number | undefined => {
+    const raw = env[name]?.trim();
+    const n = raw ? Number(raw) : Number.NaN;
+    return Number.isInteger(n) && n >= 0 ? n : undefined;
+  };
+  return (
+    given.spanLimits?.attributeCountLimit ??
+    fromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ??
+    fromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT') ??
+    DEFAULT_ATTRIBUTE_COUNT_LIMIT
+  );
 }
 
 /** Whether the environment turns spanledger off (`SPANLEDGER_DISABLED` or `OTEL_SDK_DISABLED`). */

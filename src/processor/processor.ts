@@ -3,7 +3,13 @@
  * `onEnding`, before the span is frozen, so they reach every exporter after it. Nothing here
  * may throw into the application: the SDK does not guard `span.end()` against processors.
  */
-import { type Context, createContextKey, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  createContextKey,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Attribution } from '../attribution/attribution.js';
 import {
@@ -13,18 +19,20 @@ import {
   recordToolCall,
 } from '../budgets/engine.js';
 import type { Reporter } from '../diag.js';
-import { type CostMetrics, dimensionAttributes } from '../metrics/cost-metrics.js';
+import type { CostMetrics } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
+import { readLlmCall } from '../usage/normalize.js';
 import type { TraceRegistry, TraceState } from './rollup.js';
 import {
-  assessSpan,
   type CostContext,
   INHERITABLE,
   isRelevant,
   ownCategory,
+  priceSpan,
   reasonCode,
   type SpanCost,
+  type SpanView,
   toolArgumentsOf,
   toolNameOf,
 } from './span-cost.js';
@@ -83,15 +91,27 @@ export interface PricingCounts {
   /** Spans that ended after their local root (or after its state was evicted): counted,
    * reported, but no longer part of the root's `spanledger.trace.*` attributes. */
   late: number;
+  /** Spans on which the SDK's attribute count limit dropped attributes spanledger wrote (their
+   * cost still counts in rollups and metrics; see `spanledger.attributes.dropped`). */
+  costAttributesDropped: number;
 }
 
-/** Writes SPEC section 2 cost attributes on every span of priced work. */
+/** Writes the cost attributes (docs/conventions.md) on every span of priced work. */
 export class CostProcessor implements SpanProcessor {
   /** Spans by pricing outcome. */
-  readonly counts: PricingCounts = { priced: 0, partial: 0, unpriced: 0, late: 0 };
+  readonly counts: PricingCounts = {
+    priced: 0,
+    partial: 0,
+    unpriced: 0,
+    late: 0,
+    costAttributesDropped: 0,
+  };
   /** Open traces' rollup states. */
   readonly traces: TraceRegistry;
   private budgets: BudgetEngine | undefined;
+  /** Closed by shutdown(). */
+  private owned: BudgetEngine | undefined;
+  private stopped: Promise<void> | undefined;
   private readonly attribution: Attribution | undefined;
   private readonly metrics: (() => CostMetrics | undefined) | undefined;
   private readonly ctx: CostContext;
@@ -108,8 +128,11 @@ export class CostProcessor implements SpanProcessor {
     this.metrics = options.metrics;
   }
 
-  /** Start accounting budgets (once, at construction of the ledger; none configured: none). */
+  /** Start accounting budgets (once, at construction of the ledger; none configured: none).
+   * The engine and its budget ledger are the processor's from then on: its `shutdown()` (which
+   * the tracer provider calls) closes them, budgets or not. */
   attachBudgets(engine: BudgetEngine): void {
+    this.owned = engine;
     if (engine.budgets.length > 0) this.budgets = engine;
   }
 
@@ -126,7 +149,7 @@ export class CostProcessor implements SpanProcessor {
 
   onStart(span: Span, parentContext: Context): void {
     try {
-      const dims = this.attribution?.forSpan(parentContext, span.resource);
+      const dims = this.attribution?.forSpan(parentContext, settledView(span.resource));
       if (dims !== undefined) {
         // Attributes the application set at start win over inherited attribution.
         for (const key in dims) {
@@ -153,48 +176,94 @@ export class CostProcessor implements SpanProcessor {
 
   onEnding(span: Span): void {
     try {
+      // Attributes the SDK's count limit drops are counted on the span: a difference after our
+      // writes is one subtraction, and catches every key we add (cost, rollups, mirror).
+      const droppedBefore = span.droppedAttributesCount;
       const linked = span as Span & Linked;
-      let cost: SpanCost | undefined;
-      // An outcome span records business value, never cost: it skips the assessment.
-      if (isRelevant(span.name, span.attributes) && !this.outcome(span, linked)) {
-        cost = assessSpan(
-          span as unknown as Parameters<typeof assessSpan>[0],
-          this.ctx,
-          () => this.inherited(linked),
-          linked[kWrapped] === true,
-        );
-        if (cost) {
-          if (cost.llmCall) this.markAncestors(linked);
-          this.write(span, cost);
-          this.account(cost);
-          this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
-          this.rollUp(linked, cost);
-        }
+      // The money path, in order: classify the span, read its usage, price it (costOf), then
+      // account for it: attributes, counts, metrics, the run's rollup and budgets, the subtree,
+      // and on the local root the run's totals.
+      const cost = this.costOf(span, linked);
+      if (cost !== undefined) {
+        if (cost.llmCall) this.markAncestors(linked);
+        this.write(span, cost);
+        this.account(cost);
+        this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
+        this.rollUp(linked, cost);
       }
-      const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
-      const subtree = own + (linked[kSubtree] ?? 0);
-      if (subtree > 0) {
-        span.setAttribute(A.ATTR_SUBTREE_COST_USD, subtree);
-        const parent = linked[kParent];
-        // A parent that already ended is frozen: the trace total still has this cost.
-        if (parent !== undefined && !parent.ended)
-          parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
-      }
-      if (linked[kRoot] === undefined) {
-        const state = linked[kState];
-        if (state !== undefined && !state.evicted) {
-          state.writeTo(span);
-          this.metrics?.()?.recordTrace(state.costUsd, dimensionAttributes(span.attributes));
-          const exceeded = state.exceeded;
-          if (exceeded !== undefined && exceeded.size > 0) {
-            span.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
-          }
-          this.traces.close(state);
-        }
-      }
+      this.addToSubtree(linked, cost);
+      if (linked[kRoot] === undefined) this.closeRun(linked);
+      const lost = span.droppedAttributesCount - droppedBefore;
+      if (lost > 0) this.attributesDropped(span, lost);
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
+  }
+
+  /** Subtree rollup: the span's own cost plus its ended children's subtrees, passed up to its
+   * parent while that is still open. */
+  private addToSubtree(span: Span & Linked, cost: SpanCost | undefined): void {
+    const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
+    const subtree = own + (span[kSubtree] ?? 0);
+    if (subtree > 0) {
+      span.setAttribute(A.ATTR_SUBTREE_COST_USD, subtree);
+      const parent = span[kParent];
+      // A parent that already ended is frozen: the trace total still has this cost.
+      if (parent !== undefined && !parent.ended) {
+        parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
+      }
+    }
+  }
+
+  /** The local root ends: write the run's totals on it, record them, and close its state. */
+  private closeRun(root: Span & Linked): void {
+    const state = root[kState];
+    if (state === undefined || state.evicted) return;
+    state.writeTo(root);
+    this.metrics?.()?.recordTrace(state.costUsd, state.status, root.attributes);
+    const exceeded = state.exceeded;
+    if (exceeded !== undefined && exceeded.size > 0) {
+      root.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
+    }
+    this.traces.close(state);
+  }
+
+  /** The SDK dropped `lost` of the attributes written on `span` (its attribute count limit was
+   * reached): the money still counts in rollups and metrics, but the span does not show it. */
+  private attributesDropped(span: Span, lost: number): void {
+    this.counts.costAttributesDropped++;
+    this.metrics?.()?.recordDroppedAttributes(lost);
+    this.reporter.count(
+      'cost_attributes_dropped',
+      `span "${span.name}" already had as many attributes as the SDK's attributeCountLimit allows; ` +
+        `${lost} spanledger attributes were dropped. Raise spanLimits.attributeCountLimit or ` +
+        'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT (docs/setup.md)',
+    );
+  }
+
+  /** Classify the span, read its usage, price it: what the span costs, or undefined when it
+   * carries nothing spanledger writes. */
+  private costOf(span: Span, linked: Span & Linked): SpanCost | undefined {
+    const attrs = span.attributes;
+    // 1. Classify. Most spans (HTTP, database) carry no key spanledger reads; an outcome span
+    //    records business value, never cost.
+    if (!isRelevant(span.name, attrs) || this.outcome(span, linked)) return undefined;
+    const own = ownCategory(span.name, attrs, this.ctx.rules);
+    // 2. Read its usage (every emitter's attributes, one record).
+    const call = readLlmCall(span.name, attrs, span.instrumentationScope);
+    // 3. Price it (pure: leaf-only, provider-reported cost first, rules).
+    const cost = priceSpan(
+      span as unknown as SpanView,
+      own,
+      call,
+      linked[kWrapped] === true,
+      this.ctx,
+    );
+    if (cost === undefined) return undefined;
+    // Work done inside an evaluation, tool or retrieval is charged to it (docs/conventions.md);
+    // the ancestors are looked at only when the span has no category of its own.
+    cost.category ??= this.inherited(linked) ?? (call !== undefined ? 'llm' : 'external');
+    return cost as SpanCost;
   }
 
   /** Record an outcome span's metrics; false when the span is not an outcome. */
@@ -243,7 +312,7 @@ export class CostProcessor implements SpanProcessor {
       );
       return;
     }
-    // Work counts go by the span's own category (assessed once, in assessSpan).
+    // Work counts go by the span's own category (found once, in costOf).
     const own = cost.llmCall === undefined ? cost.own : undefined;
     if (cost.costUsd !== undefined && cost.status !== 'unpriced') {
       state.costUsd += cost.costUsd;
@@ -251,6 +320,7 @@ export class CostProcessor implements SpanProcessor {
       if (span.status.code === SpanStatusCode.ERROR) state.failedCostUsd += cost.costUsd;
     }
     if (cost.status === 'unpriced') state.unpricedSpans++;
+    else if (cost.status === 'partial') state.partialSpans++;
     const call = cost.llmCall;
     if (call !== undefined) {
       state.llmCalls++;
@@ -289,8 +359,20 @@ export class CostProcessor implements SpanProcessor {
     return Promise.resolve();
   }
 
+  /** Close what the processor owns (the budget engine and its ledger: a Redis connection),
+   * then log the run-time problem counts once. Idempotent; never rejects. A tracer provider's
+   * shutdown (NodeSDK's) calls it, so an application that never names the ledger at exit still
+   * releases it. */
   shutdown(): Promise<void> {
-    return Promise.resolve();
+    this.stopped ??= (async () => {
+      try {
+        await this.owned?.close();
+      } catch (e) {
+        this.reporter.count('internal_error', (e as Error).message);
+      }
+      this.reporter.summary();
+    })();
+    return this.stopped;
   }
 
   private inherited(span: Linked): CostCategory | undefined {
@@ -369,6 +451,39 @@ export class CostProcessor implements SpanProcessor {
       span.setAttribute(A.ATTR_GEN_AI_USAGE_COST_SOURCE, cost.source ?? 'catalog');
     }
   }
+}
+
+/** A resource as the SDK hands it to spans; `asyncAttributesPending` and `getRawAttributes`
+ * are part of its `Resource` interface. */
+interface ResourceLike {
+  readonly attributes: Attributes;
+  readonly asyncAttributesPending?: boolean;
+  getRawAttributes?(): [string, unknown][];
+}
+
+// Views of resources whose async attributes (NodeSDK's host.id, ...) have not settled: reading
+// `attributes` then logs an SDK error per span, and they settle only when an exporter waits for
+// them. The view holds the attributes known so far (the dimensions come from the synchronous
+// OTEL_RESOURCE_ATTRIBUTES); once settled, the resource itself is read.
+const pendingViews = new WeakMap<object, { attributes: Attributes }>();
+
+function settledView(resource: ResourceLike): { attributes: Attributes } {
+  if (resource.asyncAttributesPending !== true || resource.getRawAttributes === undefined) {
+    return resource;
+  }
+  let view = pendingViews.get(resource);
+  if (view === undefined) {
+    const attributes: Attributes = {};
+    for (const [k, v] of resource.getRawAttributes()) {
+      const thenable = typeof (v as { then?: unknown } | null)?.then === 'function';
+      if (v != null && !thenable && attributes[k] === undefined) {
+        attributes[k] = v as Attributes[string];
+      }
+    }
+    view = { attributes };
+    pendingViews.set(resource, view);
+  }
+  return view;
 }
 
 function describe(cost: SpanCost): string {

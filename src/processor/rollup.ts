@@ -7,7 +7,7 @@
  */
 import type { RunBudgetState } from '../budgets/engine.js';
 import type { RepeatCounter } from '../budgets/fingerprint.js';
-import type { CostCategory } from '../semconv.js';
+import type { CostCategory, RunCostStatus } from '../semconv.js';
 import * as A from '../semconv.js';
 
 // Built once: a template string per category per root would allocate on the span path.
@@ -34,6 +34,8 @@ export class TraceState implements RunBudgetState {
   outputTokens = 0;
   cacheReadTokens = 0;
   unpricedSpans = 0;
+  /** Spans priced only in part (some of their usage has no price). */
+  partialSpans = 0;
   failedCostUsd = 0;
   /** The local root has ended: later spans are late (counted, never lost elsewhere). */
   closed = false;
@@ -47,6 +49,12 @@ export class TraceState implements RunBudgetState {
   older: TraceState | undefined = undefined;
   newer: TraceState | undefined = undefined;
 
+  /** `partial` when any span of the run is unpriced or partly priced: the total is then a
+   * lower bound, and a run whose only work is unpriced never reads as a plain $0. */
+  get status(): RunCostStatus {
+    return this.unpricedSpans > 0 || this.partialSpans > 0 ? 'partial' : 'priced';
+  }
+
   /** Input plus output tokens of the run's model calls (per-run `maxTokens`). */
   get tokens(): number {
     return this.inputTokens + this.outputTokens;
@@ -57,10 +65,11 @@ export class TraceState implements RunBudgetState {
     readonly createdMs: number,
   ) {}
 
-  /** Write the SPEC section 2 rollup attributes on the local root (one call per key: no
+  /** Write the rollup attributes (docs/conventions.md) on the local root (one call per key: no
    * intermediate object on the span path). */
-  writeTo(span: { setAttribute(key: string, value: number): unknown }): void {
+  writeTo(span: { setAttribute(key: string, value: number | string): unknown }): void {
     span.setAttribute(A.ATTR_TRACE_COST_USD, this.costUsd);
+    span.setAttribute(A.ATTR_TRACE_COST_STATUS, this.status);
     for (const c of A.COST_CATEGORIES) {
       const v = this.byCategory[c];
       if (v !== 0) span.setAttribute(CATEGORY_COST_KEYS[c], v);

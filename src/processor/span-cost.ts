@@ -1,18 +1,15 @@
 /**
- * What one ending span costs: its category (own or inherited, SPEC rule 3), whether it is leaf
- * work (rule 2), and its price from the catalog, the user's overrides, a unit-price rule, or a
- * reported cost (rule 5). Pure of OTel state except the parent links the processor keeps.
+ * Steps 1 and 3 of the money path (classify the span, read its usage, price it, account for it;
+ * the processor runs them in that order): a span's own category, whether it is leaf work (only
+ * leaf work is priced), and its price from the catalog, the user's overrides, a unit-price rule,
+ * or a reported cost (which wins over the local estimate). Pure: no parent links, no OTel state;
+ * the inherited category is the processor's to resolve (docs/conventions.md).
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { PriceBook, PriceResult } from '../pricing/price-book.js';
 import type { CostCategory, CostSource, CostStatus } from '../semconv.js';
 import * as A from '../semconv.js';
-import {
-  type InstrumentationScopeView,
-  isWrapperSpan,
-  type LlmCall,
-  readLlmCall,
-} from '../usage/normalize.js';
+import { type InstrumentationScopeView, isWrapperSpan, type LlmCall } from '../usage/normalize.js';
 import type { RulePrice, UnitRules } from './rules.js';
 
 /** The minimal view of a span this module needs (the SDK Span satisfies it). */
@@ -45,7 +42,7 @@ export interface SpanCost {
   own?: CostCategory;
 }
 
-/** Categories that work done inside a span of that category is charged to (SPEC rule 3). */
+/** Categories that work done inside a span of that category is charged to (docs/conventions.md). */
 export const INHERITABLE: ReadonlySet<CostCategory> = new Set<CostCategory>([
   'evaluation',
   'tool',
@@ -109,7 +106,6 @@ function str(v: AttributeValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** A span's own category from its attributes, or undefined (then it may inherit). */
 /** A tool span's tool name: the semconv attribute, else the Vercel AI SDK's (`ai.toolCall`). */
 export function toolNameOf(attrs: Attributes): string | undefined {
   return str(attrs[A.ATTR_GEN_AI_TOOL_NAME]) ?? str(attrs[A.ATTR_AI_TOOL_CALL_NAME]);
@@ -120,6 +116,7 @@ export function toolArgumentsOf(attrs: Attributes): AttributeValue | undefined {
   return attrs[A.ATTR_GEN_AI_TOOL_CALL_ARGUMENTS] ?? attrs[A.ATTR_AI_TOOL_CALL_ARGS];
 }
 
+/** Step 1: a span's own category from its attributes, or undefined (then it may inherit). */
 export function ownCategory(
   name: string,
   attrs: Attributes,
@@ -159,45 +156,55 @@ export interface CostContext {
   rules: UnitRules;
 }
 
+/** The price of one span, before its category is resolved: `category` is absent when the span's
+ * work is charged to the nearest categorised ancestor's category (docs/conventions.md), which only the
+ * processor can see (it holds the parent links). */
+export type PricedSpan = Omit<SpanCost, 'category'> & { category?: CostCategory };
+
 /**
- * Assess one ending span. `inherited` yields the nearest inheritable category of its ancestors;
- * `wrapped` tells whether a descendant already carried the usage this span may repeat.
- * Returns undefined for spans with nothing to write.
+ * Price one ending span (step 3 of the money path: classify, read usage, price, account). Pure:
+ * it takes the span's own category (step 1) and its model call (step 2), and never looks at
+ * other spans. `wrapped` tells whether a descendant already carried the usage this span may
+ * repeat. Returns undefined for spans with nothing to write.
  */
-export function assessSpan(
+export function priceSpan(
   span: SpanView,
-  ctx: CostContext,
-  inherited: () => CostCategory | undefined,
+  own: CostCategory | undefined,
+  call: LlmCall | undefined,
   wrapped: boolean,
-): SpanCost | undefined {
-  const own = ownCategory(span.name, span.attributes, ctx.rules);
-  const cost = assess(span, ctx, inherited, wrapped, own);
+  ctx: CostContext,
+): PricedSpan | undefined {
+  const cost = price(span, own, call, wrapped, ctx);
   if (cost !== undefined && own !== undefined) cost.own = own;
   return cost;
 }
 
-function assess(
+/** The category the span charges: its own, unless it is `llm` without a model call (then the
+ * ancestors decide, as for a span with no category of its own). */
+function ownOrInherited(own: CostCategory | undefined, call: LlmCall | undefined) {
+  return own !== undefined && (own !== 'llm' || call !== undefined) ? own : undefined;
+}
+
+function price(
   span: SpanView,
-  ctx: CostContext,
-  inherited: () => CostCategory | undefined,
-  wrapped: boolean,
   own: CostCategory | undefined,
-): SpanCost | undefined {
+  call: LlmCall | undefined,
+  wrapped: boolean,
+  ctx: CostContext,
+): PricedSpan | undefined {
   const attrs = span.attributes;
   const invalid: string[] = [];
   const manual = finiteNonNegative(attrs[A.ATTR_MANUAL_COST_USD]);
   const reported = finiteNonNegative(attrs[A.ATTR_REPORTED_COST_USD]);
   if (manual === 'invalid') invalid.push(A.ATTR_MANUAL_COST_USD);
   if (reported === 'invalid') invalid.push(A.ATTR_REPORTED_COST_USD);
-  const call = readLlmCall(span.name, attrs, span.instrumentationScope);
   if (call) invalid.push(...call.invalid);
   const isWrapper = call !== undefined && (wrapped || isWrapperSpan(span.name, attrs));
-  const category = (fallback: CostCategory): CostCategory =>
-    own !== undefined && (own !== 'llm' || call) ? own : (inherited() ?? fallback);
+  const category = ownOrInherited(own, call);
 
   if (typeof manual === 'number') {
     return {
-      category: category(call ? 'llm' : 'external'),
+      ...(category !== undefined ? { category } : {}),
       status: 'priced',
       costUsd: manual,
       source: 'manual',
@@ -206,8 +213,8 @@ function assess(
     };
   }
   if (call && !isWrapper) {
-    const cost = priceCall(span, call, ctx) as SpanCost;
-    cost.category = category('llm');
+    const cost = priceCall(span, call, ctx) as PricedSpan;
+    if (category !== undefined) cost.category = category;
     cost.llmCall = call;
     cost.invalid = invalid;
     return cost;
@@ -218,7 +225,7 @@ function assess(
   }
   if (typeof reported === 'number') {
     return {
-      category: category('external'),
+      ...(category !== undefined ? { category } : {}),
       status: 'priced',
       costUsd: reported,
       source: 'provider',
@@ -259,7 +266,8 @@ function assess(
     case 'external':
       return { category: own, status: 'unpriced', reason: 'no_cost_reported', invalid };
     case undefined:
-      return invalid.length > 0 ? { category: inherited() ?? 'external', invalid } : undefined;
+      // Nothing priced, but unusable values to report: the ancestors' category is written.
+      return invalid.length > 0 ? { invalid } : undefined;
     default:
       return { category: own, invalid };
   }

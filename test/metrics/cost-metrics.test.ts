@@ -1,4 +1,5 @@
 import { context, trace } from '@opentelemetry/api';
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { gpt4oChat, gpt4oUsd } from '../support/fixtures.js';
@@ -98,5 +99,40 @@ describe('cost metrics are exact under head sampling', () => {
     ).toBe(1);
     expect(sumOf(rm, 'spanledger.cache.savings.usd')).toBeCloseTo((1024 * 1.25) / 1e6, 15);
     await p.meterProvider.shutdown();
+  });
+});
+
+describe('the run-cost histogram keeps unknown apart from zero', () => {
+  it('records a run whose only call is unpriced under spanledger.cost.status=partial', async () => {
+    const p = await pipeline(1);
+    const run = (name: string, model: string, input: number, output: number) => {
+      const root = p.tracer.startSpan(name, { startTime: AT });
+      p.tracer
+        .startSpan(
+          'chat',
+          {
+            attributes: { ...chat(input, 0, output), 'gen_ai.request.model': model },
+            startTime: AT,
+          },
+          trace.setSpan(context.active(), root),
+        )
+        .end();
+      root.end();
+    };
+    run('priced 1', 'gpt-4o', 1000, 100);
+    run('priced 2', 'gpt-4o', 3000, 0);
+    run('unknown', 'gpt-unknown', 1000, 100);
+    const rm = await p.metrics();
+    const hist = rm.scopeMetrics
+      .flatMap((sm) => sm.metrics)
+      .filter((m) => m.descriptor.name === 'spanledger.trace.cost.usd')
+      .flatMap((m) => m.dataPoints as DataPoint<Histogram>[]);
+    const byStatus = (s: string) =>
+      hist.find((d) => d.attributes['spanledger.cost.status'] === s)?.value;
+    expect(hist).toHaveLength(2);
+    expect(byStatus('priced')?.count).toBe(2);
+    expect(byStatus('priced')?.sum).toBeCloseTo(usd(1000, 0, 100) + usd(3000, 0, 0), 12);
+    expect(byStatus('partial')?.count).toBe(1);
+    expect(byStatus('partial')?.sum).toBe(0);
   });
 });

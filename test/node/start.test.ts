@@ -1,4 +1,4 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, DiagLogLevel, diag, metrics, propagation, trace } from '@opentelemetry/api';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ afterEach(async () => {
   metrics.disable();
   context.disable();
   propagation.disable();
+  diag.disable(); // startSpanLedger installs a WARN logger when none is set
 });
 
 describe('startSpanLedger (spanledger/node)', () => {
@@ -61,4 +62,82 @@ describe('startSpanLedger (spanledger/node)', () => {
     // No tracer provider was registered: the API still hands out non-recording spans.
     expect(trace.getTracer('t').startSpan('x').isRecording()).toBe(false);
   });
+
+  it.each([
+    ['no limit set: spanledger raises it to 1024', {}, 1024],
+    [
+      "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=150 is the user's",
+      { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '150' },
+      150,
+    ],
+    ["OTEL_ATTRIBUTE_COUNT_LIMIT=140 is the user's", { OTEL_ATTRIBUTE_COUNT_LIMIT: '140' }, 140],
+  ])('span attribute count limit: %s', async (_name, vars, limit) => {
+    const exporter = new InMemorySpanExporter();
+    const processor = new SimpleSpanProcessor(exporter);
+    started = startSpanLedger({
+      env: { ...QUIET, ...vars },
+      // A metric reader of its own: NodeSDK reads process.env, not `env`, for its exporters.
+      sdk: { spanProcessors: [processor], metricReaders: [new TestReader()] },
+    });
+    // A chat span with 200 attributes (OpenInference flattens messages into attributes).
+    const attributes: Record<string, string | number> = { ...CHAT } as Record<string, number>;
+    for (let i = 0; Object.keys(attributes).length < 200; i++) {
+      attributes[`llm.input_messages.${i}.message.content`] = `message ${i}`;
+    }
+    trace.getTracer('t').startSpan('chat gpt-4o', { attributes }).end();
+    await processor.forceFlush();
+    const [span] = exporter.getFinishedSpans();
+    const kept = Object.keys(span?.attributes ?? {}).length;
+    if (limit > 200) {
+      expect(span?.attributes['spanledger.cost.usd']).toBeCloseTo(CHAT_USD, 12);
+      expect(started.ledger.stats().spans.costAttributesDropped).toBe(0);
+      expect(kept).toBeGreaterThan(200);
+    } else {
+      // The user's own limit is kept; the loss is counted, not silent.
+      expect(kept).toBe(limit);
+      expect(span?.attributes['spanledger.cost.usd']).toBeUndefined();
+      expect(started.ledger.stats().spans.costAttributesDropped).toBe(1);
+    }
+  });
+
+  // That the default logger writes to stderr is checked in a child process
+  // (test/integration/register-exit.test.ts): DiagConsoleLogger keeps the console methods of
+  // its load time, out of a spy's reach here.
+  it.each([
+    ['no logger and no OTEL_LOG_LEVEL: one is installed', undefined, {}, true],
+    ["the app's own logger keeps its place", 'app', {}, false],
+    [
+      'OTEL_LOG_LEVEL=none: NodeSDK decides (nothing)',
+      undefined,
+      { OTEL_LOG_LEVEL: 'none' },
+      false,
+    ],
+  ])('default diag logger: %s', (_name, appLogger, vars, installed) => {
+    const appLines: string[] = [];
+    if (appLogger !== undefined) {
+      const log = (m: string) => appLines.push(m);
+      diag.setLogger(
+        { error: log, warn: log, info: log, debug: log, verbose: log },
+        DiagLogLevel.WARN,
+      );
+    }
+    const before = apiGlobal().diag;
+    started = startSpanLedger({
+      env: { ...QUIET, ...vars },
+      sdk: { spanProcessors: [], metricReaders: [new TestReader()] },
+    });
+    diag.warn('spanledger: a ledger is down');
+    expect(apiGlobal().diag !== before).toBe(installed);
+    expect(apiGlobal().diag !== undefined).toBe(installed || appLogger !== undefined);
+    expect(appLines).toEqual(appLogger !== undefined ? ['spanledger: a ledger is down'] : []);
+  });
 });
+
+/** Where the OTel API keeps its globals (the diag logger among them). */
+function apiGlobal(): { diag?: unknown } {
+  return (
+    (globalThis as Record<symbol, { diag?: unknown } | undefined>)[
+      Symbol.for('opentelemetry.js.api.1')
+    ] ?? {}
+  );
+}

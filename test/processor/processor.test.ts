@@ -1,5 +1,12 @@
-import type { Attributes } from '@opentelemetry/api';
+import { type Attributes, DiagLogLevel, diag } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
+import { createSpanLedger, MemoryLedger } from '../../src/index.js';
 import { CHAT, CHAT_USD } from '../support/fixtures.js';
 import { harness } from './harness.js';
 
@@ -163,7 +170,13 @@ describe('cost processor: LLM spans', () => {
       expect(a['spanledger.cost.usd'], name).toBeUndefined();
       expect(a['gen_ai.usage.cost.amount'], name).toBeUndefined();
     }
-    expect(h.ledger.stats().spans).toEqual({ priced: 0, partial: 0, unpriced: 4, late: 0 });
+    expect(h.ledger.stats().spans).toEqual({
+      priced: 0,
+      partial: 0,
+      unpriced: 4,
+      late: 0,
+      costAttributesDropped: 0,
+    });
     expect(h.ledger.stats().problems).toMatchObject({
       'unpriced.unknown_model': 1,
       'unpriced.unknown_provider': 1,
@@ -380,5 +393,79 @@ describe('cost processor: unit-price rules', () => {
     expect(() => harness({ prices: { tools: [{ name: 'x', perCallUsd: -1 }] } as never })).toThrow(
       /options\.prices: tools\[0\]\.perCallUsd/,
     );
+  });
+});
+
+describe('cost processor: a resource whose async attributes have not settled', () => {
+  it('copies its dimensions without reading it early (no SDK error logged)', async () => {
+    const logged: string[] = [];
+    const log = (m: string) => logged.push(m);
+    diag.setLogger(
+      { error: log, warn: log, info: () => {}, debug: () => {}, verbose: () => {} },
+      DiagLogLevel.WARN,
+    );
+    try {
+      // As NodeSDK's resource is until the first export: host.id is still a promise.
+      let settle: (v: string) => void = () => {};
+      const resource = resourceFromAttributes({
+        'spanledger.team': 'payments',
+        'host.id': new Promise<string>((r) => {
+          settle = r;
+        }),
+      });
+      const ledger = createSpanLedger();
+      const exporter = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({
+        resource,
+        spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+      });
+      expect(resource.asyncAttributesPending).toBe(true);
+      provider.getTracer('t').startSpan('chat', { attributes: CHAT }).end();
+      expect(logged).toEqual([]);
+      settle('host-1'); // the exporter waits for it
+      await provider.forceFlush();
+      const [span] = exporter.getFinishedSpans();
+      expect(span?.attributes['spanledger.team']).toBe('payments');
+      expect(span?.attributes['spanledger.cost.usd']).toBe(CHAT_USD);
+      expect(logged).toEqual([]);
+    } finally {
+      diag.disable();
+    }
+  });
+});
+
+describe('cost processor: shutdown', () => {
+  it('closes the budget ledger it owns when the tracer provider shuts down, summary logged once', async () => {
+    const logged: string[] = [];
+    const log = (m: string) => logged.push(m);
+    diag.setLogger(
+      { error: log, warn: log, info: log, debug: () => {}, verbose: () => {} },
+      DiagLogLevel.INFO,
+    );
+    try {
+      let closes = 0;
+      class ClosingLedger extends MemoryLedger {
+        override async close(): Promise<void> {
+          closes++;
+          await super.close();
+        }
+      }
+      // No budgets: the ledger (a Redis one from the environment, say) is still owned and closed.
+      const ledger = createSpanLedger({ budgetLedger: new ClosingLedger() });
+      const provider = new BasicTracerProvider({ spanProcessors: [ledger.processor] });
+      provider.getTracer('t').startSpan('chat', { attributes: CHAT }).end();
+      provider
+        .getTracer('t')
+        .startSpan('bad', { attributes: { 'spanledger.manual.cost.usd': -1 } })
+        .end();
+      await provider.shutdown(); // what NodeSDK.shutdown() does: the ledger is never named
+      expect(closes).toBe(1);
+      await ledger.shutdown(); // idempotent with it
+      await ledger.processor.shutdown();
+      expect(closes).toBeLessThanOrEqual(2); // a second close of a ledger is a no-op
+      expect(logged.filter((m) => m.includes('run-time problems counted'))).toHaveLength(1);
+    } finally {
+      diag.disable();
+    }
   });
 });

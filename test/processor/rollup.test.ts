@@ -161,6 +161,29 @@ describe('rollups: subtree and trace totals (SPEC section 2)', () => {
     expect(h.ledger.stats().problems.late_span).toBe(1);
   });
 
+  it('marks a run partial when any of its spans is unpriced, priced otherwise', () => {
+    const h = harness();
+    const only = h.tracer.startSpan('run unknown-only', { startTime: AT });
+    child(h, only, 'mystery', chat(1000, 100, 'gpt-unknown')).end();
+    only.end();
+    const mixed = h.tracer.startSpan('run mixed', { startTime: AT });
+    child(h, mixed, 'known', chat(1000, 100)).end();
+    child(h, mixed, 'mystery', chat(10, 10, 'gpt-unknown')).end();
+    mixed.end();
+    const clean = h.tracer.startSpan('run priced', { startTime: AT });
+    child(h, clean, 'known', chat(2000, 0)).end();
+    clean.end();
+
+    const a = h.span('run unknown-only').attributes;
+    expect(a['spanledger.trace.cost.status']).toBe('partial');
+    expect(a['spanledger.trace.unpriced_spans']).toBe(1);
+    expect(a['spanledger.trace.llm_calls']).toBe(1);
+    expect(h.span('run mixed').attributes['spanledger.trace.cost.status']).toBe('partial');
+    relClose(h.span('run mixed').attributes['spanledger.trace.cost.usd'], gpt4o(1000, 100));
+    expect(h.span('run priced').attributes['spanledger.trace.cost.status']).toBe('priced');
+    relClose(h.span('run priced').attributes['spanledger.trace.cost.usd'], gpt4o(2000, 0));
+  });
+
   it('gives every local root of a distributed trace its own rollup', () => {
     const h = harness();
     const remoteParent = trace.setSpanContext(context.active(), {
