@@ -6,6 +6,7 @@
  * at startup.
  */
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { context, type DiagLogger, DiagLogLevel, diag, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -506,5 +507,42 @@ describe('RedisLedger unreachable at startup', () => {
     await l.close();
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain('unconfirmed_at_close (1 writes (USD 0.05 of spend)');
+  });
+});
+
+describe('RedisLedger while its first connection is being made', () => {
+  it('decides early calls by the policy without a warning, and writes their spend once connected', async (ctx) => {
+    if (!server) return ctx.skip();
+    const upstream = server.port;
+    // A slow first connection: each accepted socket is piped to Redis only after 300 ms.
+    const slow = createServer((socket) => {
+      socket.pause();
+      setTimeout(() => {
+        const up = connect(upstream, '127.0.0.1');
+        socket.pipe(up).pipe(socket);
+        socket.resume();
+        socket.on('error', () => up.destroy());
+        up.on('error', () => socket.destroy());
+      }, 300);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const { port } = slow.address() as AddressInfo;
+    try {
+      const lines = captureDiag();
+      const prefix = `first:${Date.now()}:`;
+      const l = ledger({ url: `redis://127.0.0.1:${port}`, keyPrefix: prefix, failure: 'open' });
+      expect((await l.reserve(day('k'), 0.5, 1, true)).ok).toBe(true); // fail-open, local view
+      expect(await l.settle(ref('k'), 0.5, ref('k'), 0.2)).toBeUndefined();
+      expect(l.stats().beforeFirstConnect).toBeGreaterThanOrEqual(1);
+      expect(l.stats().redisUnavailable).toBe(0);
+      // Once connected, the kept settle is replayed: Redis holds its spend, once, and no hold.
+      await waitFor('the early settle to land', async () => (await held(`${prefix}k`)).spent > 0);
+      expect(await held(`${prefix}k`)).toEqual({ spent: 0.2, reserved: 0 });
+      expect((await l.get(['k'])).spentUsd).toBeCloseTo(0.2, 12);
+      expect(lines).toEqual([]);
+      await l.close();
+    } finally {
+      slow.close();
+    }
   });
 });

@@ -46,6 +46,9 @@ export type ConnectionCounters = {
   connectFailures: number;
   /** Calls that found Redis unreachable. */
   redisUnavailable: number;
+  /** Calls made while the first connection was still being made, decided by the failure
+   * policy (not an outage: a first connection that fails reports itself). */
+  beforeFirstConnect: number;
   /** Calls that got no answer within the deadline. */
   redisTimeout: number;
   /** Calls not sent because an earlier call had no answer yet (Redis hung). */
@@ -111,6 +114,7 @@ export class RedisConnection {
     connects: 0,
     connectFailures: 0,
     redisUnavailable: 0,
+    beforeFirstConnect: 0,
     redisTimeout: 0,
     stalledCalls: 0,
     stallResets: 0,
@@ -173,9 +177,21 @@ export class RedisConnection {
       await within(this.#firstConnect, this.#timeoutMs);
     }
     if (!this.#connected()) {
+      // Still connecting for the first time (loading the client, the handshake)? Read before
+      // yielding: the connection may complete meanwhile, and this call was still made before it.
+      const firstConnecting =
+        this.#firstConnect !== undefined &&
+        this.counters.connects === 0 &&
+        this.counters.connectFailures === 0;
       // Yield once: a caller retrying in a tight loop must not starve the reconnect timer and
       // the host's I/O with a stream of synchronously settled failures.
       await new Promise((resolve) => setImmediate(resolve));
+      if (firstConnecting) {
+        // Decided by the policy and kept for replay, but Redis is not known to be down: no
+        // warning. A first connection that fails reports itself.
+        this.counters.beforeFirstConnect++;
+        return { ok: false, kind: 'redis_unavailable', sent: false };
+      }
       return this.#fail('redis_unavailable', `${s.name}: not connected`, false);
     }
     if (this.#stalled) {

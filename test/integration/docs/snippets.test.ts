@@ -68,6 +68,8 @@ interface Harness {
   fixtures?: Record<string, string>;
   /** Node arguments before the file. */
   nodeArgs?: string[];
+  /** Environment variables the block's process gets on top of the harness's own. */
+  env?: Record<string, string>;
   /** A bug in src/ makes the block fail today: the reason. The test is `it.fails` until fixed. */
   fails?: string;
   /** What stderr may say (default: nothing). */
@@ -271,10 +273,14 @@ await ledger.shutdown();
   'helpers-review': {
     globals: true,
     nodeArgs: ['--import', 'spanledger/register'],
+    // "Priced at humanReview.ratePerHourUsd ...: 3 minutes at $60/h is $3".
+    fixtures: { 'review-prices.yaml': 'review-prices.yaml' },
+    env: { SPANLEDGER_PRICES_FILE: 'review-prices.yaml' },
     check([run], telemetry) {
       const spans = telemetry(run as Run).spans;
       const spot = spans.find((s) => s.name === 'human_review spot check');
       expect(spot?.attributes['spanledger.human_review.minutes']).toBe(3); // "// 3 min"
+      expect(spot?.attributes['spanledger.cost.usd']).toBeCloseTo(3, 12);
       const legal = spans.find((s) => s.name === 'human_review refund approval');
       expect(legal?.attributes['spanledger.human_review.role']).toBe('legal');
       expect(legal?.attributes['spanledger.cost.category']).toBe('human_review');
@@ -428,11 +434,21 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
 
 let serial = 0;
 /** Run a command line in a project, with the mock providers and the OTLP receiver. */
-function run(cwd: string, file: string, args: string[]): Promise<Run> {
-  return limited(() => spawnRun(cwd, file, args));
+function run(
+  cwd: string,
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  return limited(() => spawnRun(cwd, file, args, env));
 }
 
-function spawnRun(cwd: string, file: string, args: string[]): Promise<Run> {
+function spawnRun(
+  cwd: string,
+  file: string,
+  args: string[],
+  extraEnv: Record<string, string>,
+): Promise<Run> {
   const service = `docs-${++serial}`;
   const command = [file, ...args].join(' ');
   return new Promise((resolve, reject) => {
@@ -451,6 +467,7 @@ function spawnRun(cwd: string, file: string, args: string[]): Promise<Run> {
         OTEL_METRICS_EXPORTER: 'otlp',
         OTEL_LOGS_EXPORTER: 'none',
         npm_config_update_notifier: 'false',
+        ...extraEnv,
       },
       timeout: 40_000,
     });
@@ -519,7 +536,7 @@ async function runSnippet(s: Snippet, h: Harness): Promise<Run[]> {
   const file = `${base}.${ext}`;
   writeFileSync(join(dir, file), code);
   const pre = h.globals === true ? ['--import', './globals.mjs'] : [];
-  return [await run(dir, process.execPath, [...pre, ...(h.nodeArgs ?? []), file])];
+  return [await run(dir, process.execPath, [...pre, ...(h.nodeArgs ?? []), file], h.env)];
 }
 
 beforeAll(async () => {
