@@ -13,6 +13,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { detectResources, envDetector } from '@opentelemetry/resources';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
 import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils.js';
@@ -119,7 +120,16 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
   }
   let ledger: SpanLedger;
   try {
-    ledger = createSpanLedger({ ...fromEnv, ...options.ledger });
+    // The NodeSDK's own resource, when given, counts for decisions made before any span exists,
+    // over what OTEL_RESOURCE_ATTRIBUTES says (the ledger's default), as it does on spans.
+    const sdkResource = options.sdk?.resource;
+    ledger = createSpanLedger({
+      ...fromEnv,
+      ...(sdkResource !== undefined
+        ? { resource: detectResources({ detectors: [envDetector] }).merge(sdkResource) }
+        : {}),
+      ...options.ledger,
+    });
   } catch (e) {
     void fromEnv.budgetLedger?.close();
     throw e;

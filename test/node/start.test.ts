@@ -1,4 +1,5 @@
 import { context, DiagLogLevel, diag, metrics, propagation, trace } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,6 +53,30 @@ describe('startSpanLedger (spanledger/node)', () => {
     await started.shutdown(); // idempotent
     expect(registeredLedger()).toBeUndefined();
     started = undefined;
+  });
+
+  it("the NodeSDK's resource counts for a budget decision made before any span exists", async () => {
+    started = startSpanLedger({
+      env: QUIET,
+      sdk: { resource: resourceFromAttributes({ 'spanledger.team': 'payments' }) },
+      ledger: {
+        budgets: [
+          {
+            name: 'payments-day',
+            scope: { team: 'payments' },
+            window: { calendar: 'day', timeZone: 'UTC' },
+            limitUsd: 0.01,
+            action: 'block',
+          },
+        ],
+      },
+    });
+    // No active span: the team comes from the resource given to the NodeSDK.
+    const allowed = await started.ledger.check({ estimateUsd: 0.004 });
+    expect(allowed).toMatchObject({ action: 'allow' });
+    expect(allowed.remainingUsd).toBeCloseTo(0.01, 12);
+    const refused = await started.ledger.check({ estimateUsd: 0.02 });
+    expect(refused).toMatchObject({ action: 'block', budget: 'payments-day', limit: 'limit_usd' });
   });
 
   it('a bad variable throws ConfigError before anything is registered', () => {
