@@ -500,7 +500,8 @@ describe('RedisLedger unreachable at startup', () => {
     expect(lines[0]).toMatch(/^warn spanledger: /);
     expect(lines[0]).toContain(`127.0.0.1:${dead.port}`);
     expect(lines[0]).toContain('fail-open');
-    expect(stats.redisUnavailable).toBe(7);
+    // Every call decided without Redis: those made before the first connection failed, and after.
+    expect(stats.redisUnavailable + stats.beforeFirstConnect).toBe(7);
     expect(stats.degradedReserves).toBe(5);
     expect(stats.connectFailures).toBeGreaterThanOrEqual(1);
     // Closed with the settle's spend never written: said once, with the amount.
