@@ -1,10 +1,11 @@
 /**
  * Token arithmetic on the hot path. The catalog package only returns input and output totals
- * and costs tens of microseconds a call; the SPEC asks for a per-token-type breakdown and the
- * processor for under two microseconds. So catalog prices are turned once into a RateCard and
- * priced here, with the catalog's own semantics (cache reads and writes are partitions of the
- * input count; tiers are chosen by the request's total input tokens). A conformance test checks
- * this against the package for every model in the catalog.
+ * and costs tens of microseconds a call; spanledger writes a per-token-type breakdown
+ * (docs/conventions.md) and the processor must stay within microseconds a span
+ * (docs/performance.md). So catalog prices are turned once into a RateCard and priced here,
+ * with the catalog's own semantics (cache reads and writes are partitions of the input count;
+ * tiers are chosen by the request's total input tokens). A conformance test checks this
+ * against the package for every model in the catalog.
  */
 import type { UsageRecord } from '../usage/record.js';
 import {
