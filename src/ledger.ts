@@ -208,12 +208,46 @@ const callOptionsSchema = z.strictObject({
 });
 const CALL_OPTION_KEYS = [...Object.keys(callOptionsSchema.shape), 'name', 'kind', 'arguments'];
 
+/** The common shapes of call options, checked without the schema: `check()` and `guard()` are
+ * on the request path (docs/performance.md). Accepts only what the schema accepts. */
+function plainCallOptions(o: BudgetCallOptions): boolean {
+  if (!isObject(o)) return false;
+  for (const k in o) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    if (k === 'estimateUsd') {
+      if (!finiteUsd(v)) return false;
+    } else if (k === 'call') {
+      if (!isObject(v) || Object.keys(v).some((c) => !CALL_KEYS.has(c))) return false;
+      if (v.kind === 'tool') {
+        if (typeof v.name !== 'string' || v.name === '') return false;
+      } else if (
+        v.kind !== 'llm' ||
+        (v.name !== undefined && (typeof v.name !== 'string' || v.name === ''))
+      ) {
+        return false;
+      }
+    } else if (k === 'dimensions') {
+      if (!isObject(v) || Object.values(v).some((d) => d !== undefined && typeof d !== 'string')) {
+        return false;
+      }
+    } else if (k === 'context') {
+      if (!isObject(v) || typeof v.getValue !== 'function') return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+const CALL_KEYS = new Set(['kind', 'name', 'arguments']);
+
 /** Validate a decision call's options (programming errors: TypeError, one line). */
 function callOptions(
   o: BudgetCallOptions | undefined,
   signature: string,
 ): BudgetCallOptions | undefined {
-  if (o === undefined) return undefined;
+  if (o === undefined || plainCallOptions(o)) return o;
+  // Only what the quick check cannot vouch for goes through the schema, which names the problem.
   parseOptions(
     callOptionsSchema,
     o,

@@ -3,20 +3,11 @@ import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MAX_CONFIG_FILE_BYTES, readConfigFile } from '../src/config-file.js';
+import { MAX_CONFIG_FILE_BYTES, readConfigFile } from '../src/config-file.js';
+import { configErrorOf } from './support/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spanledger-config-'));
 const ROOT = join(import.meta.dirname, '..');
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 /** A JSON prices file of about `bytes` bytes: many provider aliases. */
 function bigJson(path: string, bytes: number): void {
@@ -53,7 +44,7 @@ describe('readConfigFile', () => {
   it('a .json file that is YAML but not JSON is refused by the JSON parser', () => {
     const path = join(dir, 'yaml.json');
     writeFileSync(path, 'providerAliases: { gw: openai }\n');
-    expect(errorOf(() => readConfigFile(path))).toMatch(
+    expect(configErrorOf(() => readConfigFile(path))).toMatch(
       new RegExp(`^spanledger: cannot parse ${path} as JSON: `),
     );
   });
@@ -70,7 +61,7 @@ describe('readConfigFile', () => {
     const path = join(dir, 'huge.json');
     bigJson(path, 48_000_000);
     const started = performance.now();
-    const message = errorOf(() => readConfigFile(path));
+    const message = configErrorOf(() => readConfigFile(path));
     const ms = performance.now() - started;
     expect(message).toMatch(
       new RegExp(
@@ -97,7 +88,7 @@ try { readConfigFile(${JSON.stringify(fifo)}); console.log('read'); } catch (e) 
   });
 
   it('refuses a directory', () => {
-    expect(errorOf(() => readConfigFile(dir))).toBe(
+    expect(configErrorOf(() => readConfigFile(dir))).toBe(
       `spanledger: cannot read ${dir}: not a regular file (a directory); give the path of a YAML or JSON file`,
     );
   });

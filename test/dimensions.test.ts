@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { matchScope } from '../src/budgets/config.js';
-import { ConfigError } from '../src/config-file.js';
 import { BUILTIN, createDimensions, type Dimensions, dimensionValue } from '../src/dimensions.js';
 import { dimensionAttributes } from '../src/metrics/cost-metrics.js';
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configErrorOf } from './support/errors.js';
 
 describe('dimensions: names and attribute keys', () => {
   it('built-ins by short name; an extra key spanledger.<name> is named <name> in scopes', () => {
@@ -55,14 +45,14 @@ describe('dimensions: names and attribute keys', () => {
     ['bad key', 'not an attribute key'],
     ['', 'not an attribute key'],
   ])('refuses %j as a dimension key: %s', (key, why) => {
-    expect(errorOf(() => createDimensions([key], 'SPANLEDGER_DIMENSIONS'))).toBe(
+    expect(configErrorOf(() => createDimensions([key], 'SPANLEDGER_DIMENSIONS'))).toBe(
       `spanledger: SPANLEDGER_DIMENSIONS: ${JSON.stringify(key)} cannot be a dimension: ${why}`,
     );
   });
 
   it('refuses two keys with one name', () => {
     expect(
-      errorOf(() =>
+      configErrorOf(() =>
         createDimensions(['spanledger.region', 'region'], 'options.attribution.extraDimensions'),
       ),
     ).toBe(

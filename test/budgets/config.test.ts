@@ -10,17 +10,7 @@ import {
 } from '../../src/budgets/config.js';
 import { loadBudgetsFile } from '../../src/config.js';
 import { createDimensions } from '../../src/dimensions.js';
-import { ConfigError } from '../../src/pricing/config.js';
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configErrorOf } from '../support/errors.js';
 
 const monthly = {
   name: 'team-monthly',
@@ -31,7 +21,7 @@ const monthly = {
 } as const;
 
 const invalid = (entry: Record<string, unknown>, ...before: unknown[]): string =>
-  errorOf(() => validateBudgets([...before, entry], 'options.budgets'));
+  configErrorOf(() => validateBudgets([...before, entry], 'options.budgets'));
 
 describe('validateBudgets: valid definitions', () => {
   it('applies defaults: warnAt [0.5, 0.8], action alert, trace window for trace scope', () => {
@@ -95,7 +85,7 @@ describe('validateBudgets: valid definitions', () => {
 
   it('extra configured dimensions are accepted', () => {
     const b = { name: 'r', scope: { region: 'eu' }, window: 'trace', limitUsd: 1 };
-    expect(errorOf(() => validateBudgets([b], 'x'))).toContain(
+    expect(configErrorOf(() => validateBudgets([b], 'x'))).toContain(
       'budgets[0].scope.region: unknown dimension "region"',
     );
     const dimensions = createDimensions(['spanledger.region'], 'SPANLEDGER_DIMENSIONS');
@@ -229,7 +219,7 @@ describe('validateBudgets: errors name origin, entry and reason', () => {
   });
 
   it('a list is required', () => {
-    expect(errorOf(() => validateBudgets({ name: 'x' }, 'options.budgets'))).toContain(
+    expect(configErrorOf(() => validateBudgets({ name: 'x' }, 'options.budgets'))).toContain(
       'budgets: Invalid input: expected array',
     );
   });
@@ -277,10 +267,12 @@ budgets:
     window: { calendar: day, timeZone: Mars/Olympus }
 `,
     );
-    expect(errorOf(() => loadBudgetsFile(path))).toBe(
+    expect(configErrorOf(() => loadBudgetsFile(path))).toBe(
       `spanledger: invalid budgets in ${path}: budgets[0].window.timeZone: unknown IANA time zone "Mars/Olympus"`,
     );
-    expect(errorOf(() => loadBudgetsFile(join(dir, 'missing.yaml')))).toContain('cannot read');
+    expect(configErrorOf(() => loadBudgetsFile(join(dir, 'missing.yaml')))).toContain(
+      'cannot read',
+    );
   });
 
   it('a file without budgets has none', () => {
