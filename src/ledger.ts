@@ -345,19 +345,35 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         ),
     };
   };
+  /** Call options checked, and the dimension names they give checked against those in force:
+   * a mistyped name would otherwise match no budget and lift its limit silently. */
+  const validCall = (
+    o: BudgetCallOptions | undefined,
+    signature: string,
+  ): BudgetCallOptions | undefined => {
+    callOptions(o, signature);
+    for (const name in o?.dimensions ?? {}) {
+      if (!dimensions.has(name)) {
+        throw new TypeError(
+          `spanledger: ${signature}: dimensions.${name}: unknown dimension "${name}" (known: ${dimensions.names.join(', ')})`,
+        );
+      }
+    }
+    return o;
+  };
   const decide = (o: BudgetCallOptions | undefined): Promise<BudgetDecision> => {
     const w = where(o);
     return engine.check({ ...o, dimensions: w.dims }, w.run);
   };
   const check = async (o?: BudgetCallOptions): Promise<BudgetDecision> =>
-    decide(callOptions(o, 'check(options)'));
+    decide(validCall(o, 'check(options)'));
   const enforceValid = async (o: BudgetCallOptions | undefined): Promise<BudgetDecision> => {
     const d = await decide(o);
     if (d.action === 'block') throw new BudgetExceededError(refusalOf(d));
     return d;
   };
   const enforce = async (o?: BudgetCallOptions): Promise<BudgetDecision> =>
-    enforceValid(callOptions(o, 'enforce(options)'));
+    enforceValid(validCall(o, 'enforce(options)'));
 
   /** Hold an estimate; settle (each hold to its own accounted cost, or to one given amount) or
    * release once. At the timeout each hold is settled to what it has accounted so far (nothing:
@@ -397,7 +413,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         `spanledger: reserve(estimateUsd): estimateUsd ${USD_RULE}, got ${shown(estimateUsd)}`,
       );
     }
-    const h = await hold(estimateUsd, callOptions(o, 'reserve(estimateUsd, options)'));
+    const h = await hold(estimateUsd, validCall(o, 'reserve(estimateUsd, options)'));
     return {
       estimateUsd,
       settle: (actualUsd) => {
@@ -417,10 +433,23 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     if (typeof fn !== 'function') {
       throw new TypeError(`spanledger: guard(fn): fn must be a function, got ${kindOf(fn)}`);
     }
-    callOptions(o, 'guard(fn, options)');
+    validCall(o, 'guard(fn, options)');
     await enforceValid(o);
+    // Right after the check, with nothing awaited in between: hold the call on its run, so that
+    // concurrent calls of one run cannot all pass a per-run cap (docs/budgets.md).
+    const w = where(o);
+    const run = engine.holdsRuns
+      ? processor.runStateOf(trace.getSpan(o?.context ?? api.active()), true).run
+      : undefined;
+    const releaseRun = engine.holdRun({ ...o, dimensions: w.dims }, run);
     const state = { closed: false };
-    const h = await hold(o?.estimateUsd ?? 0, o, state);
+    let h: Awaited<ReturnType<typeof hold>>;
+    try {
+      h = await hold(o?.estimateUsd ?? 0, o, state);
+    } catch (e) {
+      releaseRun();
+      throw e;
+    }
     // Spans started under the call find its holds through the context (docs/budgets.md).
     const account: GuardAccount = {
       actualUsd: 0,
@@ -433,6 +462,8 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     try {
       return await api.with(ctx, fn);
     } finally {
+      // The run's own counters have the call's spans by now: its run hold goes.
+      releaseRun();
       // Spent before a failure is still spent; a hold nothing was spent on is given back.
       await h.settle();
     }

@@ -130,6 +130,17 @@ describe('decision API arguments', () => {
       () => ledger.check({ dimensions: { team: 7 } } as never),
       'spanledger: check(options): dimensions.team: expected a string, got number',
     ],
+    [
+      // A mistyped name would match no budget and lift its limit silently.
+      'check, a mistyped dimension',
+      () => ledger.check({ dimensions: { tenent: 'acme' } }),
+      'spanledger: check(options): dimensions.tenent: unknown dimension "tenent" (known: team, costCenter, tenant, useCase, agent)',
+    ],
+    [
+      'guard, an attribute key instead of the name',
+      () => ledger.guard(() => 1, { dimensions: { 'spanledger.team': 'payments' } }),
+      'spanledger: guard(fn, options): dimensions.spanledger.team: unknown dimension "spanledger.team" (known: team, costCenter, tenant, useCase, agent)',
+    ],
   ])('%s: one TypeError line', async (_, call, message) => {
     await expect(call()).rejects.toThrow(new TypeError(message));
   });

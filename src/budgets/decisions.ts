@@ -121,6 +121,17 @@ export interface RunCounters {
   readonly repeats: RepeatCounter | undefined;
   /** Most repetitions of one identical tool call so far. */
   readonly maxRepeat: number;
+  /** What guarded calls of the run now in flight hold (created by the first). */
+  readonly held?: RunHeld | undefined;
+}
+
+/** Per-run holds of guarded calls in flight: the estimate and one call of its kind each (a call
+ * of unknown kind holds one of each), so that concurrent calls of one run cannot all pass a cap
+ * only some of them fit. Released when the call returns, when its real spend has been counted. */
+export interface RunHeld {
+  usd: number;
+  llm: number;
+  tool: number;
 }
 
 /** Money in messages: the double as written, trimmed of binary noise (0.1 + 0.2 reads 0.3);
@@ -135,7 +146,14 @@ const countLimit = (
   max: number,
   what: string,
   unit: LimitUnit = 'calls',
-) => ({ limit, unit, used, max, reason: `${used} of ${max} ${what} used` });
+  inFlight = 0,
+) => ({
+  limit,
+  unit,
+  used,
+  max,
+  reason: `${used} of ${max} ${what} used${inFlight > 0 ? ` (${inFlight} in flight)` : ''}`,
+});
 
 /**
  * Which per-run limit the next call would break, with its figures; with `pending`, which one
@@ -148,8 +166,11 @@ export function runLimitHit(
   call: CheckInput['call'],
   pending = false,
 ): Omit<BudgetRefusal, 'budget'> | undefined {
+  // Calls in flight count for the next call's decision, not for what already happened.
+  const held = pending ? undefined : run.held;
   if (b.limitUsd !== undefined) {
-    const over = pending ? run.costUsd > b.limitUsd : run.costUsd + estimateUsd > b.limitUsd;
+    const spent = run.costUsd + (held?.usd ?? 0);
+    const over = pending ? run.costUsd > b.limitUsd : spent + estimateUsd > b.limitUsd;
     if (over) {
       return {
         limit: 'limit_usd',
@@ -157,22 +178,35 @@ export function runLimitHit(
         limitUsd: b.limitUsd,
         spentUsd: run.costUsd,
         ...(estimateUsd > 0 ? { estimateUsd } : {}),
+        ...(held !== undefined && held.usd > 0 ? { reservedUsd: held.usd } : {}),
         reason:
-          estimateUsd > 0
-            ? `run spent ${usd(run.costUsd)} + estimate ${usd(estimateUsd)} would exceed ${usd(b.limitUsd)} USD`
-            : `run spent ${usd(run.costUsd)} exceeds ${usd(b.limitUsd)} USD`,
+          (held !== undefined && held.usd > 0
+            ? `run spent ${usd(run.costUsd)} + held ${usd(held.usd)}`
+            : `run spent ${usd(run.costUsd)}`) +
+          (estimateUsd > 0
+            ? ` + estimate ${usd(estimateUsd)} would exceed ${usd(b.limitUsd)} USD`
+            : ` exceeds ${usd(b.limitUsd)} USD`),
       };
     }
   }
   // The next call counts one more; a call of unknown kind may be either.
   const next = pending ? 0 : 1;
   const llm = pending || call === undefined || call.kind === 'llm';
-  if (b.maxLlmCalls !== undefined && llm && run.llmCalls + next > b.maxLlmCalls) {
-    return countLimit('max_llm_calls', run.llmCalls, b.maxLlmCalls, 'LLM calls');
+  const llmUsed = run.llmCalls + (held?.llm ?? 0);
+  if (b.maxLlmCalls !== undefined && llm && llmUsed + next > b.maxLlmCalls) {
+    return countLimit('max_llm_calls', llmUsed, b.maxLlmCalls, 'LLM calls', 'calls', held?.llm);
   }
   const tool = pending || call === undefined || call.kind === 'tool';
-  if (b.maxToolCalls !== undefined && tool && run.toolCalls + next > b.maxToolCalls) {
-    return countLimit('max_tool_calls', run.toolCalls, b.maxToolCalls, 'tool calls');
+  const toolUsed = run.toolCalls + (held?.tool ?? 0);
+  if (b.maxToolCalls !== undefined && tool && toolUsed + next > b.maxToolCalls) {
+    return countLimit(
+      'max_tool_calls',
+      toolUsed,
+      b.maxToolCalls,
+      'tool calls',
+      'calls',
+      held?.tool,
+    );
   }
   if (
     b.maxTokens !== undefined &&

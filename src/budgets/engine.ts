@@ -16,6 +16,8 @@ import {
   ledgerStateHit,
   moreSevere,
   type RunCounters,
+  type RunHeld,
+  refusalOf,
   runLimitHit,
   windowLimitHit,
 } from './decisions.js';
@@ -40,6 +42,8 @@ export interface RunBudgetState extends RunCounters {
   warned: Map<string, number> | undefined;
   /** Budgets the run exceeded (created on the first). */
   exceeded: Set<string> | undefined;
+  /** What guarded calls of the run now in flight hold (created by the first). */
+  held: RunHeld | undefined;
 }
 
 /** Record one tool call's fingerprint on a run; returns its repetition count. */
@@ -110,9 +114,11 @@ export class BudgetEngine {
   private readonly refreshedMs = new Map<string, number>();
   private readonly maxWindows: number;
   private closed = false;
+  private readonly runBlocks: boolean;
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
+    this.runBlocks = options.budgets.some((b) => b.window === 'trace' && b.action === 'block');
     this.dimensions = options.dimensions ?? BUILTIN;
     this.ledger = options.ledger;
     this.reporter = options.reporter;
@@ -179,6 +185,45 @@ export class BudgetEngine {
     if (best.action === 'allow' && tightest !== undefined)
       best = { action: 'allow', remainingUsd: tightest };
     return best;
+  }
+
+  /** Whether any per-run `block` budget exists (guarded calls then hold on their run). */
+  get holdsRuns(): boolean {
+    return this.runBlocks;
+  }
+
+  /**
+   * Hold a guarded call's estimate, and one call of its kind, on its run until it returns, after
+   * the check passed and before anything is awaited: concurrent calls of one run then cannot all
+   * pass a per-run `block` cap that only some of them fit (the check and the hold are one
+   * synchronous step). Throws BudgetExceededError when the call no longer fits; returns the
+   * release (idempotent).
+   */
+  holdRun(input: CheckInput, run: RunBudgetState | undefined): () => void {
+    if (run === undefined) return () => {};
+    const estimate = input.estimateUsd ?? 0;
+    const dims = input.dimensions ?? {};
+    for (const b of this.budgets) {
+      if (b.window !== 'trace' || b.action !== 'block') continue;
+      if (matchScope(b.scope, dims) === undefined) continue;
+      const hit = runLimitHit(b, run, estimate, input.call);
+      if (hit) throw new BudgetExceededError(refusalOf(decide(b, hit)));
+    }
+    const llm = input.call === undefined || input.call.kind === 'llm' ? 1 : 0;
+    const tool = input.call === undefined || input.call.kind === 'tool' ? 1 : 0;
+    run.held ??= { usd: 0, llm: 0, tool: 0 };
+    const held = run.held;
+    held.usd += estimate;
+    held.llm += llm;
+    held.tool += tool;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      held.usd = Math.max(0, held.usd - estimate);
+      held.llm -= llm;
+      held.tool -= tool;
+    };
   }
 
   /**

@@ -137,13 +137,21 @@ export class CostProcessor implements SpanProcessor {
   }
 
   /** The run state of the trace a span belongs to (for budget checks), created on demand. */
-  runStateOf(span: unknown): { run: RunBudgetState | undefined; root: Span | undefined } {
+  runStateOf(
+    span: unknown,
+    create = false,
+  ): { run: RunBudgetState | undefined; root: Span | undefined } {
     if (typeof span !== 'object' || span === null || !('attributes' in span)) {
       return { run: undefined, root: undefined };
     }
     const linked = span as Span & Linked;
     const root = linked[kRoot] ?? linked;
-    const state = root[kState];
+    let state = root[kState];
+    // A guarded call holds its share of per-run caps before the run has any priced span.
+    if (state === undefined && create && !root.ended) {
+      state = this.traces.create();
+      root[kState] = state;
+    }
     return { run: state, root };
   }
 

@@ -5,6 +5,8 @@
  * expiring registry: a service that leaks never-ended root spans keeps at most `maxOpenTraces`
  * states, and the oldest are evicted (and counted) first.
  */
+
+import type { RunHeld } from '../budgets/decisions.js';
 import type { RunBudgetState } from '../budgets/engine.js';
 import type { RepeatCounter } from '../budgets/fingerprint.js';
 import type { CostCategory, RunCostStatus } from '../semconv.js';
@@ -45,6 +47,7 @@ export class TraceState implements RunBudgetState {
   maxRepeat = 0;
   warned: Map<string, number> | undefined = undefined;
   exceeded: Set<string> | undefined = undefined;
+  held: RunHeld | undefined = undefined;
   /** Neighbours in the registry's creation-ordered list (older, newer). */
   older: TraceState | undefined = undefined;
   newer: TraceState | undefined = undefined;

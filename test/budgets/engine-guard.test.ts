@@ -426,3 +426,68 @@ describe('refusals say which limit decided, in its unit, and why', () => {
     await ledger.shutdown();
   });
 });
+
+describe('concurrent guarded calls of one run hold their share of its per-run caps', () => {
+  /** Ten guarded model calls of one run started at once; each takes a few turns to answer. */
+  async function tenAtOnce(budget: BudgetInput, estimateUsd: number) {
+    const { ledger, tracer, exported } = app({ budgets: [budget] }, resourceFromAttributes({}));
+    const root = tracer.startSpan('invoke_agent fan-out');
+    const ctx = trace.setSpan(context.active(), root);
+    let calls = 0;
+    const settled = await context.with(ctx, () =>
+      Promise.allSettled(
+        Array.from({ length: 10 }, () =>
+          ledger.guard(
+            async () => {
+              calls++;
+              const span = tracer.startSpan('chat gpt-4o', { attributes: CALL });
+              for (let t = 0; t < 3; t++) await Promise.resolve();
+              span.end();
+            },
+            { estimateUsd },
+          ),
+        ),
+      ),
+    );
+    const refusals = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    const after = await context.with(ctx, () => ledger.check({ call: { kind: 'llm' } }));
+    root.end();
+    await ledger.shutdown();
+    return { calls, refusals, after, spent: exported() };
+  }
+
+  it('maxLlmCalls 5: five of ten concurrent calls run, five are refused before spending', async () => {
+    const r = await tenAtOnce(
+      { name: 'per-run', scope: 'trace', maxLlmCalls: 5, action: 'block' },
+      0.008,
+    );
+    expect(r.calls).toBe(5);
+    expect(r.refusals).toHaveLength(5);
+    for (const e of r.refusals) {
+      expect(e).toBeInstanceOf(BudgetExceededError);
+      expect(e).toMatchObject({ budget: 'per-run', limit: 'max_llm_calls', max: 5 });
+    }
+    expect(r.refusals[0].message).toBe(
+      'spanledger: budget "per-run" blocks this call (max_llm_calls: 5 of 5 LLM calls used (5 in flight))',
+    );
+    expect(r.spent).toBeCloseTo(5 * CALL_USD, 12);
+    expect(r.after).toMatchObject({ action: 'block', limit: 'max_llm_calls', used: 5 });
+  });
+
+  it('limitUsd 0.02 with $0.008 estimates: two of ten concurrent calls run ($0.016)', async () => {
+    const r = await tenAtOnce(
+      { name: 'per-run', scope: 'trace', limitUsd: 0.02, action: 'block' },
+      CALL_USD,
+    );
+    expect(r.calls).toBe(2);
+    expect(r.refusals).toHaveLength(8);
+    expect(r.refusals[0]).toMatchObject({ budget: 'per-run', limit: 'limit_usd' });
+    expect(r.refusals[0].message).toBe(
+      'spanledger: budget "per-run" blocks this call (limit_usd: run spent 0 + held 0.016 + estimate 0.008 would exceed 0.02 USD)',
+    );
+    expect(r.spent).toBeCloseTo(2 * CALL_USD, 12);
+    // Nothing is left held once the calls returned: the run's own spend decides.
+    expect(r.after).toMatchObject({ action: 'allow' });
+    expect(r.after.remainingUsd).toBeCloseTo(0.02 - 2 * CALL_USD, 12);
+  });
+});
