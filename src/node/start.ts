@@ -202,26 +202,34 @@ async function flushWithin(sdk: NodeSDK, timeoutMs: number, target: string): Pro
   if (outcome === 'flushed') return outcome;
   const after = `after ${Date.now() - startMs} ms`;
   if (outcome === 'timed_out') {
-    diag.warn(`spanledger: flushing telemetry to ${target} timed out ${after}; exiting without it`);
+    diag.warn(`spanledger: flushing telemetry (${target}) timed out ${after}; exiting without it`);
     return outcome;
   }
-  diag.warn(`spanledger: flushing telemetry to ${target} failed ${after}: ${outcome?.message}`);
+  diag.warn(`spanledger: flushing telemetry (${target}) failed ${after}: ${outcome?.message}`);
   return 'failed';
 }
 
-/** Where the SDK sends telemetry, for messages: the OTLP endpoint the `OTEL_*` variables give,
- * or the span processors given in code. */
+/** Where the SDK sends telemetry, per signal, for messages: the exporters the `OTEL_*`
+ * variables name (OTLP with its endpoint), or what was given in code. Logs count too: the
+ * contrib OpenAI instrumentation emits its GenAI events as logs, to OTLP by default. */
 function exportTarget(env: Env, given: Partial<NodeSDKConfiguration>): string {
-  if (given.spanProcessors !== undefined) return 'the configured exporters';
-  const exporters = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',').map((e) => e.trim());
-  if (!exporters.includes('otlp')) return `the ${exporters.join(', ')} exporter`;
-  const grpc =
-    (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL) === 'grpc';
-  return (
-    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
-    env.OTEL_EXPORTER_OTLP_ENDPOINT ??
-    (grpc ? 'http://localhost:4317' : 'http://localhost:4318')
-  );
+  const signal = (name: 'traces' | 'metrics' | 'logs', inCode: boolean): string => {
+    if (inCode) return `${name}: as configured in code`;
+    const key = name.toUpperCase() as 'TRACES' | 'METRICS' | 'LOGS';
+    const exporters = (env[`OTEL_${key}_EXPORTER`] ?? 'otlp').split(',').map((e) => e.trim());
+    const grpc =
+      (env[`OTEL_EXPORTER_OTLP_${key}_PROTOCOL`] ?? env.OTEL_EXPORTER_OTLP_PROTOCOL) === 'grpc';
+    const endpoint =
+      env[`OTEL_EXPORTER_OTLP_${key}_ENDPOINT`] ??
+      env.OTEL_EXPORTER_OTLP_ENDPOINT ??
+      (grpc ? 'http://localhost:4317' : 'http://localhost:4318');
+    return `${name}: ${exporters.map((e) => (e === 'otlp' ? `otlp ${endpoint}` : e)).join(', ')}`;
+  };
+  return [
+    signal('traces', given.spanProcessors !== undefined || given.traceExporter !== undefined),
+    signal('metrics', given.metricReaders !== undefined || given.metricReader !== undefined),
+    signal('logs', given.logRecordProcessors !== undefined),
+  ].join('; ');
 }
 
 // The API keeps its global diag logger here (its major version is part of the key).

@@ -135,8 +135,10 @@ describe('an unreachable OTLP endpoint at exit', () => {
     expect(exitWaitMs).toBeLessThan(7_000);
     const said = run.stderr
       .split('\n')
-      .filter((l) => l.startsWith(`spanledger: flushing telemetry to ${endpoint}`));
+      .filter((l) => l.startsWith('spanledger: flushing telemetry ('));
     expect(said).toHaveLength(1);
+    // Every signal is named with where it goes, so the reader knows which export hung.
+    expect(said[0]).toContain(`traces: otlp ${endpoint}; metrics: otlp ${endpoint}; logs: none`);
     expect(said[0]).toMatch(/ (failed|timed out) after \d+ ms/);
   });
 });
