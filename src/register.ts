@@ -59,14 +59,23 @@ if (started !== undefined) {
   };
   // The event loop is empty: the app is done (after draining, when it handled a signal itself).
   // Flush after the app's own 'beforeExit' listeners (they run in this same emit), then let the
-  // process end. A flush that timed out must not hold the exit for the exporters' retries.
-  process.once('beforeExit', () => {
-    setImmediate(() =>
+  // process end. A listener that started more work (an async one awaiting a timer or a socket)
+  // keeps the loop alive: the ledger keeps answering, and the flush waits for the loop to empty
+  // again. A flush that timed out must not hold the exit for the exporters' retries.
+  const onBeforeExit = () => {
+    // This listener was added before the app's: what keeps the loop alive now is not theirs.
+    const before = process.getActiveResourcesInfo();
+    setImmediate(() => {
+      if (startedMoreWork(before, process.getActiveResourcesInfo())) {
+        process.prependOnceListener('beforeExit', onBeforeExit);
+        return;
+      }
       flushThen((outcome) => {
         if (outcome === 'timed_out') process.exit();
-      }),
-    );
-  });
+      });
+    });
+  };
+  process.prependOnceListener('beforeExit', onBeforeExit);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       // The app handles this signal itself: it drains and ends when it chooses, and the ledger
@@ -76,4 +85,18 @@ if (started !== undefined) {
       flushThen(() => process.kill(process.pid, signal));
     });
   }
+}
+
+/** Whether the app's 'beforeExit' listeners started work that keeps the loop alive (a timer, a
+ * socket): some kind of resource is more numerous than before them. spanledger's own timers and
+ * sockets are unref'd, and a handle that stays open (a piped stdout) is in both lists. */
+function startedMoreWork(before: string[], after: string[]): boolean {
+  const counts = new Map<string, number>();
+  for (const r of before) counts.set(r, (counts.get(r) ?? 0) + 1);
+  for (const r of after) {
+    const left = (counts.get(r) ?? 0) - 1;
+    if (left < 0) return true;
+    counts.set(r, left);
+  }
+  return false;
 }

@@ -75,8 +75,11 @@ afterEach(async () => {
 
 const CALL_USD = (1000 * 2.5 + 500 * 10) / 1e6; // $0.0075
 
-describe('an app with its own SIGTERM handler drains with a working ledger', () => {
-  it('guarded calls after SIGTERM are enforced, and their spend is exported at exit', async () => {
+describe('an app that drains in its own handler keeps a working ledger', () => {
+  it.each([
+    ['after SIGTERM, in its own SIGTERM handler', 'SIGTERM'],
+    ['in its own async beforeExit listener', 'beforeExit'],
+  ])('guarded calls %s are enforced, and their spend is exported at exit', async (_, drainOn) => {
     receiver = await startOtlpReceiver();
     const dir = mkdtempSync(join(tmpdir(), 'spanledger-drain-'));
     const budgets = join(dir, 'budgets.yaml');
@@ -100,9 +103,10 @@ describe('an app with its own SIGTERM handler drains with a working ledger', () 
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
         SPANLEDGER_BUDGETS_FILE: budgets,
         CALLS: '10',
+        DRAIN_ON: drainOn,
       },
       (out, child) => {
-        if (!signalled && out.includes('ready\n')) {
+        if (drainOn === 'SIGTERM' && !signalled && out.includes('ready\n')) {
           signalled = true;
           child.kill('SIGTERM');
         }
