@@ -65,7 +65,9 @@ export type RedisLedgerStats = ConnectionCounters & {
   /** Reservations a timed-out `reserve` took in Redis after its caller had been answered,
    * released again so they do not hold budget. */
   lateReleases: number;
-  /** Writes kept in the shadow because Redis may not have them. */
+  /** Writes kept in the shadow since construction because Redis may not have had them. */
+  keptWrites: number;
+  /** Writes kept now, not yet confirmed by Redis (0 once everything is written). */
   pendingWrites: number;
   /** Writes whose late answer confirmed them (applied once, nothing to replay). */
   lateConfirmed: number;
@@ -157,7 +159,7 @@ export class RedisLedger implements BudgetLedger {
     operations: 0,
     degradedReserves: 0,
     lateReleases: 0,
-    pendingWrites: 0,
+    keptWrites: 0,
     lateConfirmed: 0,
     replayedWrites: 0,
     replaysSkipped: 0,
@@ -335,6 +337,7 @@ export class RedisLedger implements BudgetLedger {
       ...this.#counters,
       ...this.#conn.counters,
       scriptLoads: this.#conn.scripts.loads,
+      pendingWrites: this.#shadow.pendingWrites(),
       shadowKeys: this.#shadow.size,
       problems: this.#reporter.snapshot(),
     };
@@ -436,7 +439,7 @@ export class RedisLedger implements BudgetLedger {
       const next = () => (sent && seq !== undefined ? seq : ++this.#seq);
       const w = this.#shadow.pend(p.ref.key, p.ref.ttlMs, next, p.unreserve, p.spent, sent);
       if (w === undefined) continue;
-      this.#counters.pendingWrites++;
+      this.#counters.keptWrites++;
       kept.push([p.ref.key, w]);
     }
     this.#retryLater();
