@@ -287,6 +287,21 @@ describe('RedisLedger writes with an unknown outcome are applied exactly once', 
     if (proxy) proxy.mode = 'pass';
   });
 
+  it('a call in flight when the ledger closes answers by the policy, with no outage warning', async (ctx) => {
+    if (!proxy) return ctx.skip();
+    const p = proxy;
+    const l = ledger({ url: p.url, keyPrefix: `closing:${randomUUID()}:`, timeoutMs: 2_000 });
+    expect(await l.ready()).toBe(true);
+    const lines = captureDiag();
+    p.mode = 'blackhole';
+    const inFlight = l.get(['k']);
+    await l.close(); // a shutdown while the read waits for an answer
+    expect(await inFlight).toEqual({ spentUsd: 0, reservedUsd: 0 });
+    expect(l.stats().afterClose).toBe(1);
+    expect(l.stats().redisUnavailable).toBe(0);
+    expect(lines).toEqual([]);
+  });
+
   it('a settle whose reply is lost has landed: replayed after the reconnect, it is not counted twice', async (ctx) => {
     if (!proxy || !raw) return ctx.skip();
     const p = proxy;

@@ -49,6 +49,8 @@ export type ConnectionCounters = {
   /** Calls made while the first connection was still being made, decided by the failure
    * policy (not an outage: a first connection that fails reports itself). */
   beforeFirstConnect: number;
+  /** Calls made after the ledger closed its connection (a shutdown racing calls in flight). */
+  afterClose: number;
   /** Calls that got no answer within the deadline. */
   redisTimeout: number;
   /** Calls not sent because an earlier call had no answer yet (Redis hung). */
@@ -115,6 +117,7 @@ export class RedisConnection {
     connectFailures: 0,
     redisUnavailable: 0,
     beforeFirstConnect: 0,
+    afterClose: 0,
     redisTimeout: 0,
     stalledCalls: 0,
     stallResets: 0,
@@ -172,7 +175,12 @@ export class RedisConnection {
     write = false,
   ): Promise<CallResult> {
     const started = Date.now();
-    if (!this.#connected() && this.#firstConnect && !this.#closed) {
+    if (this.#closed) {
+      // Closed on purpose (shutdown): no outage to report; the caller answers by its policy.
+      this.counters.afterClose++;
+      return { ok: false, kind: 'redis_unavailable', sent: false };
+    }
+    if (!this.#connected() && this.#firstConnect) {
       // Early calls wait (within their deadline) for the first connection rather than failing.
       await within(this.#firstConnect, this.#timeoutMs);
     }
@@ -292,6 +300,11 @@ export class RedisConnection {
   }
 
   #fail(kind: FailureKind, detail: string, sent: boolean): CallResult & { ok: false } {
+    if (this.#closed) {
+      // A call in flight when the ledger closed (shutdown): not an outage, nothing to warn of.
+      this.counters.afterClose++;
+      return { ok: false, kind, sent };
+    }
     if (kind === 'redis_unavailable') this.counters.redisUnavailable++;
     else if (kind === 'redis_timeout') this.counters.redisTimeout++;
     else this.counters.redisError++;
