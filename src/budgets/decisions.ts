@@ -183,7 +183,7 @@ export function runLimitHit(
           (held !== undefined && held.usd > 0
             ? `run spent ${usd(run.costUsd)} + held ${usd(held.usd)}`
             : `run spent ${usd(run.costUsd)}`) +
-          (estimateUsd > 0
+          (estimateUsd > 0 && spent <= b.limitUsd
             ? ` + estimate ${usd(estimateUsd)} would exceed ${usd(b.limitUsd)} USD`
             : ` exceeds ${usd(b.limitUsd)} USD`),
       };
@@ -248,8 +248,9 @@ export function windowLimitHit(
   if (spentUsd + reservedUsd + estimateUsd <= limitUsd) return undefined;
   const parts = [`spent ${usd(spentUsd)}`];
   if (reservedUsd > 0) parts.push(`reserved ${usd(reservedUsd)}`);
-  if (estimateUsd > 0) parts.push(`estimate ${usd(estimateUsd)}`);
-  const already = reservedUsd === 0 && estimateUsd === 0;
+  // Over the limit before this call: the estimate is not what decided, so it is not named.
+  const already = spentUsd + reservedUsd > limitUsd || estimateUsd === 0;
+  if (!already) parts.push(`estimate ${usd(estimateUsd)}`);
   return {
     limit: 'limit_usd',
     unit: 'USD',

@@ -300,6 +300,25 @@ describe('a run past a block per-run cap spends nothing more, whatever `call` sa
 });
 
 describe('refusals say which limit decided, in its unit, and why', () => {
+  it('USD: spend already over the limit is named alone (the estimate did not decide)', async () => {
+    const { ledger, tracer } = app(
+      { budgets: [{ ...PAYMENTS_DAY, action: 'degrade' }] },
+      resourceFromAttributes({ 'spanledger.team': 'payments' }),
+    );
+    // Three unguarded calls: 0.024 spent against 0.02.
+    for (let i = 0; i < 3; i++) tracer.startSpan('chat', { attributes: CALL }).end();
+    await windowSpend(ledger, 0.024);
+    const d = await ledger.check({ estimateUsd: 0.008, dimensions: { team: 'payments' } });
+    expect(d).toMatchObject({
+      action: 'degrade',
+      limit: 'limit_usd',
+      spentUsd: 0.024,
+      estimateUsd: 0.008,
+      reason: 'spent 0.024 exceeds 0.02 USD',
+    });
+    await ledger.shutdown();
+  });
+
   it('USD: spent + estimate would exceed the limit', async () => {
     const { ledger, tracer } = app(
       {
