@@ -33,6 +33,8 @@ export const ENV = {
   redisFailure: 'SPANLEDGER_REDIS_FAILURE',
   /** Prefix of the Redis keys, e.g. per environment. */
   redisKeyPrefix: 'SPANLEDGER_REDIS_KEY_PREFIX',
+  /** Deadline of one Redis operation, ms (default 50); slower counts as unavailable. */
+  redisTimeoutMs: 'SPANLEDGER_REDIS_TIMEOUT_MS',
   /** `false` stops mirroring cost into the proposed `gen_ai.usage.cost.*` attributes. */
   semconvCostAttributes: 'SPANLEDGER_SEMCONV_COST_ATTRIBUTES',
   /** Instrumentations to enable, comma-separated, or `none` (default: all available). */
@@ -141,6 +143,7 @@ export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
 
   // Last: the Redis ledger opens a connection, so every other variable is validated first.
   const redisUrl = envString(env, ENV.redisUrl);
+  const timeoutMs = envPositiveInt(env, ENV.redisTimeoutMs);
   const failure = envString(env, ENV.redisFailure)?.toLowerCase();
   if (failure !== undefined && failure !== 'open' && failure !== 'closed') {
     throw new ConfigError(
@@ -158,6 +161,7 @@ export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
       url: redisUrl,
       ...(failure ? { failure } : {}),
       ...(prefix ? { keyPrefix: prefix } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
   }
 

@@ -56,6 +56,10 @@ describe('SPANLEDGER_* variables', () => {
     ],
     [{ SPANLEDGER_MAX_VALUES_PER_DIMENSION: '1.5' }, /expected a positive integer/],
     [
+      { SPANLEDGER_REDIS_URL: 'redis://127.0.0.1:1', SPANLEDGER_REDIS_TIMEOUT_MS: '0' },
+      /SPANLEDGER_REDIS_TIMEOUT_MS.*expected a positive integer/,
+    ],
+    [
       { SPANLEDGER_PRICES_FILE: tmpdir() },
       /^spanledger: SPANLEDGER_PRICES_FILE: cannot read .*: not a regular file \(a directory\); give the path of a YAML or JSON file$/,
     ],
