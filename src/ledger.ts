@@ -361,14 +361,15 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     }
     return o;
   };
-  const decide = (o: BudgetCallOptions | undefined): Promise<BudgetDecision> => {
-    const w = where(o);
-    return engine.check({ ...o, dimensions: w.dims }, w.run);
-  };
+  const decide = (o: BudgetCallOptions | undefined, w = where(o)): Promise<BudgetDecision> =>
+    engine.check({ ...o, dimensions: w.dims }, w.run);
   const check = async (o?: BudgetCallOptions): Promise<BudgetDecision> =>
     decide(validCall(o, 'check(options)'));
-  const enforceValid = async (o: BudgetCallOptions | undefined): Promise<BudgetDecision> => {
-    const d = await decide(o);
+  const enforceValid = async (
+    o: BudgetCallOptions | undefined,
+    w = where(o),
+  ): Promise<BudgetDecision> => {
+    const d = await decide(o, w);
     if (d.action === 'block') throw new BudgetExceededError(refusalOf(d));
     return d;
   };
@@ -381,10 +382,10 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
    * unguarded spend instead of being lost with the hold. */
   const hold = async (
     estimateUsd: number,
-    o: BudgetCallOptions | undefined,
+    dims: Readonly<Record<string, string | undefined>>,
     account?: { closed: boolean },
   ) => {
-    const holds: Hold[] = await engine.reserve(estimateUsd, where(o).dims);
+    const holds: Hold[] = await engine.reserve(estimateUsd, dims);
     let done = false;
     const finish = async (action: () => Promise<void>): Promise<void> => {
       if (done) return;
@@ -413,7 +414,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         `spanledger: reserve(estimateUsd): estimateUsd ${USD_RULE}, got ${shown(estimateUsd)}`,
       );
     }
-    const h = await hold(estimateUsd, validCall(o, 'reserve(estimateUsd, options)'));
+    const h = await hold(estimateUsd, where(validCall(o, 'reserve(estimateUsd, options)')).dims);
     return {
       estimateUsd,
       settle: (actualUsd) => {
@@ -434,10 +435,10 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
       throw new TypeError(`spanledger: guard(fn): fn must be a function, got ${kindOf(fn)}`);
     }
     validCall(o, 'guard(fn, options)');
-    await enforceValid(o);
+    const w = where(o);
+    await enforceValid(o, w);
     // Right after the check, with nothing awaited in between: hold the call on its run, so that
     // concurrent calls of one run cannot all pass a per-run cap (docs/budgets.md).
-    const w = where(o);
     const run = engine.holdsRuns
       ? processor.runStateOf(trace.getSpan(o?.context ?? api.active()), true).run
       : undefined;
@@ -445,7 +446,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     const state = { closed: false };
     let h: Awaited<ReturnType<typeof hold>>;
     try {
-      h = await hold(o?.estimateUsd ?? 0, o, state);
+      h = await hold(o?.estimateUsd ?? 0, w.dims, state);
     } catch (e) {
       releaseRun();
       throw e;
