@@ -1,60 +1,32 @@
-/**
- * How `spanledger/register` ends with the process: an app that drains on SIGTERM keeps a working
- * ledger until its loop empties, and a flush to an unreachable collector is bounded and said.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ProcessRun, type RunProcessOptions, runProcess } from '../support/apps.js';
 import { ensureBuilt, ROOT } from '../support/built.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.js';
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** When the process closed (ms since epoch). */
-  closedMs: number;
-}
 
 /** Run a fixture app under `node --import spanledger/register`; `onStdout` sees each chunk. */
 function runApp(
   app: string,
   env: Record<string, string>,
-  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'spanledger/register', join('test', 'fixtures', 'apps', app)],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-          OTEL_LOGS_EXPORTER: 'none',
-          OTEL_SERVICE_NAME: 'register-exit-test',
-          ...env,
-        },
+  onStdout?: RunProcessOptions['onStdout'],
+): Promise<ProcessRun> {
+  return runProcess(
+    process.execPath,
+    ['--import', 'spanledger/register', join('test', 'fixtures', 'apps', app)],
+    {
+      env: {
+        PATH: process.env.PATH,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_LOGS_EXPORTER: 'none',
+        OTEL_SERVICE_NAME: 'register-exit-test',
+        ...env,
       },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout, stderr, closedMs: Date.now() }),
-    );
-  });
+      ...(onStdout ? { onStdout } : {}),
+    },
+  );
 }
 
 /** A loopback port nothing listens on. */

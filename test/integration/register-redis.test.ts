@@ -1,11 +1,6 @@
-/**
- * `spanledger/register` with `SPANLEDGER_REDIS_URL` and `SPANLEDGER_BUDGETS_FILE`: two app
- * processes share one team budget window in a real redis-server, and the window's spend equals
- * the cost both processes exported.
- */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../support/apps.js';
 import { ensureBuilt, ROOT } from '../support/built.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.js';
 import { startTestRedis, stopTestRedis, type TestRedis } from './redis-server.js';
@@ -30,36 +25,27 @@ function runApp(
   serviceName: string,
   url: string,
 ): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'spanledger/register', join('test', 'fixtures', 'apps', 'priced-app.mjs')],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-          OTEL_LOGS_EXPORTER: 'none',
-          OTEL_SERVICE_NAME: serviceName,
-          OTEL_RESOURCE_ATTRIBUTES: 'spanledger.team=payments',
-          SPANLEDGER_REDIS_URL: url,
-          SPANLEDGER_REDIS_KEY_PREFIX: 'register-test:',
-          // What is tested is the shared window, not the deadline: two processes and the test
-          // suite share two cores, where a 50 ms deadline is sometimes missed (and said).
-          SPANLEDGER_REDIS_TIMEOUT_MS: '2000',
-          SPANLEDGER_BUDGETS_FILE: join(ROOT, 'test', 'fixtures', 'budgets', 'team-daily.yaml'),
-          RUNS: String(RUNS),
-        },
+  return runProcess(
+    process.execPath,
+    ['--import', 'spanledger/register', join('test', 'fixtures', 'apps', 'priced-app.mjs')],
+    {
+      env: {
+        PATH: process.env.PATH,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_LOGS_EXPORTER: 'none',
+        OTEL_SERVICE_NAME: serviceName,
+        OTEL_RESOURCE_ATTRIBUTES: 'spanledger.team=payments',
+        SPANLEDGER_REDIS_URL: url,
+        SPANLEDGER_REDIS_KEY_PREFIX: 'register-test:',
+        // What is tested is the shared window, not the deadline: two processes and the test
+        // suite share two cores, where a 50 ms deadline is sometimes missed (and said).
+        SPANLEDGER_REDIS_TIMEOUT_MS: '2000',
+        SPANLEDGER_BUDGETS_FILE: join(ROOT, 'test', 'fixtures', 'budgets', 'team-daily.yaml'),
+        RUNS: String(RUNS),
       },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+    },
+  );
 }
 
 describe('register with SPANLEDGER_REDIS_URL', () => {

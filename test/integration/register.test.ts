@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../support/apps.js';
 import { ensureBuilt, ROOT } from '../support/built.js';
 import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.js';
 
@@ -26,34 +27,21 @@ function runApp(
   env: Record<string, string>,
   receiver?: OtlpReceiver,
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [flag, 'spanledger/register', join('test', 'fixtures', 'apps', app)],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-          OTEL_EXPORTER_OTLP_ENDPOINT: receiver?.endpoint ?? 'http://127.0.0.1:9',
-          OTEL_LOGS_EXPORTER: 'none',
-          OTEL_SERVICE_NAME: 'register-test',
-          RUNS: String(RUNS),
-          ...env,
-        },
+  return runProcess(
+    process.execPath,
+    [flag, 'spanledger/register', join('test', 'fixtures', 'apps', app)],
+    {
+      env: {
+        PATH: process.env.PATH,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver?.endpoint ?? 'http://127.0.0.1:9',
+        OTEL_LOGS_EXPORTER: 'none',
+        OTEL_SERVICE_NAME: 'register-test',
+        RUNS: String(RUNS),
+        ...env,
       },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+    },
+  );
 }
 
 let receiver: OtlpReceiver | undefined;

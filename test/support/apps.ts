@@ -2,7 +2,7 @@
  * The child-process apps of test/fixtures/apps, run as users run them: the built package
  * (`dist/`), NodeSDK set up in the app, the real `openai` client against the mock provider.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './built.js';
@@ -62,4 +62,53 @@ export async function runOpenAIApp(
     (s) => s.attributes['gen_ai.operation.name'] !== undefined,
   );
   return { spans, stderr };
+}
+
+/** How a child process ended, with everything it printed. */
+export interface ProcessRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** When it closed (ms since epoch). */
+  closedMs: number;
+}
+
+/** Options of {@link runProcess}. */
+export interface RunProcessOptions {
+  cwd?: string;
+  /** The whole environment of the child (nothing is inherited unless given). */
+  env: NodeJS.ProcessEnv;
+  /** Killed after this long, ms. */
+  timeoutMs?: number;
+  /** Sees the stdout so far after each chunk (e.g. to send a signal once the app is ready). */
+  onStdout?: (stdout: string, child: ChildProcess) => void;
+}
+
+/** Runs a command to its end, collecting stdout and stderr; rejects only if it cannot start. */
+export function runProcess(
+  file: string,
+  args: readonly string[],
+  o: RunProcessOptions,
+): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: o.cwd ?? ROOT,
+      env: o.env,
+      ...(o.timeoutMs !== undefined ? { timeout: o.timeoutMs } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      o.onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout, stderr, closedMs: Date.now() }),
+    );
+  });
 }

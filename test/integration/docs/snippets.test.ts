@@ -1,19 +1,3 @@
-/**
- * Every fenced block of README.md and docs/*.md, extracted from the markdown (test/docs/extract.ts)
- * and run as a user who copies it would:
- *
- * - TS/JS blocks as files of a temporary project whose `spanledger` is this package's build
- *   (`dist/`, through a `node_modules/spanledger` link), with the real OpenTelemetry SDK and the
- *   real `openai` client against the mock providers, exporting to a local OTLP receiver;
- * - YAML/JSON blocks through the real config loader: `createSpanLedger({ prices: file })`;
- * - shell blocks line by line in that project: `node ...`, `spanledger ...`, `npx spanledger ...`.
- *
- * What the harness adds to run a block (code appended after it, fixture files, globals for the
- * application's own names, the figures to assert) is in HARNESS below, keyed by the `name` of the
- * block's `<!-- snippet: ... -->` directive. A block that is neither run nor skipped with a stated
- * reason fails the first test, so a new snippet cannot slip in untested.
- */
-import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -30,6 +14,7 @@ import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { allSnippets, docFiles, importsOf, label, type Snippet } from '../../docs/extract.js';
+import { runProcess } from '../../support/apps.js';
 import { ensureBuilt, ROOT } from '../../support/built.js';
 import { type MockProviders, startMockProviders } from '../../support/mock-providers.js';
 import {
@@ -443,7 +428,7 @@ function run(
   return limited(() => spawnRun(cwd, file, args, env));
 }
 
-function spawnRun(
+async function spawnRun(
   cwd: string,
   file: string,
   args: string[],
@@ -451,37 +436,26 @@ function spawnRun(
 ): Promise<Run> {
   const service = `docs-${++serial}`;
   const command = [file, ...args].join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd,
-      env: {
-        PATH: `${join(cwd, 'node_modules/.bin')}:${process.env.PATH}`,
-        HOME: process.env.HOME,
-        OPENAI_API_KEY: 'sk-docs',
-        OPENAI_BASE_URL: mock.openaiURL,
-        ANTHROPIC_API_KEY: 'sk-ant-docs',
-        ANTHROPIC_BASE_URL: mock.anthropicURL,
-        OTEL_SERVICE_NAME: service,
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_LOGS_EXPORTER: 'none',
-        npm_config_update_notifier: 'false',
-        ...extraEnv,
-      },
-      timeout: 40_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ command, code, stdout, stderr, service }));
+  const { code, stdout, stderr } = await runProcess(file, args, {
+    cwd,
+    env: {
+      PATH: `${join(cwd, 'node_modules/.bin')}:${process.env.PATH}`,
+      HOME: process.env.HOME,
+      OPENAI_API_KEY: 'sk-docs',
+      OPENAI_BASE_URL: mock.openaiURL,
+      ANTHROPIC_API_KEY: 'sk-ant-docs',
+      ANTHROPIC_BASE_URL: mock.anthropicURL,
+      OTEL_SERVICE_NAME: service,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_LOGS_EXPORTER: 'none',
+      npm_config_update_notifier: 'false',
+      ...extraEnv,
+    },
+    timeoutMs: 40_000,
   });
+  return { command, code, stdout, stderr, service };
 }
 
 const telemetry = (r: Run): Telemetry => {
