@@ -453,7 +453,6 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     }
     // Spans started under the call find its holds through the context (docs/budgets.md).
     const account: GuardAccount = {
-      actualUsd: 0,
       get closed() {
         return state.closed;
       },

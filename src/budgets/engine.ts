@@ -72,8 +72,6 @@ export interface Hold {
 /** A guarded call's account, carried in its context: the spans that start under it add their
  * cost to the holds whose windows they fall in; the rest of their cost is written as usual. */
 export interface GuardAccount {
-  /** Cost of all spans that ran under the call, USD. */
-  actualUsd: number;
   /** Settled or released: spans ending later are accounted on their own. */
   closed: boolean;
   readonly holds: readonly Hold[];

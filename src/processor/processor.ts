@@ -54,16 +54,13 @@ const kReservation = Symbol('spanledger.reservation');
 /** Context key under which a guarded call carries its reservation's cost accumulator. */
 export const RESERVATION_KEY = createContextKey('spanledger.reservation');
 
-/** Cost of the spans that ran under one guarded call, by the budget windows it holds. */
-export type ReservationAccumulator = GuardAccount;
-
 interface Linked {
   [kParent]?: Linked & Span;
   [kWrapped]?: boolean;
   [kRoot]?: Linked & Span;
   [kSubtree]?: number;
   [kState]?: TraceState;
-  [kReservation]?: ReservationAccumulator;
+  [kReservation]?: GuardAccount;
 }
 
 /** Options of the cost processor. */
@@ -175,7 +172,7 @@ export class CostProcessor implements SpanProcessor {
       const reservation =
         this.budgets === undefined
           ? undefined
-          : (parentContext.getValue(RESERVATION_KEY) as ReservationAccumulator | undefined);
+          : (parentContext.getValue(RESERVATION_KEY) as GuardAccount | undefined);
       if (reservation !== undefined) (span as Span & Linked)[kReservation] = reservation;
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
@@ -304,9 +301,9 @@ export class CostProcessor implements SpanProcessor {
       root[kState] = state;
     }
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced' ? cost.costUsd : 0;
-    // A span that ends after its guarded call was settled is accounted like any other.
+    // A span that ends after its guarded call was settled is accounted like any other; the
+    // engine adds a guarded span's cost to the holds of its call (settled with it).
     const reservation = span[kReservation]?.closed === false ? span[kReservation] : undefined;
-    if (reservation !== undefined) reservation.actualUsd += priced;
     if (state === undefined || state.closed || state.evicted) {
       this.counts.late++;
       this.reporter.count('late_span', `${span.name} ended after its local root`);
