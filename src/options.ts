@@ -6,11 +6,50 @@
 import { z } from 'zod';
 import { describeIssues } from './config-file.js';
 
-/** How a value reads in an error: strings quoted, other primitives as written, objects by kind. */
+/** How a value reads in an error: strings quoted, other primitives as written, the rest by kind
+ * (`a function`, `an array`, `object`). */
 export function shown(v: unknown): string {
+  if (typeof v === 'function') return 'a function';
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null || typeof v !== 'object') return String(v);
-  return Array.isArray(v) ? 'array' : 'object';
+  return Array.isArray(v) ? 'an array' : 'object';
+}
+
+/** How one option value is checked: what is wrong with it (`must be ...`), or undefined. */
+export type Check = (value: unknown) => string | undefined;
+
+/**
+ * An options object checked key by key in plain code (for constructors and helpers, where a
+ * schema would cost more than the check): an unknown key or a bad value throws one TypeError,
+ * `spanledger: <where>: invalid options: <key>: <why>`, naming the known keys.
+ */
+export function checkOptionObject<O extends object>(
+  where: string,
+  options: unknown,
+  checks: Readonly<Record<string, Check>>,
+): O {
+  if (options === undefined) return {} as O;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `spanledger: ${where}: invalid options: expected an object, got ${shown(options)}`,
+    );
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const check = checks[key];
+    if (check === undefined) {
+      throw new TypeError(
+        `spanledger: ${where}: invalid options: ${key}: unknown key (known: ${Object.keys(checks).join(', ')})`,
+      );
+    }
+    const problem = check(value);
+    if (problem !== undefined) {
+      throw new TypeError(
+        `spanledger: ${where}: invalid options: ${key}: ${problem}, got ${shown(value)}`,
+      );
+    }
+  }
+  return options as O;
 }
 
 /** A value's kind in an error (`string`, `number`, `array`, `null`). */

@@ -6,6 +6,7 @@
  * every ledger does (docs/budgets.md, "Ledgers").
  */
 import { Reporter } from '../diag.js';
+import { type Check, checkOptionObject } from '../options.js';
 import type { BudgetLedger, KeyRef, ReserveResult, WindowRef, WindowTotals } from './types.js';
 
 /** Options of {@link MemoryLedger}. Checked once at construction: unknown keys and bad values
@@ -47,31 +48,11 @@ interface HeapItem {
 // One NaN or negative amount would corrupt a window's totals until it expires.
 const validAmount = (n: number): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
-function checkOptions(options: unknown): MemoryLedgerOptions {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('spanledger: new MemoryLedger(options): options must be an object');
-  }
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    const problem =
-      key === 'maxKeys'
-        ? Number.isInteger(value) && (value as number) >= 1
-          ? undefined
-          : 'must be a positive integer'
-        : key === 'now'
-          ? typeof value === 'function'
-            ? undefined
-            : 'must be a function returning epoch ms'
-          : 'is not an option';
-    if (problem !== undefined) {
-      throw new TypeError(
-        `spanledger: new MemoryLedger(options): option ${key} ${problem}, got ${JSON.stringify(value) ?? String(value)}`,
-      );
-    }
-  }
-  return options as MemoryLedgerOptions;
-}
+const OPTION_CHECKS: Readonly<Record<keyof MemoryLedgerOptions, Check>> = {
+  maxKeys: (v) =>
+    Number.isInteger(v) && (v as number) >= 1 ? undefined : 'must be a positive integer',
+  now: (v) => (typeof v === 'function' ? undefined : 'must be a function returning epoch ms'),
+};
 
 /** In-memory {@link BudgetLedger}. Money is added and subtracted as plain doubles, never rounded. */
 export class MemoryLedger implements BudgetLedger {
@@ -86,7 +67,7 @@ export class MemoryLedger implements BudgetLedger {
   #invalidArguments = 0;
 
   constructor(options: MemoryLedgerOptions = {}) {
-    const o = checkOptions(options);
+    const o = checkOptionObject<MemoryLedgerOptions>('new MemoryLedger', options, OPTION_CHECKS);
     this.#maxKeys = o.maxKeys ?? 100_000;
     this.#now = o.now ?? Date.now;
   }

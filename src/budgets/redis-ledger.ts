@@ -23,6 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Reporter } from '../diag.js';
+import { type Check, checkOptionObject } from '../options.js';
 import {
   type ConnectionCounters,
   RedisConnection,
@@ -95,7 +96,7 @@ const usd = (n: number): string => String(n);
 const ttl = (ms: number): string => String(Math.max(1, Math.ceil(Number.isFinite(ms) ? ms : 1)));
 const validAmount = (n: number): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
-const OPTION_CHECKS: Record<string, (v: unknown) => string | undefined> = {
+const OPTION_CHECKS: Readonly<Record<keyof RedisLedgerOptions, Check>> = {
   url: (v) =>
     typeof v === 'string' && /^rediss?:\/\//.test(v)
       ? undefined
@@ -115,24 +116,6 @@ const OPTION_CHECKS: Record<string, (v: unknown) => string | undefined> = {
   failure: (v) => (v === 'open' || v === 'closed' ? undefined : "must be 'open' or 'closed'"),
   now: (v) => (typeof v === 'function' ? undefined : 'must be a function returning epoch ms'),
 };
-
-function checkOptions(options: unknown): RedisLedgerOptions {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('spanledger: new RedisLedger(options): options must be an object');
-  }
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    const check = OPTION_CHECKS[key];
-    const problem = check ? check(value) : 'is not an option';
-    if (problem !== undefined) {
-      throw new TypeError(
-        `spanledger: new RedisLedger(options): option ${key} ${problem}, got ${JSON.stringify(value) ?? String(value)}`,
-      );
-    }
-  }
-  return options as RedisLedgerOptions;
-}
 
 /** One part of a write: what it does to one key. */
 interface WritePart {
@@ -167,7 +150,7 @@ export class RedisLedger implements BudgetLedger {
   };
 
   constructor(options: RedisLedgerOptions = {}) {
-    const o = checkOptions(options);
+    const o = checkOptionObject<RedisLedgerOptions>('new RedisLedger', options, OPTION_CHECKS);
     this.#prefix = o.keyPrefix ?? '';
     this.#failure = o.failure ?? 'open';
     this.#shadow = new Shadow({

@@ -4,8 +4,9 @@
  * a unit-price rule.
  */
 import type { Attributes } from '@opentelemetry/api';
+import type { Check } from '../options.js';
 import * as A from '../semconv.js';
-import { amount, type Check, oneOf, text } from './run.js';
+import { amount, oneOf, text } from './run.js';
 
 /** Options of helpers whose work can carry a stated cost. */
 export interface CostOptions {

@@ -13,6 +13,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { type Check, checkOptionObject, shown } from '../options.js';
 import * as A from '../semconv.js';
 import { VERSION } from '../version.js';
 
@@ -23,9 +24,6 @@ export interface HelperOptions {
   /** More attributes for the span, set at start (the helper's own attributes win). */
   attributes?: Attributes;
 }
-
-/** How one option is checked: returns an error message, or undefined when the value is fine. */
-export type Check = (value: unknown) => string | undefined;
 
 /** A non-empty string. */
 export const text: Check = (v) =>
@@ -49,16 +47,6 @@ const COMMON: Record<keyof HelperOptions, Check> = {
   attributes: (v) => (typeof v === 'object' && v !== null ? undefined : 'must be an object'),
 };
 
-/** A value as error messages show it. */
-function shown(v: unknown): string {
-  if (typeof v === 'function') return 'a function';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) {
-    return String(v);
-  }
-  return Array.isArray(v) ? 'an array' : typeof v;
-}
-
 /** Check a helper's options (`common`: the keys every helper takes), as strictly as the
  * configuration files: an unknown key or a bad value throws a TypeError
  * `spanledger: <helper>: invalid options: <key>: <why>`, naming the known keys. */
@@ -68,29 +56,7 @@ export function checkOptions<O extends HelperOptions>(
   checks: Record<string, Check>,
   common: Record<string, Check> = COMMON,
 ): O {
-  if (options === undefined) return {} as O;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      `spanledger: ${helper}: invalid options: expected an object, got ${shown(options)}`,
-    );
-  }
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    const check = checks[key] ?? common[key];
-    if (check === undefined) {
-      const known = [...Object.keys(common), ...Object.keys(checks)];
-      throw new TypeError(
-        `spanledger: ${helper}: invalid options: ${key}: unknown key (known: ${known.join(', ')})`,
-      );
-    }
-    const problem = check(value);
-    if (problem !== undefined) {
-      throw new TypeError(
-        `spanledger: ${helper}: invalid options: ${key}: ${problem}, got ${shown(value)}`,
-      );
-    }
-  }
-  return options;
+  return checkOptionObject<O>(helper, options, { ...common, ...checks });
 }
 
 /** Check a helper's arguments `(name, options, fn)`: the name part, the function (a function

@@ -251,10 +251,10 @@ describe('MemoryLedger bounds', () => {
 
   it('checks its options strictly, naming the option', () => {
     expect(() => new MemoryLedger({ maxKeys: 0 })).toThrow(
-      'spanledger: new MemoryLedger(options): option maxKeys must be a positive integer, got 0',
+      'spanledger: new MemoryLedger: invalid options: maxKeys: must be a positive integer, got 0',
     );
     expect(() => new MemoryLedger({ maxkeys: 10 } as never)).toThrow(
-      'option maxkeys is not an option',
+      'spanledger: new MemoryLedger: invalid options: maxkeys: unknown key (known: maxKeys, now)',
     );
     expect(() => new MemoryLedger({ now: 5 } as never)).toThrow(TypeError);
   });
