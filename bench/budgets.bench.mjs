@@ -28,7 +28,7 @@
 // Part 2, the rollup path (`--child rollup plain|ledger|budgets`). One "run" = 1 root span
 //   (invoke_agent, tenant/team attributes) + 10 priced LLM children (gpt-4o, the 7 pricing
 //   attributes) + 1 priced tool child (`execute_tool search_orders`, with call arguments) = 12
-//   spans. Pipelines: plain = BasicTracerProvider + SimpleSpanProcessor(no-op exporter), no
+//   spans. Pipelines: plain = TracerProvider + SimpleSpanProcessor(no-op exporter), no
 //   spanledger; ledger = the same with createSpanLedger() (same prices, no budgets) first;
 //   budgets = ledger + BUDGETS on a MemoryLedger. Each child warms up, then times ROUNDS rounds
 //   (gc() before each; a setImmediate yield every ~BATCH spans so the ledger's asynchronous
@@ -54,10 +54,10 @@ import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { cpuModel, distUrl, loadAvg, median, noopExporter, num } from './lib.mjs';
 
 // --- options ---------------------------------------------------------------------------------
@@ -135,9 +135,9 @@ const SPANS_PER_RUN = 1 + LLM_CHILDREN + 1;
 /** Exporter whose export() reports success at once. */
 
 function makeTracer(ledger, exporter = noopExporter) {
-  const spanProcessors = [new SimpleSpanProcessor(exporter)];
+  const spanProcessors = [new SimpleSpanProcessor({ exporter: exporter })];
   if (ledger) spanProcessors.unshift(ledger.processor);
-  return new BasicTracerProvider({ spanProcessors }).getTracer('bench');
+  return new TracerProvider({ spanProcessors }).getTracer('bench');
 }
 
 /** One agent run: root + 10 LLM children + 1 tool child (12 spans). `endRoot` false leaves the

@@ -24,7 +24,7 @@
 // BENCH_DIST (path of another build's index.js to measure instead of ../dist/index.js).
 // `--json` prints only the JSON results; `--out FILE` also writes them to FILE.
 //
-// Pipelines: plain  = BasicTracerProvider + SimpleSpanProcessor(no-op exporter);
+// Pipelines: plain  = TracerProvider + SimpleSpanProcessor(no-op exporter);
 //            ledger = the same with createSpanLedger().processor registered FIRST;
 //            lean   = ledger with createSpanLedger({ semconvCostAttributes: false }) (3 fewer
 //                     attributes written: the gen_ai.usage.cost.* mirrors).
@@ -53,10 +53,10 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { cpuModel, distUrl, loadAvg, median, noopExporter, num } from './lib.mjs';
 
 // --- options ---------------------------------------------------------------------------------
@@ -249,10 +249,10 @@ function makePipeline(pipeline, exporter = noopExporter, shape = undefined) {
   } else if (pipeline === 'lean') ledger = createSpanLedger({ semconvCostAttributes: false });
   else if (pipeline === 'attrs') first = attributesOnlyProcessor(shape);
   else if (pipeline !== 'plain') throw new Error(`unknown pipeline ${pipeline}`);
-  const spanProcessors = [new SimpleSpanProcessor(exporter)];
+  const spanProcessors = [new SimpleSpanProcessor({ exporter: exporter })];
   if (ledger) spanProcessors.unshift(ledger.processor);
   if (first) spanProcessors.unshift(first);
-  const provider = new BasicTracerProvider({ spanProcessors });
+  const provider = new TracerProvider({ spanProcessors });
   return { tracer: provider.getTracer('bench'), ledger };
 }
 
@@ -339,7 +339,7 @@ const machine = {
   v8: process.versions.v8,
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   loadAvgAtStart: loadAvg(),
-  sdkTraceBase: dep('@opentelemetry/sdk-trace-base'),
+  sdkTraceBase: dep('@opentelemetry/sdk-trace'),
   api: dep('@opentelemetry/api'),
   tinybench: dep('tinybench'),
 };

@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Bench } from 'tinybench';
 import { cpuModel, distUrl, loadAvg, median, noopExporter, num } from './lib.mjs';
 
@@ -72,8 +72,8 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const ledger = createSpanLedger({
   prices: { tools: [{ name: 'lookup_order', perCallUsd: 0.002 }] },
 });
-const provider = new BasicTracerProvider({
-  spanProcessors: [ledger.processor, new SimpleSpanProcessor(noopExporter)],
+const provider = new TracerProvider({
+  spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: noopExporter })],
 });
 trace.setGlobalTracerProvider(provider);
 const tracer = trace.getTracer('bench');

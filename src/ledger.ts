@@ -12,8 +12,8 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { detectResources, envDetector } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { createAlwaysRecordSampler, type Sampler } from '@opentelemetry/sdk-trace';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
 import { Attribution, type AttributionOptions } from './attribution/attribution.js';
 import { type Budget, type BudgetInput, validateBudgets } from './budgets/config.js';

@@ -6,10 +6,10 @@
 import { context, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import {
   BudgetExceededError,
@@ -149,9 +149,12 @@ describe('decision API arguments', () => {
 describe('a closed ledger answers by its stated policy', () => {
   function app(options: SpanLedgerOptions) {
     const ledger = createSpanLedger(options);
-    const provider = new BasicTracerProvider({
+    const provider = new TracerProvider({
       resource: resourceFromAttributes({ 'spanledger.team': 'payments' }),
-      spanProcessors: [ledger.processor, new SimpleSpanProcessor(new InMemorySpanExporter())],
+      spanProcessors: [
+        ledger.processor,
+        new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() }),
+      ],
     });
     return { ledger, tracer: provider.getTracer('t') };
   }

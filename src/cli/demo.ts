@@ -6,10 +6,10 @@
  */
 import { type Attributes, context, type Span, trace } from '@opentelemetry/api';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { createSpanLedger } from '../ledger.js';
 import type { CliIO } from './args.js';
 import { EXIT } from './args.js';
@@ -43,8 +43,8 @@ export async function runDemo(_argv: string[], io: CliIO): Promise<number> {
       events.push(`${e.kind} ${e.budget}: $${e.spentUsd?.toFixed(6)} of $${e.limitUsd}`),
   });
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+  const provider = new TracerProvider({
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: exporter })],
   });
   const tracer = provider.getTracer('spanledger-demo');
   const step = (name: string, attrs: Attributes, parent: Span, fn?: (s: Span) => void): void => {

@@ -15,18 +15,13 @@ import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { detectResources, envDetector } from '@opentelemetry/resources';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import { createSamplerFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env.js';
-import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils.js';
-import {
-  AlwaysOnSampler,
-  ParentBasedSampler,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, ParentBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../config-file.js';
 import { OpenAIUsageInstrumentation } from '../instrumentation/openai.js';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
 import { registeredLedger, setRegisteredLedger } from '../registered.js';
 import { ENV, type Env, envBoolean, envList, ledgerOptionsFromEnv } from './env.js';
+import { samplerFromEnv, spanProcessorsFromEnv } from './sdk-env.js';
 
 /** The instrumentations `startSpanLedger` can enable, by the name `SPANLEDGER_INSTRUMENTATIONS`
  * uses. The Anthropic SDK (>= 0.134) traces itself once a tracer provider is registered. */
@@ -137,9 +132,7 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
   const instrumentations = makers.map((make) => make());
   const given = options.sdk ?? {};
   const delegate =
-    given.sampler ??
-    createSamplerFromEnv() ??
-    new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    given.sampler ?? samplerFromEnv() ?? new ParentBasedSampler({ root: new AlwaysOnSampler() });
   const sdk = new NodeSDK({
     ...given,
     spanLimits: { ...given.spanLimits, attributeCountLimit: attributeCountLimit(env, given) },
@@ -227,7 +220,12 @@ function exportTarget(env: Env, given: Partial<NodeSDKConfiguration>): string {
   };
   return [
     signal('traces', given.spanProcessors !== undefined || given.traceExporter !== undefined),
-    signal('metrics', given.metricReaders !== undefined || given.metricReader !== undefined),
+    signal(
+      'metrics',
+      given.metricReaders !== undefined ||
+        // 2.x's NodeSDK also takes a single (deprecated) `metricReader`.
+        (given as { metricReader?: unknown }).metricReader !== undefined,
+    ),
     signal('logs', given.logRecordProcessors !== undefined),
   ].join('; ');
 }
@@ -253,7 +251,7 @@ function installDefaultDiagLogger(env: Env): void {
  * processor still prices every span for the metrics). */
 function exportersFromEnv(env: Env): SpanProcessor[] {
   const first = (env.OTEL_TRACES_EXPORTER ?? '').split(',')[0]?.trim();
-  return first === 'none' ? [] : getSpanProcessorsFromEnv(undefined);
+  return first === 'none' ? [] : spanProcessorsFromEnv();
 }
 
 /** Span attribute count limit when the user set none (the SDK's default is 128). Instrumentations

@@ -9,10 +9,10 @@ import {
 import { W3CBaggagePropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { createSpanLedger, type SpanLedgerOptions, withAttribution } from '../../src/index.js';
 import { gpt4oChat, gpt4oUsd, useContextManager } from '../support/fixtures.js';
@@ -27,9 +27,9 @@ function fromHeader(baggage: string) {
 function service(resource: Record<string, string>, options: SpanLedgerOptions = {}) {
   const ledger = createSpanLedger(options);
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
+  const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'svc', ...resource }),
-    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: exporter })],
   });
   const tracer = provider.getTracer('attribution-test');
   const attrs = (name: string) =>

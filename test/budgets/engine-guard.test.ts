@@ -7,10 +7,10 @@
 import { context, type Span, trace } from '@opentelemetry/api';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type BudgetDecision,
@@ -38,9 +38,9 @@ const PAYMENTS_DAY: BudgetInput = {
 function app(options: SpanLedgerOptions, resource = detectResources({ detectors: [envDetector] })) {
   const ledger = createSpanLedger(options);
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
+  const provider = new TracerProvider({
     resource,
-    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: exporter })],
   });
   const tracer = provider.getTracer('test');
   const exported = () =>

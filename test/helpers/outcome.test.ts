@@ -4,7 +4,7 @@
  * dimensions, exactly under head sampling, and never into cost.
  */
 import type { Attributes } from '@opentelemetry/api';
-import { ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { recordOutcome, withAttribution } from '../../src/index.js';
 import { gpt4oChat, gpt4oUsd, useContextManager } from '../support/fixtures.js';

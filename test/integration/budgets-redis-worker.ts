@@ -1,6 +1,6 @@
 /**
  * One replica of the shared-budget test (test/integration/budgets-redis.test.ts): a real
- * `createSpanLedger` (cost processor in a BasicTracerProvider, AsyncLocalStorage context manager)
+ * `createSpanLedger` (cost processor in a TracerProvider, AsyncLocalStorage context manager)
  * whose daily team budget lives in Redis through `RedisLedger`. Its loops make `guard()`ed calls;
  * each call ends one priced span (a manual cost or a gpt-4o chat span).
  *
@@ -14,7 +14,7 @@
  */
 import { context, type DiagLogger, DiagLogLevel, diag, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
 import { type BudgetEvent, BudgetExceededError, createSpanLedger } from '../../src/index.js';
 
@@ -76,7 +76,7 @@ const ledger = createSpanLedger({
     },
   ],
 });
-const provider = new BasicTracerProvider({ spanProcessors: [ledger.processor] });
+const provider = new TracerProvider({ spanProcessors: [ledger.processor] });
 const tracer = provider.getTracer('budgets-redis-worker');
 
 /** A guarded call the worker saw refused (read by budgets-redis.test.ts). */

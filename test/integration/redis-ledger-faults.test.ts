@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { context, type DiagLogger, DiagLogLevel, diag, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SCRIPTS } from '../../src/budgets/redis/scripts.js';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
@@ -205,7 +205,7 @@ describe('guard() on a Redis ledger that hangs (SIGSTOP), fail-open', () => {
         },
       ],
     });
-    const provider = new BasicTracerProvider({ spanProcessors: [spanLedger.processor] });
+    const provider = new TracerProvider({ spanProcessors: [spanLedger.processor] });
     const tracer = provider.getTracer('hang');
     let spent = 0;
     let calls = 0;

@@ -1,6 +1,6 @@
 import { context, trace } from '@opentelemetry/api';
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
-import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { gpt4oChat, gpt4oUsd } from '../support/fixtures.js';
 import { metricPipeline, sumOf } from '../support/metrics.js';

@@ -5,7 +5,7 @@ import {
   MeterProvider,
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSpanLedger } from '../../src/index.js';
 import { MeterSource } from '../../src/metrics/meter-source.js';
@@ -39,7 +39,7 @@ describe('MeterSource', () => {
     // The NodeSDK order: the ledger (its processor goes into the SDK config) first, then
     // start() registers the global meter provider.
     const ledger = createSpanLedger();
-    const tracer = new BasicTracerProvider({ spanProcessors: [ledger.processor] }).getTracer('t');
+    const tracer = new TracerProvider({ spanProcessors: [ledger.processor] }).getTracer('t');
     const at = new Date('2026-11-02T10:00:00Z');
     tracer.startSpan('chat gpt-4o', { attributes: CHAT, startTime: at }).end();
 

@@ -1,7 +1,8 @@
+import * as api from '@opentelemetry/api';
 import { context, DiagLogLevel, diag, metrics, propagation, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, registeredLedger } from '../../src/index.js';
 import { type StartedSpanLedger, startSpanLedger } from '../../src/node/start.js';
@@ -23,13 +24,15 @@ afterEach(async () => {
   metrics.disable();
   context.disable();
   propagation.disable();
+  // The 3.x NodeSDK registers a logger provider even with no log exporter (API 1.10 has logs).
+  (api as { logs?: { disable(): void } }).logs?.disable();
   diag.disable(); // startSpanLedger installs a WARN logger when none is set
 });
 
 describe('startSpanLedger (spanledger/node)', () => {
   it('starts the NodeSDK with the ledger first; registeredLedger() is it until shutdown', async () => {
     const exporter = new InMemorySpanExporter();
-    const processor = new SimpleSpanProcessor(exporter);
+    const processor = new SimpleSpanProcessor({ exporter: exporter });
     const reader = new TestReader({
       aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
     });
@@ -98,7 +101,7 @@ describe('startSpanLedger (spanledger/node)', () => {
     ["OTEL_ATTRIBUTE_COUNT_LIMIT=140 is the user's", { OTEL_ATTRIBUTE_COUNT_LIMIT: '140' }, 140],
   ])('span attribute count limit: %s', async (_name, vars, limit) => {
     const exporter = new InMemorySpanExporter();
-    const processor = new SimpleSpanProcessor(exporter);
+    const processor = new SimpleSpanProcessor({ exporter: exporter });
     started = startSpanLedger({
       env: { ...QUIET, ...vars },
       // A metric reader of its own: NodeSDK reads process.env, not `env`, for its exporters.

@@ -40,7 +40,7 @@ afterEach(() => {
 describe('cost attributes dropped by the span attribute count limit', () => {
   it('a 200-attribute span under the SDK default (128) is counted, reported once and metered', async () => {
     diag.setLogger(logger, DiagLogLevel.WARN);
-    const p = metricPipeline(); // a real BasicTracerProvider with the SDK's default limits
+    const p = metricPipeline(); // a real TracerProvider with the SDK's default limits
     const root = p.tracer.startSpan('invoke_agent', { startTime: AT });
     const ctx = trace.setSpan(context.active(), root);
     for (let i = 0; i < 2; i++) {

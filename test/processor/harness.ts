@@ -1,22 +1,22 @@
 /**
- * A real SDK pipeline for processor tests: a BasicTracerProvider with spanledger's processor
+ * A real SDK pipeline for processor tests: a TracerProvider with spanledger's processor
  * first and an in-memory exporter after it, as an application would register them.
  */
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { context, trace } from '@opentelemetry/api';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../../src/index.js';
 
 export interface Harness {
   ledger: SpanLedger;
   tracer: Tracer;
   exporter: InMemorySpanExporter;
-  provider: BasicTracerProvider;
+  provider: TracerProvider;
   /** Finished span by name (the last one with that name). */
   span(name: string): ReadableSpan;
   /** Start a span as a child of `parent` (or a root), run `fn`, end it. */
@@ -32,8 +32,8 @@ export interface Harness {
 export function harness(options: SpanLedgerOptions = {}): Harness {
   const ledger = createSpanLedger(options);
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+  const provider = new TracerProvider({
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: exporter })],
   });
   const tracer = provider.getTracer('spanledger-test');
   return {

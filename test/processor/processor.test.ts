@@ -1,10 +1,10 @@
 import { type Attributes, DiagLogLevel, diag } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { createSpanLedger, MemoryLedger } from '../../src/index.js';
 import { CHAT, CHAT_USD } from '../support/fixtures.js';
@@ -415,9 +415,9 @@ describe('cost processor: a resource whose async attributes have not settled', (
       });
       const ledger = createSpanLedger();
       const exporter = new InMemorySpanExporter();
-      const provider = new BasicTracerProvider({
+      const provider = new TracerProvider({
         resource,
-        spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+        spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: exporter })],
       });
       expect(resource.asyncAttributesPending).toBe(true);
       provider.getTracer('t').startSpan('chat', { attributes: CHAT }).end();
@@ -452,7 +452,7 @@ describe('cost processor: shutdown', () => {
       }
       // No budgets: the ledger (a Redis one from the environment, say) is still owned and closed.
       const ledger = createSpanLedger({ budgetLedger: new ClosingLedger() });
-      const provider = new BasicTracerProvider({ spanProcessors: [ledger.processor] });
+      const provider = new TracerProvider({ spanProcessors: [ledger.processor] });
       provider.getTracer('t').startSpan('chat', { attributes: CHAT }).end();
       provider
         .getTracer('t')

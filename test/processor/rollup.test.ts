@@ -1,11 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type Attributes, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import {
-  BasicTracerProvider,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { createSpanLedger } from '../../src/index.js';
 import { TraceRegistry, type TraceState } from '../../src/processor/rollup.js';
@@ -254,8 +250,8 @@ describe('rollups: bounded memory', () => {
       export: (_s: ReadableSpan[], cb: (r: { code: number }) => void) => cb({ code: 0 }),
       shutdown: async () => {},
     };
-    const provider = new BasicTracerProvider({
-      spanProcessors: [ledger.processor, new SimpleSpanProcessor(noop)],
+    const provider = new TracerProvider({
+      spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: noop })],
     });
     const tracer = provider.getTracer('leak');
     const run = (n: number) => {

@@ -11,12 +11,12 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   type Sampler,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { createSpanLedger, type SpanLedgerOptions } from '../../src/index.js';
 
 /** A metric reader collected on demand. */
@@ -53,9 +53,9 @@ export function metricPipeline(options: SpanLedgerOptions = {}, sampler?: Sample
   const meterProvider = new MeterProvider({ readers: [reader] });
   const ledger = createSpanLedger({ ...options, meterProvider });
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
+  const provider = new TracerProvider({
     ...(sampler ? { sampler: ledger.sampler(sampler) } : {}),
-    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: exporter })],
   });
   return {
     ledger,

@@ -5,7 +5,7 @@
  * $3.75 5-minute cache write, $6 1-hour cache write, $15 output.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockProviders, startMockProviders } from '../../support/mock-providers.js';
 import { clientPipeline, modelCalls } from './pipeline.js';

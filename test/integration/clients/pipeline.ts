@@ -7,11 +7,11 @@ import { type Attributes, context, type Span, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { createSpanLedger } from '../../../src/index.js';
 import { sumOf, TestReader } from '../../support/metrics.js';
 
@@ -22,8 +22,8 @@ export function clientPipeline() {
   const meterProvider = new MeterProvider({ readers: [reader] });
   const ledger = createSpanLedger({ meterProvider });
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    spanProcessors: [ledger.processor, new SimpleSpanProcessor(exporter)],
+  const provider = new TracerProvider({
+    spanProcessors: [ledger.processor, new SimpleSpanProcessor({ exporter: exporter })],
   });
   const manager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(manager);
