@@ -14,6 +14,7 @@ import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { allSnippets, docFiles, importsOf, label, type Snippet } from '../../docs/extract.js';
+import { installArgs } from '../../docs/matrix.js';
 import { runProcess } from '../../support/apps.js';
 import { ensureBuilt, ROOT } from '../../support/built.js';
 import { type MockProviders, startMockProviders } from '../../support/mock-providers.js';
@@ -100,6 +101,31 @@ const HARNESS: Record<string, Harness> = {
         expect(chats, run.command).toHaveLength(1);
         expect(chats[0]?.attributes['spanledger.cost.usd']).toBeCloseTo(LIST_USD, 12);
       }
+    },
+  },
+  'readme-nodesdk-install': {
+    // Nothing to run (the project's node_modules stands for the install): the command names
+    // every package the NodeSDK setup below imports that npm does not install with spanledger
+    // (its peers). test/docs/matrix.test.ts checks the versions.
+    check(_runs, _telemetry, snippet) {
+      const named = new Set(installArgs(snippet.code.trim()).keys());
+      const setup = SNIPPETS.find((x) => x.directive.name === 'readme-nodesdk') as Snippet;
+      const hooks = [...setup.code.matchAll(/register\(\s*'([^']+)'/g)].map((m) => m[1] as string);
+      const imported = [...importsOf(setup.code).map((i) => i.from), ...hooks]
+        .filter((from) => !from.startsWith('node:') && !from.startsWith('.'))
+        .map((from) =>
+          from
+            .split('/')
+            .slice(0, from.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
+      const peers = Object.keys(PACKAGE.peerDependencies);
+      expect(imported).toContain('@opentelemetry/exporter-trace-otlp-http');
+      expect(
+        [...new Set(imported)].filter(
+          (name) => name !== 'spanledger' && !named.has(name) && !peers.includes(name),
+        ),
+      ).toEqual([]);
     },
   },
   'readme-nodesdk': {
@@ -326,9 +352,10 @@ await ledger.shutdown();
 const RUNNABLE_CODE = new Set(['ts', 'typescript', 'js', 'mjs', 'cjs']);
 const CONFIG = new Set(['yaml', 'yml', 'json']);
 const SHELL = new Set(['sh', 'bash', 'shell']);
-/** Shell lines the harness runs; `npm install spanledger` is what the project's link stands for. */
+/** Shell lines the harness runs; `npm install spanledger ...` is what the project's link and
+ * node_modules stand for (test/integration/package/install-matrix.test.ts installs for real). */
 const RUNS_LINE = /^(node|spanledger|npx spanledger)\s/;
-const INSTALL_LINE = /^npm (install|i) spanledger$/;
+const INSTALL_LINE = /^npm (install|i) spanledger(\s+\S+)*$/;
 
 /** Why a block cannot be run, or `undefined` when it can. */
 function notRunnable(s: Snippet): string | undefined {
@@ -356,6 +383,9 @@ const shellLines = (s: Snippet): string[] =>
     .filter((l) => l !== '' && !l.startsWith('#'));
 
 const SNIPPETS = allSnippets(ROOT);
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  peerDependencies: Record<string, string>;
+};
 let mock: MockProviders;
 let redis: RedisServer;
 /** The Redis URL the docs show; the harness points it at a private redis-server. */
