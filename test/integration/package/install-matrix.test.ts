@@ -26,7 +26,15 @@
  * the test; locally its rows are skipped with the reason.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -47,7 +55,8 @@ import { ensureNode24, isCI } from '../../support/tools.js';
 /** The `openai` client the apps call; installed in the same command as spanledger. */
 const OPENAI = 'openai@6.30.1';
 
-/** The 2.x peers that Node >= 22 needs named (README.md: installing on the 2.x line). */
+/** The 2.x peers to name on Node >= 22, where npm otherwise picks the 3.x ones (their `engines`
+ * fit): the README's 2.x command on a current Node. */
 const PEERS_2X = [
   '@opentelemetry/sdk-trace@2.12.1',
   '@opentelemetry/resources@2.12.1',
@@ -153,6 +162,17 @@ interface Installed {
 /** The installs, started together once the package is packed (npm spends most of an install
  * waiting on the disk and the registry), each awaited by its row. */
 const installs = new Map<string, Promise<Installed>>();
+
+/** Where the projects go: memory (/dev/shm) where there is one. Each install writes some 17,000
+ * files, and deleting them from a disk mounted with `discard` takes longer than the installs. */
+function scratchRoot(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
 
 /** This process's Node if it is Node 20, else the `node` on PATH if that one is. */
 function findNode20(): string | undefined {
@@ -325,7 +345,7 @@ beforeAll(async () => {
   if (missing && isCI) throw new Error(`${missing} (a failure under CI=true)`);
   if (missing) console.warn(`SKIPPED install matrix rows: ${missing}`);
 
-  work = mkdtempSync(join(tmpdir(), 'spanledger-install-'));
+  work = mkdtempSync(join(scratchRoot(), 'spanledger-install-'));
   const pack = await npm(process.execPath, work, [
     'pack',
     ROOT,
