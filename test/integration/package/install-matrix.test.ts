@@ -174,16 +174,20 @@ function scratchRoot(): string {
   }
 }
 
-/** This process's Node if it is Node 20, else the `node` on PATH if that one is. */
+/** This process's Node if it is Node 20, else the first Node 20 on PATH (`npm test` puts Node 24
+ * first on PATH for its Node 24 run; the machine's own Node 20 comes later). */
 function findNode20(): string | undefined {
   if (process.versions.node.startsWith('20.')) return process.execPath;
-  try {
-    const node = execFileSync('node', ['-p', 'process.execPath'], { encoding: 'utf8' }).trim();
-    const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-    return version.startsWith('v20.') ? node : undefined;
-  } catch {
-    return undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const node = join(dir, 'node');
+    try {
+      const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+      if (version.startsWith('v20.')) return node;
+    } catch {
+      // not there, or not runnable
+    }
   }
+  return undefined;
 }
 
 /** The environment npm runs in: the row's Node first on PATH, and none of the `npm_*`
