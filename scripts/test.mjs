@@ -177,7 +177,7 @@ phase('tests: whole suite on Node 24, OpenTelemetry 3.x', () => {
   if (!node24) return missing('Node 24 could not be installed into .tools/node24');
   return vitestRun('otel3', node24, root);
 });
-// The copy takes dist/ as built here (a build in the copy would typecheck against 2.x).
+// The copy takes dist/ as built above, timestamps kept, so its tests do not build it again.
 phase(
   `tests: whole suite on Node ${process.versions.node.split('.')[0]}, OpenTelemetry 2.x`,
   needsBuild(() => {
