@@ -210,6 +210,15 @@ describe("docs/setup.md: npm's ERESOLVE message", () => {
     expect(conflict?.[2]).toBe(PINS['3.x']?.['@opentelemetry/instrumentation']);
     expect(satisfies(otel2['@opentelemetry/api'] as string, conflict?.[1] as string)).toBe(false);
   });
+
+  it("README's one-line version of it names the same conflict", () => {
+    const pattern =
+      /peer @opentelemetry\/api@"([^"]+)" from @opentelemetry\/instrumentation@([\d.]+)/;
+    const block = /```text\n(npm error code ERESOLVE[\s\S]*?)```/.exec(read('docs/setup.md'))?.[1];
+    const inReadme = pattern.exec(read('README.md'));
+    expect(inReadme?.slice(1)).toEqual(pattern.exec(block ?? '')?.slice(1));
+    expect(inReadme).not.toBeNull();
+  });
 });
 
 describe('docs/clients.md: tested client releases per line', () => {
