@@ -309,6 +309,8 @@ async function startProcess(label, binary, args, { env, cwd, readyUrl, timeoutMs
     async restart() {
       await signal('SIGTERM');
       await launch();
+      process.removeListener('exit', onExit);
+      process.once('exit', onExit);
     },
   };
 }
