@@ -31,6 +31,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
@@ -62,6 +63,15 @@ export function manifestHash(manifest = MANIFEST) {
 }
 
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** How long ago `path` was modified, ms (0 if it is gone). */
+function ageMs(path) {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
 
 function alive(pid) {
   if (!(pid > 0)) return false;
@@ -96,7 +106,8 @@ function buildOnce(final, isReady, build, waitLabel) {
       } catch {
         // The lock is being made (no pid yet) or removed: look again shortly.
       }
-      if (owner > 0 && !alive(owner)) {
+      // Its owner is gone, or it never wrote its pid (it died between the two steps).
+      if ((owner > 0 && !alive(owner)) || (owner === 0 && ageMs(lock) > 30_000)) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
