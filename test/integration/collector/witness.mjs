@@ -44,7 +44,9 @@ processors.push({
     const attributes = {};
     for (const k of KEYS) if (span.attributes[k] !== undefined) attributes[k] = span.attributes[k];
     const line = {
-      service: span.resource.attributes['service.name'],
+      // The resource's own attributes may still be settling (async detectors): the variable
+      // register reads is the same.
+      service: process.env.OTEL_SERVICE_NAME,
       traceId: ctx.traceId,
       spanId: ctx.spanId,
       name: span.name,
