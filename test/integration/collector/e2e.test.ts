@@ -515,6 +515,9 @@ describe('collector pipelines end to end', () => {
     expect(litellm?.attributes['spanledger.cost.usd']).toBe(0.0017952);
     expect(litellm?.attributes['spanledger.cost.emitter']).toBe('litellm');
     expect(litellm?.attributes['gen_ai.prompt.0.role']).toBeUndefined();
+    // Its content event is dropped; its exception event is kept.
+    expect(litellm?.events.map((e) => e.name)).toEqual(['exception']);
+    expect(litellm?.events[0]?.attributes['exception.type']).toBe('litellm.Timeout');
   });
 
   it('every expensive, over-budget and failed trace is kept whole; cheap ones are sampled', (ctx) => {
