@@ -110,4 +110,18 @@ export const ERRATA: readonly Erratum[] = [
       'Anthropic announcement "Claude Sonnet 4 now supports 1M tokens of context" (2025-08-12, as reported by The New Stack and Hacker News item 44878147): prompts above 200K input tokens $6 input / $22.50 output per MTok; prompt-caching multipliers stack (Anthropic pricing page, long context pricing)',
     note: 'The day of the announcement is used as the start; before it, prompts above 200k tokens were rejected, so no call is priced differently either way.',
   },
+  {
+    id: 'xai-grok-4-long-context',
+    provider: 'x-ai',
+    models: ['grok-4-0709'],
+    prices: {
+      input_mtok: { base: 3, tiers: [{ start: 128_000, price: 6 }] },
+      output_mtok: { base: 15, tiers: [{ start: 128_000, price: 30 }] },
+      cache_read_mtok: 0.75,
+    },
+    catalogSays: 'a flat $3 / $15 at any prompt size (no long-context tier)',
+    source:
+      'https://wavespeed.ai/llm/x-ai/grok-4 (xAI provider prices): input $3.00 up to 128K, $6.00 above 128K; output $15.00 up to 128K, $30.00 above 128K; cached input $0.75 (xAI, as quoted by https://apidog.com/jp/blog/how-to-access-grok-4-api-jp)',
+    note: 'Whether "128K" means 128,000 or 131,072 tokens, and the cached-input price above it, are not sourced: 128,000 is used and cached input stays $0.75.',
+  },
 ];

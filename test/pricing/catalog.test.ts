@@ -332,6 +332,7 @@ describe('PriceBook equals the catalog for every model', () => {
       'anthropic/claude-sonnet-4-0',
       'deepseek/deepseek-chat',
       'deepseek/deepseek-reasoner',
+      'x-ai/grok-4-0709',
     ]);
     expect(compared).toBeGreaterThan(12_000);
     expect(nonTokenModels).toBeGreaterThan(0);

@@ -157,6 +157,21 @@ describe('anthropic-sonnet-4-long-context: above 200k input tokens', () => {
   });
 });
 
+describe('xai-grok-4-long-context: above 128k input tokens', () => {
+  const at = '2026-11-10T12:00:00Z';
+  it.each([
+    ['grok-4', 100_000, 3, 15],
+    ['grok-4-0709', 128_000, 3, 15],
+    ['grok-4-latest', 128_001, 6, 30],
+  ])('%s with %d input tokens: $%d / $%d', (model, input, inRate, outRate) => {
+    const r = price(
+      { provider: 'xai', model, inputTokens: input, cacheReadTokens: 10_000, outputTokens: 1_000 },
+      at,
+    );
+    expectUsd(r, (inRate * (input - 10_000) + 0.75 * 10_000 + outRate * 1_000) / 1e6);
+  });
+});
+
 describe('the errata layer', () => {
   it('names the errata applied on the catalog model it returns', () => {
     expect(findCatalogModel('deepseek', 'deepseek-chat')?.errata).toEqual([
