@@ -29,6 +29,7 @@ const COLUMNS = [
   'provider',
   'model',
   'at (UTC)',
+  'from (UTC)',
   'prompt',
   'tier',
   'input',
