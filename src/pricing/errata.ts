@@ -41,8 +41,13 @@ export function applyErrata(info: ModelInfo, errata: readonly Erratum[]): ModelI
     ? [...(info.prices as Period[])]
     : [{ prices: info.prices } as Period];
   let id = info.id;
+  let match = info.match;
   for (const e of errata) {
-    if (e.asModel !== undefined) id = e.asModel;
+    if (e.asModel !== undefined) {
+      // A different model than the entry's: say how its ids are recognised, not the entry's rule.
+      id = e.asModel;
+      match = e.idContains !== undefined ? { contains: e.idContains } : { equals: e.asModel };
+    }
     const prices = e.prices as Period['prices'];
     if (e.from === undefined) periods = [{ prices } as Period];
     else periods.push({ constraint: { type: 'start_date', start_date: e.from }, prices } as Period);
@@ -51,5 +56,5 @@ export function applyErrata(info: ModelInfo, errata: readonly Erratum[]): ModelI
     periods.length === 1 && periods[0]?.constraint === undefined
       ? (periods[0] as Period).prices
       : periods;
-  return { ...info, id, prices: prices as ModelInfo['prices'] };
+  return { ...info, id, match, prices: prices as ModelInfo['prices'] };
 }

@@ -55,6 +55,10 @@ describe('aws-titan-embed-text-v2: Titan Text Embeddings V2 at $0.02 per million
     };
     expectUsd(price(v1, at), 0.001);
     expect(findCatalogModel('aws', 'amazon.titan-embed-text-v1')?.errata).toBeUndefined();
+    // The corrected entry says how V2 ids are recognised, not V1's loose rule.
+    expect(findCatalogModel('aws', 'amazon.titan-embed-text-v2:0')?.info.match).toEqual({
+      contains: 'titan-embed-text-v2',
+    });
   });
 });
 
