@@ -17,12 +17,15 @@ export const BUILTIN_PROVIDER_ALIASES: Readonly<Record<string, string>> = {
   bedrock: 'aws',
   'amazon-bedrock': 'aws',
   amazon_bedrock: 'aws',
-  'gcp.vertex_ai': 'google',
+  // Vertex AI is the catalog's `google` provider priced from the Vertex list where it differs
+  // from the Gemini API's (docs/pricing.md, "Cloud price lists"); `gcp.gen_ai` says neither
+  // and gets the Gemini API list unless the server address says Vertex (src/usage/normalize.ts).
+  'gcp.vertex_ai': 'google-vertex',
   'gcp.gemini': 'google',
   'gcp.gen_ai': 'google',
-  vertex_ai: 'google',
-  vertexai: 'google',
-  'google.vertex': 'google',
+  vertex_ai: 'google-vertex',
+  vertexai: 'google-vertex',
+  'google.vertex': 'google-vertex',
   'google.generative-ai': 'google',
   google_genai: 'google',
   'google-genai': 'google',

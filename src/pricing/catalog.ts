@@ -10,17 +10,37 @@ import {
   type Provider,
   waitForUpdate,
 } from '@pydantic/genai-prices';
+import { applyErrata, errataFor } from './errata.js';
+import { ERRATA_REVISION } from './errata-data.js';
 
-/** Catalog name and version written to `spanledger.pricing.catalog`. Checked by a test against
- * the installed package, so a version bump without this edit fails the suite. */
-export const CATALOG_NAME = 'genai-prices@0.1.8';
+/** The pinned catalog package and version. Checked by a test against the installed package, so
+ * a version bump without this edit fails the suite. */
+export const CATALOG_PACKAGE = 'genai-prices@0.1.8';
+
+/** Catalog name written to `spanledger.pricing.catalog`: the package and the revision of the
+ * errata applied on top of it (docs/pricing.md, "Errata"). */
+export const CATALOG_NAME = `${CATALOG_PACKAGE}+errata.${ERRATA_REVISION}`;
 
 /** A catalog model resolved from a (provider, model) lookup. */
 export interface CatalogModel {
   providerId: string;
   modelId: string;
   info: ModelInfo;
+  /** Ids of the errata applied to the entry (absent when none). */
+  errata?: readonly string[];
+  /** The cloud price list applied (`vertex`), when it is not the model maker's own. */
+  priceList?: string;
 }
+
+/**
+ * Provider ids that are not catalog providers but price lists of one: the catalog has a single
+ * `google` provider priced from the Gemini API list, and Vertex AI bills some models apart
+ * (docs/pricing.md, "Cloud price lists"). Resolved with the catalog provider, then the list's
+ * entries of the errata data apply.
+ */
+const PRICE_LISTS: Readonly<Record<string, { catalogProvider: string; list: string }>> = {
+  'google-vertex': { catalogProvider: 'google', list: 'vertex' },
+};
 
 /** A price level: USD per unit, flat or tiered on the request's total input tokens. */
 export type Rate =
@@ -52,7 +72,8 @@ const providerCache = new Map<string, boolean>();
 export function catalogHasProvider(providerId: string): boolean {
   let known = providerCache.get(providerId);
   if (known === undefined) {
-    known = findProvider({ providerId }) !== undefined;
+    const list = PRICE_LISTS[providerId];
+    known = findProvider({ providerId: list?.catalogProvider ?? providerId }) !== undefined;
     providerCache.set(providerId, known);
   }
   return known;
@@ -63,6 +84,30 @@ export function catalogHasProvider(providerId: string): boolean {
  * microseconds (regex and prefix rules over hundreds of models); callers cache the result.
  */
 export function findCatalogModel(
+  providerId: string | undefined,
+  modelId: string,
+): CatalogModel | undefined {
+  const list = providerId === undefined ? undefined : PRICE_LISTS[providerId];
+  const raw = findRawCatalogModel(list?.catalogProvider ?? providerId, modelId);
+  if (!raw) return undefined;
+  const errata = errataFor(raw.providerId, raw.modelId, modelId, list?.list);
+  if (errata.length === 0) return raw;
+  const info = applyErrata(raw.info, errata);
+  const model: CatalogModel = {
+    providerId: raw.providerId,
+    modelId: info.id,
+    info,
+    errata: errata.map((e) => e.id),
+  };
+  if (errata.some((e) => e.list !== undefined)) model.priceList = list?.list;
+  return model;
+}
+
+/**
+ * The catalog entry as the package has it, no errata: for the retirement test and the catalog
+ * diff (scripts/catalog-diff.mjs). Pricing uses {@link findCatalogModel}.
+ */
+export function findRawCatalogModel(
   providerId: string | undefined,
   modelId: string,
 ): CatalogModel | undefined {
@@ -174,11 +219,19 @@ export function catalogTotal(
   usage: CatalogUsage,
   at: Date | number,
 ): { inputUsd: number; outputUsd: number; totalUsd: number } {
+  // The prices in force at `at`, chosen as the package would (pricesAt): errata periods start
+  // at instants (`2025-09-05T16:00:00Z`), which the package's own constraint check refuses.
   const provider: Provider = {
     id: model.providerId,
     name: model.providerId,
     api_pattern: '',
-    models: [{ ...model.info, match: { equals: model.modelId } }],
+    models: [
+      {
+        ...model.info,
+        prices: pricesAt(model, at) as ModelInfo['prices'],
+        match: { equals: model.modelId },
+      },
+    ],
   };
   const timestamp = typeof at === 'number' ? new Date(at) : at;
   const r = calcPrice(usage as Record<string, number>, model.modelId, { provider, timestamp });

@@ -63,13 +63,32 @@ export function callProvider(
   emitted: string | undefined,
   serverAddress: unknown,
 ): string | undefined {
-  if (emitted !== undefined) {
-    const p = emitted.toLowerCase();
-    if (p !== 'openai' && !p.startsWith('openai.')) return emitted;
+  const p = emitted?.toLowerCase();
+  if (p !== undefined && GOOGLE_GENERIC.has(p)) {
+    // Vertex AI is billed from its own price list (docs/pricing.md, "Cloud price lists").
+    return typeof serverAddress === 'string' && isVertexHost(serverAddress)
+      ? VERTEX_PROVIDER
+      : emitted;
   }
-  return typeof serverAddress === 'string' && isAzureOpenAIHost(serverAddress)
-    ? AZURE_OPENAI_PROVIDER
-    : emitted;
+  if (p !== undefined && p !== 'openai' && !p.startsWith('openai.')) return emitted;
+  if (typeof serverAddress !== 'string') return emitted;
+  if (isAzureOpenAIHost(serverAddress)) return AZURE_OPENAI_PROVIDER;
+  if (emitted === undefined && isVertexHost(serverAddress)) return VERTEX_PROVIDER;
+  return emitted;
+}
+
+/** Provider name given to calls whose span says Google but not which API, on a Vertex host. */
+export const VERTEX_PROVIDER = 'gcp.vertex_ai';
+
+/** Provider names that say Google without saying Gemini API or Vertex AI: the Google Gen AI
+ * SDKs call either, and semconv's `gcp.gen_ai` is the "unknown Google API" value. */
+const GOOGLE_GENERIC = new Set(['gcp.gen_ai', 'google', 'google_genai', 'google-genai']);
+
+/** Whether a `server.address` is a Vertex AI endpoint: `aiplatform.googleapis.com`, regional
+ * `<region>-aiplatform.googleapis.com`. */
+export function isVertexHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'aiplatform.googleapis.com' || h.endsWith('-aiplatform.googleapis.com');
 }
 
 /** Operations whose spans aggregate their children's usage: never priced from usage. */

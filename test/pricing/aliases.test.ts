@@ -12,7 +12,7 @@ describe('canonicalProvider', () => {
     ['azure.ai.openai', 'azure'],
     ['azure.ai.inference', 'azure'],
     ['aws.bedrock', 'aws'],
-    ['gcp.vertex_ai', 'google'],
+    ['gcp.vertex_ai', 'google-vertex'],
     ['gcp.gemini', 'google'],
     ['gcp.gen_ai', 'google'],
     ['x_ai', 'x-ai'],
@@ -20,7 +20,7 @@ describe('canonicalProvider', () => {
     ['openai.chat', 'openai'],
     ['openai.responses', 'openai'],
     ['anthropic.messages', 'anthropic'],
-    ['google.vertex.chat', 'google'],
+    ['google.vertex.chat', 'google-vertex'],
     ['amazon-bedrock', 'aws'],
     [' OpenAI ', 'openai'],
   ])('%s → %s', (raw, id) => {

@@ -9,6 +9,7 @@ import { calcPrice, type MatchLogic, type ModelInfo, type Provider } from '@pyda
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CATALOG_NAME,
+  CATALOG_PACKAGE,
   type CatalogModel,
   catalogProviders,
   findCatalogModel,
@@ -16,6 +17,7 @@ import {
   priceChangeInstants,
   pricesAt,
 } from '../../src/pricing/catalog.js';
+import { ERRATA_REVISION } from '../../src/pricing/errata-data.js';
 import { PriceBook, type UsageRecord } from '../../src/pricing/price-book.js';
 
 const pkg = JSON.parse(
@@ -199,7 +201,8 @@ function closeRel(a: number, b: number): boolean {
 describe('CATALOG_NAME', () => {
   it('names the installed catalog package and version', () => {
     expect(pkg.version).toBe('0.1.8');
-    expect(CATALOG_NAME).toBe(`genai-prices@${pkg.version}`);
+    expect(CATALOG_PACKAGE).toBe(`genai-prices@${pkg.version}`);
+    expect(CATALOG_NAME).toBe(`genai-prices@${pkg.version}+errata.${ERRATA_REVISION}`);
   });
 });
 
@@ -279,6 +282,7 @@ describe('PriceBook equals the catalog for every model', () => {
     let compared = 0;
     let nonTokenModels = 0;
     const noMatch = new Set<string>();
+    const corrected = new Set<string>();
     for (const p of providers) {
       for (const info of p.models) {
         const keys = new Set(periods(info).flatMap((x) => Object.keys(x)));
@@ -286,6 +290,11 @@ describe('PriceBook equals the catalog for every model', () => {
         if (id === undefined) {
           // Shadowed by an earlier entry's rule: no model id reaches it, in either engine.
           noMatch.add(`${p.id}/${info.id}`);
+          continue;
+        }
+        if (findCatalogModel(p.id, id)?.errata !== undefined) {
+          // Corrected on purpose: test/pricing/errata.test.ts prices these from the sources.
+          corrected.add(`${p.id}/${info.id}`);
           continue;
         }
         for (const at of instantsFor(info)) {
@@ -318,6 +327,13 @@ describe('PriceBook equals the catalog for every model', () => {
       }
     }
     expect(mismatches).toEqual([]);
+    // Exactly the entries the errata correct for their own ids (Titan V2 is a different id).
+    expect([...corrected].sort()).toEqual([
+      'anthropic/claude-sonnet-4-0',
+      'deepseek/deepseek-chat',
+      'deepseek/deepseek-reasoner',
+      'x-ai/grok-4-0709',
+    ]);
     expect(compared).toBeGreaterThan(12_000);
     expect(nonTokenModels).toBeGreaterThan(0);
     // Printed so a catalog bump that hides models shows up in the diff of this figure.

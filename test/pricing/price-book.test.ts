@@ -166,7 +166,9 @@ describe('provider aliases and model forms', () => {
   it.each([
     ['openai.chat', 'gpt-4o', 'openai', 12.5],
     ['openai.responses', 'gpt-4o', 'openai', 12.5],
-    ['anthropic.messages', 'claude-sonnet-4', 'anthropic', 18],
+    // 1M input tokens in one request is above Claude Sonnet 4's 200k long-context threshold:
+    // $6 + $22.50 (docs/pricing.md, Errata).
+    ['anthropic.messages', 'claude-sonnet-4', 'anthropic', 28.5],
     ['azure.ai.openai', 'gpt-4o', 'azure', 12.5],
     ['gcp.vertex_ai', 'gemini-2.5-pro', 'google', 17.5],
     ['gcp.gemini', 'gemini-2.5-pro', 'google', 17.5],
@@ -309,12 +311,13 @@ describe('overrides from the prices file', () => {
       inputTokens: 1e6,
       outputTokens: 1e6,
     };
+    // Long context (1M input tokens): $6 + $22.50 = $28.50 (docs/pricing.md, Errata).
     const before = contract.price(a, Date.parse('2026-10-31T23:59:59Z'));
-    expectUsd(before, 18);
+    expectUsd(before, 28.5);
     const during = contract.price(a, Date.parse('2026-11-10T00:00:00Z'));
-    expectUsd(during, 14.4);
+    expectUsd(during, 22.8);
     expect(during).toMatchObject({ source: 'override', multiplier: 0.8, catalog: CATALOG_NAME });
-    expectUsd(contract.price(a, Date.parse('2026-12-01T00:00:00Z')), 18);
+    expectUsd(contract.price(a, Date.parse('2026-12-01T00:00:00Z')), 28.5);
   });
 
   it('a custom fine-tune priced per token, with or without the provider', () => {

@@ -95,3 +95,44 @@ describe('readLlmCall: Azure OpenAI recognised from the span', () => {
     expect(call?.fallbackModels).toEqual(['prod-gpt4o']);
   });
 });
+
+describe('readLlmCall: Vertex AI recognised from the server address', () => {
+  // The Google Gen AI SDKs call the Gemini API or Vertex AI; a span that says only Google
+  // (`gcp.gen_ai`, `google`) is priced from the Vertex list when the host is Vertex's.
+  const google = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': 'gcp.gen_ai',
+    'gen_ai.request.model': 'gemini-2.5-pro',
+    'server.address': 'us-central1-aiplatform.googleapis.com',
+    'gen_ai.usage.input_tokens': 1200,
+    'gen_ai.usage.output_tokens': 300,
+  };
+
+  it.each([
+    ['gcp.gen_ai on a regional Vertex host', google, 'gcp.vertex_ai'],
+    [
+      'gcp.gen_ai on the global Vertex host',
+      { ...google, 'server.address': 'aiplatform.googleapis.com' },
+      'gcp.vertex_ai',
+    ],
+    ['google on a Vertex host', { ...google, 'gen_ai.provider.name': 'google' }, 'gcp.vertex_ai'],
+    ['no provider, Vertex host', { ...google, 'gen_ai.provider.name': undefined }, 'gcp.vertex_ai'],
+    [
+      'gcp.gen_ai on the Gemini API host stays generic',
+      { ...google, 'server.address': 'generativelanguage.googleapis.com' },
+      'gcp.gen_ai',
+    ],
+    [
+      'gcp.gemini on a Vertex host keeps its name',
+      { ...google, 'gen_ai.provider.name': 'gcp.gemini' },
+      'gcp.gemini',
+    ],
+    [
+      'a host that only ends like Vertex is not Vertex',
+      { ...google, 'server.address': 'evil-aiplatform.googleapis.com.example.net' },
+      'gcp.gen_ai',
+    ],
+  ])('%s', (_name, attrs, provider) => {
+    expect(readLlmCall('chat gemini-2.5-pro', attrs)?.provider).toBe(provider);
+  });
+});
