@@ -450,13 +450,26 @@ describe('RedisLedger failure policy', () => {
     // Everything written: nothing is pending any more; what was kept stays counted.
     await waitFor('the open ledger to confirm its writes', () => open.stats().pendingWrites === 0);
     expect(open.stats().keptWrites).toBe(1);
-    expect((await closed.reserve(w, 0.1, 1, true)).ok).toBe(true);
-    expect((await open.reserve(w, 0.1, 1, true)).ok).toBe(true);
+    // Both accept again. Under a busy machine one reserve can still pass the 50 ms deadline
+    // (the restarted Redis has to be sent the scripts again), which 'closed' rightly refuses:
+    // recovery is that they accept, not that the very first try is fast.
+    const refusedAfter = { closed: 0, open: 0 };
+    for (const [name, l] of [
+      ['closed', closed],
+      ['open', open],
+    ] as const) {
+      await waitFor(`the ${name} ledger to accept again`, async () => {
+        const ok = (await l.reserve(w, 0.1, 1, true)).ok;
+        if (!ok) refusedAfter[name]++;
+        return ok;
+      });
+    }
+    expect(refusedAfter.open).toBe(0); // 'open' decides locally when Redis is slow
 
     const cs = closed.stats();
     const os = open.stats();
     console.log(
-      `outage ${upAt - downAt} ms; fail-closed: 5 refusals in ${refusedMs} ms; recovered ${recoveredMs} ms after restart; ` +
+      `outage ${upAt - downAt} ms; fail-closed: 5 refusals in ${refusedMs} ms; recovered ${recoveredMs} ms after restart (refusals after it: ${JSON.stringify(refusedAfter)}); ` +
         `closed stats ${JSON.stringify(cs)}; open stats ${JSON.stringify(os)}`,
     );
     // 5 reserves, the settle, the get: the release and the add queue behind the settle's write
