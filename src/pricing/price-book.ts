@@ -21,10 +21,13 @@ import {
   type PricesConfigInput,
   validatePricesConfig,
 } from './config.js';
+import { type MatchKind, matchKind } from './match.js';
 import { type CostBreakdown, costOf, type RateCard, rateCardFromCatalog } from './rates.js';
+import { type Alternative, Routing } from './routing.js';
 
 // The record is the usage layer's; it stays importable from here, where it is priced.
 export type { UsageRecord } from '../usage/record.js';
+export type { MatchKind } from './match.js';
 
 /** The price of one usage record. */
 export interface PriceResult {
@@ -51,6 +54,9 @@ export interface PriceResult {
    * reached the entry. */
   matchedModel?: string;
   matchedBy?: MatchedBy;
+  /** `approximate` when the catalog took the id only by a prefix or substring rule (a typo, an
+   * unknown variant: docs/pricing.md, "Approximate matches"); `exact` otherwise. */
+  match?: MatchKind;
 }
 
 /** Options of {@link PriceBook}. */
@@ -63,6 +69,9 @@ export interface PriceBookOptions {
   config?: PricesConfig;
   /** Cap on cached (provider, model) resolutions. Default 10000. */
   maxCachedModels?: number;
+  /** Leave ids the catalog matched only approximately unpriced (reason `approximate_model`)
+   * instead of pricing them at their neighbour's price. Default false. */
+  strictModels?: boolean;
 }
 
 type Deployment = NonNullable<PricesConfig['deployments']>[number];
@@ -102,7 +111,7 @@ export type MatchedBy = 'model' | 'deployment' | 'provider_prefix';
 /** A (provider, model) as emitted, resolved once: the sources that can price it, in order
  * (a custom entry before the catalog entry it overrides), and how it matched; or why none. */
 type Resolved =
-  | { ok: true; matchedBy: MatchedBy; sources: PriceSource[] }
+  | { ok: true; matchedBy: MatchedBy; match: MatchKind; sources: PriceSource[] }
   | { ok: false; reason: string; provider: string | undefined };
 
 const DEFAULT_TIER_MULTIPLIERS: Readonly<Record<string, number>> = {
@@ -139,10 +148,16 @@ function unpriced(reason: string, provider?: string, model?: string): PriceResul
   return { status: 'unpriced', reason, provider, model };
 }
 
+/** Reason of an id the catalog matched only approximately, under `strictModels`. */
+export const APPROXIMATE_MODEL = 'approximate_model';
+
 /** Reasons that say no entry matched the id: another candidate id of the call may match. */
 function noMatch(r: PriceResult): boolean {
   return (
-    r.status === 'unpriced' && (r.reason === 'unknown_model' || r.reason === 'unknown_provider')
+    r.status === 'unpriced' &&
+    (r.reason === 'unknown_model' ||
+      r.reason === 'unknown_provider' ||
+      r.reason === APPROXIMATE_MODEL)
   );
 }
 
@@ -165,6 +180,7 @@ function priced(
   multiplier: number,
   matchedModel: string,
   matchedBy: MatchedBy,
+  match: MatchKind,
 ): PriceResult {
   return {
     status,
@@ -180,6 +196,7 @@ function priced(
     multiplier: multiplier === 1 ? undefined : multiplier,
     matchedModel,
     matchedBy,
+    match,
   };
 }
 
@@ -201,6 +218,10 @@ export class PriceBook {
   private readonly cache = new Map<string, Map<string, Resolved>>();
   private cached = 0;
   private readonly maxCached: number;
+  /** Whether approximate matches are left unpriced. */
+  readonly strictModels: boolean;
+  /** The routing alternatives (the `routing:` section), when configured. */
+  readonly routing: Routing | undefined;
 
   constructor(options: PriceBookOptions = {}) {
     if (typeof options.prices === 'string') {
@@ -210,6 +231,7 @@ export class PriceBook {
     }
     this.config = options.config ?? validatePricesConfig(options.prices, 'options.prices');
     this.maxCached = Math.max(1, options.maxCachedModels ?? 10_000);
+    this.strictModels = options.strictModels === true;
     this.aliases = {};
     for (const [k, v] of Object.entries(this.config.providerAliases ?? {})) {
       this.aliases[k.trim().toLowerCase()] = v.trim().toLowerCase();
@@ -231,6 +253,39 @@ export class PriceBook {
     this.tiers = { ...DEFAULT_TIER_MULTIPLIERS };
     for (const [k, v] of Object.entries(this.config.serviceTiers ?? {})) {
       this.tiers[k.toLowerCase()] = v;
+    }
+    this.routing = this.config.routing ? new Routing(this.config.routing) : undefined;
+    if (this.routing) this.checkRouting(this.routing);
+  }
+
+  /** Every alternative must name a price exactly: a typo in the routing list would otherwise
+   * be priced (or left unpriced) silently on every span. */
+  private checkRouting(routing: Routing): void {
+    for (const [path, alt] of routing.entries()) {
+      const res = this.resolved(alt.provider, alt.model);
+      let problem: string | undefined;
+      if (!res.ok) problem = `${JSON.stringify(alt.label)} has no price (${res.reason})`;
+      else if (res.match === 'approximate') {
+        const entry = res.sources[0] as PriceSource;
+        problem = `${JSON.stringify(alt.label)} matches the catalog's ${entry.provider}/${entry.model} only approximately: name it exactly`;
+      } else alt.entryModel = (res.sources[0] as PriceSource).model;
+      if (problem !== undefined) {
+        throw new ConfigError(`spanledger: invalid prices: ${path}: ${problem}`);
+      }
+    }
+  }
+
+  /**
+   * The price of usage already priced (validated) on another model, as if it had been made on
+   * `alt` at the same instant: the routing counterfactual. Never throws.
+   */
+  priceAlternative(usage: UsageRecord, alt: Alternative, ms: number): PriceResult {
+    const res = this.resolved(alt.provider, alt.model);
+    if (!res.ok) return unpriced(res.reason, res.provider);
+    try {
+      return this.compute(res, alt.model, usage, ms);
+    } catch (e) {
+      return unpriced(`catalog_error: ${(e as Error).message}`);
     }
   }
 
@@ -258,8 +313,20 @@ export class PriceBook {
     let result = this.priceAs(usage.model, usage, ms);
     const fallbacks = usage.fallbackModels;
     if (fallbacks !== undefined) {
+      // Under strictModels an approximate id is no match either; if nothing else matches, that
+      // is the reason to report (not the last fallback's `unknown_model`).
+      const strictMiss = result.reason === APPROXIMATE_MODEL ? result : undefined;
       for (let i = 0; i < fallbacks.length && noMatch(result); i++) {
         result = this.priceAs(fallbacks[i] as string, usage, ms);
+      }
+      if (strictMiss !== undefined && noMatch(result)) result = strictMiss;
+      // A typo'd response model priced approximately, while the request model is known
+      // exactly: the exact one wins.
+      if (result.match === 'approximate') {
+        for (let i = 0; i < fallbacks.length; i++) {
+          const r = this.priceAs(fallbacks[i] as string, usage, ms);
+          if (r.match === 'exact') return r;
+        }
       }
     }
     return result;
@@ -269,6 +336,10 @@ export class PriceBook {
   private priceAs(model: string, usage: UsageRecord, ms: number): PriceResult {
     const res = this.resolved(usage.provider, model);
     if (!res.ok) return unpriced(res.reason, res.provider);
+    if (res.match === 'approximate' && this.strictModels) {
+      const first = res.sources[0] as PriceSource;
+      return unpriced(APPROXIMATE_MODEL, first.provider, first.model);
+    }
     try {
       return this.compute(res, model, usage, ms);
     } catch (e) {
@@ -368,6 +439,7 @@ export class PriceBook {
       multiplier,
       model,
       res.matchedBy,
+      res.match,
     );
   }
 
@@ -406,9 +478,12 @@ export class PriceBook {
         : this.customModels.get(this.key(provider, lower));
     // How the id matched: by itself, or only once a provider prefix was split off.
     let byPrefix = false;
+    // A custom entry named by the id itself is exact; the catalog says for the rest.
+    let exactCustom = custom !== undefined;
     if (custom === undefined) {
       const split = this.prefixSplit(provider, model);
       custom = split && this.customModels.get(this.key(split[0], split[1].toLowerCase()));
+      exactCustom = custom !== undefined;
       byPrefix = custom !== undefined || direct === undefined;
       // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
       // entries on the catalog model the id resolves to as well as on the id itself.
@@ -429,7 +504,12 @@ export class PriceBook {
       };
     }
     const matchedBy: MatchedBy = deployment ? 'deployment' : byPrefix ? 'provider_prefix' : 'model';
-    return { ok: true, matchedBy, sources };
+    let match: MatchKind = 'exact';
+    if (!exactCustom && catalog !== undefined) {
+      const asked = direct !== undefined ? model : this.prefixSplit(provider, model)?.[1];
+      match = matchKind(catalog, asked ?? model);
+    }
+    return { ok: true, matchedBy, match, sources };
   }
 
   /** The discounts that match an entry's ids or the id as emitted (canonical provider). */
