@@ -138,7 +138,7 @@ describe('routing counterfactuals', () => {
     const points = rm.scopeMetrics
       .flatMap((s) => s.metrics)
       .filter((m) => m.descriptor.name === 'spanledger.cost.alternative.usd')
-      .flatMap((m) => m.dataPoints);
+      .flatMap((m) => m.dataPoints as unknown[]);
     expect(points).toEqual([]);
     expect(
       sumOf(
