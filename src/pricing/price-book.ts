@@ -13,6 +13,8 @@ import {
   type CatalogPrices,
   catalogHasProvider,
   findCatalogModel,
+  hasTimeOfDayPrices,
+  priceChangeInstants,
   pricesAt,
 } from './catalog.js';
 import {
@@ -57,6 +59,32 @@ export interface PriceResult {
   /** `approximate` when the catalog took the id only by a prefix or substring rule (a typo, an
    * unknown variant: docs/pricing.md, "Approximate matches"); `exact` otherwise. */
   match?: MatchKind;
+}
+
+/** The price card of one (provider, model) in force at an instant, as the price book resolves
+ * it: what `spanledger prices show` prints. Rates are USD per million tokens. */
+export interface PriceCard {
+  status: 'priced' | 'unpriced';
+  /** Why there is no card. */
+  reason?: string;
+  provider?: string;
+  model?: string;
+  source?: 'catalog' | 'override';
+  /** Catalog name and version, when the catalog supplies the card. */
+  catalog?: string;
+  match?: MatchKind;
+  matchedBy?: MatchedBy;
+  /** The token rates in force (tiers by the request's total input tokens), fees and flags. */
+  rates?: RateCard;
+  /** The catalog's own price keys in force (including units the rates do not show: audio,
+   * images), when the catalog supplies the card. */
+  catalogPrices?: CatalogPrices;
+  /** Product of the prices file's discounts in force (absent: none). */
+  multiplier?: number;
+  /** Instants (epoch ms, ascending) at which this entry's price changes by date. */
+  changes?: number[];
+  /** The catalog prices it by time of day (an off-peak window): the card depends on the hour. */
+  timeOfDay?: boolean;
 }
 
 /** Options of {@link PriceBook}. */
@@ -273,6 +301,59 @@ export class PriceBook {
         throw new ConfigError(`spanledger: invalid prices: ${path}: ${problem}`);
       }
     }
+  }
+
+  /**
+   * The price card of (provider, model) in force at `at` (epoch ms or a Date), resolved exactly
+   * as a span's would be: the entry that prices it, how the id matched, its rates and the
+   * discounts in force. Never throws.
+   */
+  card(provider: string | undefined, model: string, at: Date | number): PriceCard {
+    const ms = typeof at === 'number' ? at : at.getTime();
+    if (!Number.isFinite(ms)) return { status: 'unpriced', reason: 'invalid_time' };
+    const res = this.resolved(provider, model);
+    if (!res.ok) {
+      return {
+        status: 'unpriced',
+        reason: res.reason,
+        ...(res.provider ? { provider: res.provider } : {}),
+      };
+    }
+    let src: PriceSource | undefined;
+    let card: RateCard | undefined;
+    for (let i = 0; i < res.sources.length && card === undefined; i++) {
+      src = res.sources[i] as PriceSource;
+      card = cardAt(src, ms);
+    }
+    const s = src as PriceSource;
+    const base = {
+      provider: s.provider,
+      model: s.model,
+      match: res.match,
+      matchedBy: res.matchedBy,
+    };
+    if (card === undefined) return { status: 'unpriced', reason: 'no_price_in_effect', ...base };
+    let multiplier = 1;
+    let source = s.source;
+    for (const d of s.discounts) {
+      if (ms >= d.from && ms < d.until) {
+        multiplier *= d.multiplier;
+        source = 'override';
+      }
+    }
+    const changes =
+      s.periods !== undefined
+        ? s.periods.map((p) => p.from).filter(Number.isFinite)
+        : priceChangeInstants(s.catalog as CatalogModel);
+    const out: PriceCard = { status: 'priced', ...base, source, rates: card };
+    if (s.catalog !== undefined) {
+      out.catalog = CATALOG_NAME;
+      out.catalogPrices = pricesAt(s.catalog, ms);
+      if (hasTimeOfDayPrices(s.catalog)) out.timeOfDay = true;
+    }
+    if (multiplier !== 1) out.multiplier = multiplier;
+    if (changes.length > 0) out.changes = changes;
+    return out;
   }
 
   /**
