@@ -6,6 +6,7 @@
  */
 import { globMatcher } from '../glob.js';
 import type { UsageRecord } from '../usage/record.js';
+import { type AliasHistory, aliasHistory } from './alias-history.js';
 import { canonicalProvider, normaliseModel, splitProviderPrefix } from './aliases.js';
 import {
   CATALOG_NAME,
@@ -139,7 +140,15 @@ export type MatchedBy = 'model' | 'deployment' | 'provider_prefix';
 /** A (provider, model) as emitted, resolved once: the sources that can price it, in order
  * (a custom entry before the catalog entry it overrides), and how it matched; or why none. */
 type Resolved =
-  | { ok: true; matchedBy: MatchedBy; match: MatchKind; sources: PriceSource[] }
+  | {
+      ok: true;
+      matchedBy: MatchedBy;
+      match: MatchKind;
+      sources: PriceSource[];
+      /** The id is an undated alias whose snapshot changed on published dates
+       * (alias-history.ts): before each date, the snapshot's entry prices it. */
+      dated: AliasHistory | undefined;
+    }
   | { ok: false; reason: string; provider: string | undefined };
 
 const DEFAULT_TIER_MULTIPLIERS: Readonly<Record<string, number>> = {
@@ -311,7 +320,15 @@ export class PriceBook {
   card(provider: string | undefined, model: string, at: Date | number): PriceCard {
     const ms = typeof at === 'number' ? at : at.getTime();
     if (!Number.isFinite(ms)) return { status: 'unpriced', reason: 'invalid_time' };
-    const res = this.resolved(provider, model);
+    let res = this.resolved(provider, model);
+    if (res.ok && res.dated !== undefined) {
+      for (const p of res.dated.periods) {
+        if (ms >= p.untilMs) continue;
+        const snapshot = this.resolved(res.dated.provider, p.model);
+        if (snapshot.ok) res = { ...snapshot, matchedBy: res.matchedBy, match: res.match };
+        break;
+      }
+    }
     if (!res.ok) {
       return {
         status: 'unpriced',
@@ -422,6 +439,7 @@ export class PriceBook {
       return unpriced(APPROXIMATE_MODEL, first.provider, first.model);
     }
     try {
+      if (res.dated !== undefined) return this.computeDated(res, res.dated, model, usage, ms);
       return this.compute(res, model, usage, ms);
     } catch (e) {
       // The catalog package throws on usage it finds inconsistent; that is unpriced, not fatal.
@@ -524,6 +542,25 @@ export class PriceBook {
     );
   }
 
+  /** An undated alias before a published switch: priced as the snapshot it then meant. */
+  private computeDated(
+    res: Extract<Resolved, { ok: true }>,
+    dated: AliasHistory,
+    model: string,
+    usage: UsageRecord,
+    ms: number,
+  ): PriceResult {
+    for (const p of dated.periods) {
+      if (ms < p.untilMs) {
+        const snapshot = this.resolved(dated.provider, p.model);
+        if (snapshot.ok) {
+          return this.compute({ ...snapshot, matchedBy: res.matchedBy }, model, usage, ms);
+        }
+      }
+    }
+    return this.compute(res, model, usage, ms);
+  }
+
   // Resolution runs the catalog's matching code, which throws on price data it finds
   // inconsistent: that must not escape the never-throw boundary.
   private resolveSafe(rawProvider: string | undefined, rawModel: string): Resolved {
@@ -590,7 +627,15 @@ export class PriceBook {
       const asked = direct !== undefined ? model : this.prefixSplit(provider, model)?.[1];
       match = matchKind(catalog, asked ?? model);
     }
-    return { ok: true, matchedBy, match, sources };
+    // A contract price for the alias (a custom entry first) wins over its history.
+    const dated =
+      sources[0]?.source === 'catalog' && catalog !== undefined
+        ? aliasHistory(
+            catalog.providerId,
+            direct !== undefined ? model : (this.prefixSplit(provider, model)?.[1] ?? model),
+          )
+        : undefined;
+    return { ok: true, matchedBy, match, sources, dated };
   }
 
   /** The discounts that match an entry's ids or the id as emitted (canonical provider). */

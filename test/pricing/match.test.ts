@@ -118,3 +118,57 @@ describe('the price book flags approximate matches, and strictModels leaves them
     );
   });
 });
+
+describe('undated aliases priced by date (docs/pricing.md, "Aliases by date")', () => {
+  const call = { provider: 'openai', model: 'gpt-4o', inputTokens: 1e6, outputTokens: 1e6 };
+
+  it('gpt-4o before 2024-10-02 is gpt-4o-2024-05-13 at $5 / $15 per million', () => {
+    const book = new PriceBook();
+    const july = book.price(call, Date.parse('2024-07-15T12:00:00Z'));
+    expect(july).toMatchObject({
+      status: 'priced',
+      costUsd: 20,
+      model: 'gpt-4o-2024-05-13',
+      matchedModel: 'gpt-4o',
+      match: 'exact',
+    });
+    expect(july.breakdown).toMatchObject({ inputUsd: 5, outputUsd: 15 });
+    // The last instant before the switch, and the switch itself.
+    expect(book.price(call, Date.parse('2024-10-01T23:59:59.999Z')).costUsd).toBe(20);
+    expect(book.price(call, Date.parse('2024-10-02T00:00:00Z'))).toMatchObject({
+      costUsd: 12.5,
+      model: 'gpt-4o',
+    });
+    // A pinned snapshot is priced as itself whatever the date.
+    expect(
+      book.price({ ...call, model: 'gpt-4o-2024-08-06' }, Date.parse('2024-09-01T00:00:00Z'))
+        .costUsd,
+    ).toBe(12.5);
+  });
+
+  it('the card shown for the alias follows the date too', () => {
+    const book = new PriceBook();
+    expect(book.card('openai', 'gpt-4o', Date.parse('2024-07-01T00:00:00Z'))).toMatchObject({
+      model: 'gpt-4o-2024-05-13',
+      rates: { input: 5, output: 15 },
+    });
+    expect(book.card('openai', 'gpt-4o', Date.parse('2024-11-01T00:00:00Z'))).toMatchObject({
+      model: 'gpt-4o',
+      rates: { input: 2.5, output: 10 },
+    });
+  });
+
+  it('a contract price for the alias wins over its history', () => {
+    const book = new PriceBook({
+      prices: {
+        models: [
+          { provider: 'openai', model: 'gpt-4o', prices: [{ inputPerMTok: 1, outputPerMTok: 2 }] },
+        ],
+      },
+    });
+    expect(book.price(call, Date.parse('2024-07-15T00:00:00Z'))).toMatchObject({
+      source: 'override',
+      costUsd: 3,
+    });
+  });
+});
