@@ -119,6 +119,14 @@ export class CostMetrics {
   private readonly outcomes: Family<Outcome>;
   private readonly approximate: Family<Count>;
   private readonly alternative: Family<Spend>;
+  /** The alternative series by span key, then by alternative label: the labels are the same
+   * strings on every span, so the inner lookup hashes nothing new (docs/performance.md). */
+  private readonly alternativeIndex = new Map<string, Map<string, Spend>>();
+  /** The dimension key of the span `record` last saw (its attributes objects), which the
+   * span's counterfactuals reuse instead of reading the dimensions again. */
+  private lastSpan: Attributes | undefined;
+  private lastRoot: Attributes | undefined;
+  private lastDims = '';
   private readonly alternativeUnpriced: Family<Count>;
   private readonly traceCost: Histogram;
   /** Attribute sets of the histogram's series, by key; at most `max`, then the overflow one. */
@@ -291,7 +299,12 @@ export class CostMetrics {
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced';
     const saved = priced ? (price?.cacheSavingsUsd ?? 0) : 0;
     if (!priced && call === undefined) return;
-    const whoKey = part(provider) + SEP + part(model) + dimensionKey(span, root);
+    const dims = dimensionKey(span, root);
+    // Kept for the span's routing counterfactuals, recorded right after (alternativeKey).
+    this.lastSpan = span;
+    this.lastRoot = root;
+    this.lastDims = dims;
+    const whoKey = part(provider) + SEP + part(model) + dims;
     if (priced) {
       const key = cost.category + SEP + whoKey;
       (
@@ -336,7 +349,9 @@ export class CostMetrics {
   /** The part of an alternative's series key that is the same for every alternative of one
    * span (its model and dimensions): computed once per span. */
   alternativeKey(model: string | undefined, span: Attributes, root?: Attributes): string {
-    return part(model) + dimensionKey(span, root);
+    const dims =
+      span === this.lastSpan && root === this.lastRoot ? this.lastDims : dimensionKey(span, root);
+    return part(model) + dims;
   }
 
   /**
@@ -354,15 +369,23 @@ export class CostMetrics {
     root?: Attributes,
   ): void {
     if (costUsd !== undefined) {
-      const k = label + SEP + key;
-      (
-        this.alternative.get(k) ??
-        this.alternative.add(k, {
+      let byLabel = this.alternativeIndex.get(key);
+      if (byLabel === undefined) {
+        byLabel = new Map();
+        // Each indexed key holds a series: past the cap the family is full, and new keys go to
+        // its overflow series without growing the index.
+        if (this.alternativeIndex.size < this.max) this.alternativeIndex.set(key, byLabel);
+      }
+      let spend = byLabel.get(label);
+      if (spend === undefined) {
+        spend = this.alternative.add(label + SEP + key, {
           ...dimensionAttributes(span, root),
           ...(model !== undefined ? { [A.ATTR_GEN_AI_REQUEST_MODEL]: model } : {}),
           [A.ATTR_ALTERNATIVE_MODEL]: label,
-        })
-      ).usd += costUsd;
+        });
+        byLabel.set(label, spend);
+      }
+      spend.usd += costUsd;
       return;
     }
     const code = reasonCode(reason);
