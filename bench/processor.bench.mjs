@@ -475,7 +475,7 @@ const pricing = {};
       for (let i = 0; i < BATCH; i++) {
         const alts = routedBook.routing.alternativesFor('gpt-4o', 'gpt-4o-2024-08-06', undefined);
         for (let j = 0; j < alts.length; j++) {
-          sink += routedBook.priceAlternative(USAGE, alts[j], atMs).costUsd;
+          sink += routedBook.alternativeCost(USAGE, alts[j], atMs);
         }
       }
     },

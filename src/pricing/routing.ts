@@ -18,6 +18,8 @@ export interface Alternative {
   /** The entry it resolves to (set by the price book once resolved): a call already made on
    * that entry has no alternative in it. */
   entryModel?: string;
+  /** The price book's resolution of it, kept here so the span path looks nothing up. */
+  resolution?: unknown;
 }
 
 const NONE: readonly Alternative[] = [];

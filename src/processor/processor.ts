@@ -412,16 +412,17 @@ export class CostProcessor implements SpanProcessor {
       const alt = alts[i] as (typeof alts)[number];
       // A call already made on the alternative's entry has nothing to compare.
       if (alt.entryModel !== undefined && alt.entryModel === model) continue;
-      const r = book.priceAlternative(call, alt, ms);
-      const usd = r.status === 'priced' ? r.costUsd : undefined;
-      metrics?.recordAlternative(alt.label, key, usd, r.reason, model, attrs, root);
+      const r = book.alternativeCost(call, alt, ms);
+      const usd = typeof r === 'number' ? r : undefined;
+      const reason = typeof r === 'string' ? r : undefined;
+      metrics?.recordAlternative(alt.label, key, usd, reason, model, attrs, root);
       if (usd !== undefined) {
         labels?.push(alt.label);
         costs?.push(usd);
       } else {
         this.reporter.count(
           'alternative_unpriced',
-          `${alt.label} for ${call.provider ?? '?'}/${call.model}: ${r.reason ?? 'unknown'}`,
+          `${alt.label} for ${call.provider ?? '?'}/${call.model}: ${r}`,
         );
       }
     }

@@ -261,3 +261,50 @@ describe('approximate matches on spans and metrics', () => {
     expect(sumOf(rm, 'spanledger.pricing.approximate')).toBe(0);
   });
 });
+
+describe('the span path prices alternatives as the price book does', () => {
+  it('alternativeCost equals priceAlternative: discounts, service tiers, cache writes, history', () => {
+    const book = new PriceBook({
+      prices: {
+        discounts: [{ provider: 'anthropic', multiplier: 0.8, effectiveFrom: '2026-11-01' }],
+        serviceTiers: { priority: 1.8 },
+        routing: {
+          models: {
+            'gpt-4o-mini': ['gpt-4o', { provider: 'anthropic', model: 'claude-haiku-4-5' }],
+          },
+        },
+      },
+    });
+    const alts = book.routing?.alternativesFor('gpt-4o-mini', undefined, undefined) ?? [];
+    expect(alts.map((a) => a.label)).toEqual(['gpt-4o', 'anthropic/claude-haiku-4-5']);
+    const usages = [
+      { model: 'gpt-4o-mini', inputTokens: 1200, cacheReadTokens: 1024, outputTokens: 300 },
+      { model: 'gpt-4o-mini', inputTokens: 5000, cacheWriteTokens: 4000, outputTokens: 10 },
+      { model: 'gpt-4o-mini', inputTokens: 10, outputTokens: 10, serviceTier: 'priority' },
+    ];
+    // Before and after the discount, and gpt-4o before its alias switch (the 2024-05-13 price).
+    for (const at of ['2026-10-15', '2026-11-20', '2024-07-01']) {
+      const ms = Date.parse(`${at}T12:00:00Z`);
+      for (const u of usages) {
+        for (const alt of alts) {
+          const full = book.priceAlternative(u, alt, ms);
+          expect(full.status).toBe('priced');
+          expect(book.alternativeCost(u, alt, ms)).toBe(full.costUsd);
+        }
+      }
+    }
+    // gpt-4o in July 2024, 1M in and 1M out: $5 + $15.
+    const gpt4o = alts[0] as (typeof alts)[number];
+    expect(
+      book.alternativeCost(
+        { model: 'x', inputTokens: 1e6, outputTokens: 1e6 },
+        gpt4o,
+        Date.parse('2024-07-01T00:00:00Z'),
+      ),
+    ).toBe(20);
+    // A tier the book does not know: a reason, not a number.
+    expect(
+      book.alternativeCost({ model: 'x', inputTokens: 1, serviceTier: 'turbo' }, gpt4o, Date.now()),
+    ).toBe('unknown_service_tier: turbo');
+  });
+});
