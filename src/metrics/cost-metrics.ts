@@ -126,7 +126,7 @@ export class CostMetrics {
    * span's counterfactuals reuse instead of reading the dimensions again. */
   private lastSpan: Attributes | undefined;
   private lastRoot: Attributes | undefined;
-  private lastDims = '';
+  private lastWho = '';
   private readonly alternativeUnpriced: Family<Count>;
   private readonly traceCost: Histogram;
   /** Attribute sets of the histogram's series, by key; at most `max`, then the overflow one. */
@@ -299,12 +299,12 @@ export class CostMetrics {
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced';
     const saved = priced ? (price?.cacheSavingsUsd ?? 0) : 0;
     if (!priced && call === undefined) return;
-    const dims = dimensionKey(span, root);
-    // Kept for the span's routing counterfactuals, recorded right after (alternativeKey).
+    const whoKey = part(provider) + SEP + part(model) + dimensionKey(span, root);
+    // Kept for the span's routing counterfactuals, recorded right after (alternativeKey): the
+    // map lookups below have already hashed it.
     this.lastSpan = span;
     this.lastRoot = root;
-    this.lastDims = dims;
-    const whoKey = part(provider) + SEP + part(model) + dims;
+    this.lastWho = whoKey;
     if (priced) {
       const key = cost.category + SEP + whoKey;
       (
@@ -347,11 +347,16 @@ export class CostMetrics {
   }
 
   /** The part of an alternative's series key that is the same for every alternative of one
-   * span (its model and dimensions): computed once per span. */
-  alternativeKey(model: string | undefined, span: Attributes, root?: Attributes): string {
-    const dims =
-      span === this.lastSpan && root === this.lastRoot ? this.lastDims : dimensionKey(span, root);
-    return part(model) + dims;
+   * span (provider, model and dimensions, as its `spanledger.cost.usd` series): the key that
+   * `record` just built for the span, else built here. */
+  alternativeKey(
+    provider: string | undefined,
+    model: string | undefined,
+    span: Attributes,
+    root?: Attributes,
+  ): string {
+    if (span === this.lastSpan && root === this.lastRoot) return this.lastWho;
+    return part(provider) + SEP + part(model) + dimensionKey(span, root);
   }
 
   /**
@@ -364,6 +369,7 @@ export class CostMetrics {
     key: string,
     costUsd: number | undefined,
     reason: string | undefined,
+    provider: string | undefined,
     model: string | undefined,
     span: Attributes,
     root?: Attributes,
@@ -379,8 +385,7 @@ export class CostMetrics {
       let spend = byLabel.get(label);
       if (spend === undefined) {
         spend = this.alternative.add(label + SEP + key, {
-          ...dimensionAttributes(span, root),
-          ...(model !== undefined ? { [A.ATTR_GEN_AI_REQUEST_MODEL]: model } : {}),
+          ...who(span, root, provider, model),
           [A.ATTR_ALTERNATIVE_MODEL]: label,
         });
         byLabel.set(label, spend);
@@ -393,8 +398,7 @@ export class CostMetrics {
     (
       this.alternativeUnpriced.get(k) ??
       this.alternativeUnpriced.add(k, {
-        ...dimensionAttributes(span, root),
-        ...(model !== undefined ? { [A.ATTR_GEN_AI_REQUEST_MODEL]: model } : {}),
+        ...who(span, root, provider, model),
         [A.ATTR_ALTERNATIVE_MODEL]: label,
         [A.ATTR_COST_UNPRICED_REASON]: code,
       })

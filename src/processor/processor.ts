@@ -405,7 +405,10 @@ export class CostProcessor implements SpanProcessor {
     if (alts.length === 0) return;
     const ms = span.startTime[0] * 1000 + span.startTime[1] / 1e6;
     const metrics = this.metrics?.();
-    const key = metrics?.alternativeKey(model, attrs, root) ?? '';
+    // The same provider and model labels as the span's `spanledger.cost.usd` series.
+    const provider = cost.price?.provider ?? call.provider;
+    const label = model ?? (call.model || undefined);
+    const key = metrics?.alternativeKey(provider, label, attrs, root) ?? '';
     const labels: string[] | undefined = routing.onSpans ? [] : undefined;
     const costs: number[] | undefined = routing.onSpans ? [] : undefined;
     for (let i = 0; i < alts.length; i++) {
@@ -415,7 +418,7 @@ export class CostProcessor implements SpanProcessor {
       const r = book.alternativeCost(call, alt, ms);
       const usd = typeof r === 'number' ? r : undefined;
       const reason = typeof r === 'string' ? r : undefined;
-      metrics?.recordAlternative(alt.label, key, usd, reason, model, attrs, root);
+      metrics?.recordAlternative(alt.label, key, usd, reason, provider, label, attrs, root);
       if (usd !== undefined) {
         labels?.push(alt.label);
         costs?.push(usd);

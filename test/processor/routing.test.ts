@@ -53,6 +53,7 @@ describe('routing counterfactuals', () => {
         'spanledger.cost.alternative.usd',
         (a) =>
           a['spanledger.alternative.model'] === model &&
+          a['gen_ai.provider.name'] === 'openai' &&
           a['gen_ai.request.model'] === 'gpt-4o' &&
           a['spanledger.team'] === 'support',
       );
