@@ -201,3 +201,40 @@ describe('spanledger prices check', () => {
     expect(typo.stderr).toContain('routing.models.gpt-4o[0]: "gpt-4o-minni"');
   });
 });
+
+describe('spanledger price says when a match is approximate', () => {
+  it('in the table and in --json', async () => {
+    const argv = [
+      'price',
+      '--provider',
+      'deepseek',
+      '--model',
+      'deepseek-chatt',
+      '--input',
+      '1000',
+      '--output',
+      '10',
+    ];
+    const table = await cli(...argv);
+    expect(table.stdout).toMatch(/matched\s+deepseek \/ deepseek-chat \(approximate match\)/);
+    const json = JSON.parse((await cli(...argv, '--json')).stdout);
+    expect(json).toMatchObject({ model: 'deepseek-chat', match: 'approximate' });
+    const exact = JSON.parse(
+      (
+        await cli(
+          'price',
+          '--provider',
+          'openai',
+          '--model',
+          'gpt-4o',
+          '--input',
+          '1',
+          '--output',
+          '1',
+          '--json',
+        )
+      ).stdout,
+    );
+    expect(exact.match).toBe('exact');
+  });
+});
