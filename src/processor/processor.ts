@@ -193,9 +193,10 @@ export class CostProcessor implements SpanProcessor {
         if (cost.llmCall) this.markAncestors(linked);
         this.write(span, cost);
         this.account(cost);
-        this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
+        const metrics = this.metrics?.();
+        metrics?.record(cost, span.attributes, linked[kRoot]?.attributes);
         if (this.ctx.priceBook.routing !== undefined && cost.status === 'priced') {
-          this.counterfactuals(span, cost, linked[kRoot]?.attributes);
+          this.counterfactuals(span, cost, linked[kRoot]?.attributes, metrics);
         }
         this.rollUp(linked, cost);
       }
@@ -389,7 +390,12 @@ export class CostProcessor implements SpanProcessor {
    * (and written on the span with `routing.onSpans`). An alternative that cannot price the usage
    * is counted as such, never as $0.
    */
-  private counterfactuals(span: Span, cost: SpanCost, root: Attributes | undefined): void {
+  private counterfactuals(
+    span: Span,
+    cost: SpanCost,
+    root: Attributes | undefined,
+    metrics: CostMetrics | undefined,
+  ): void {
     const call = cost.llmCall;
     const book = this.ctx.priceBook;
     const routing = book.routing;
@@ -404,7 +410,6 @@ export class CostProcessor implements SpanProcessor {
     );
     if (alts.length === 0) return;
     const ms = span.startTime[0] * 1000 + span.startTime[1] / 1e6;
-    const metrics = this.metrics?.();
     // The same provider and model labels as the span's `spanledger.cost.usd` series.
     const provider = cost.price?.provider ?? call.provider;
     const label = model ?? (call.model || undefined);
