@@ -153,6 +153,23 @@ describe('routing counterfactuals', () => {
     expect(p.ledger.stats().problems.alternative_unpriced).toBe(1);
   });
 
+  it("the routing option replaces the prices file's routing section", async () => {
+    const p = pipeline({
+      prices: { routing: { models: { 'gpt-4o': ['gemini-2.5-flash'] } } },
+      routing: { models: { 'gpt-4o': ['gpt-4o-mini'] } },
+    });
+    chat(p, CHAT);
+    const rm = await p.metrics();
+    near(sumOf(rm, 'spanledger.cost.alternative.usd'), MINI_USD);
+    expect(
+      sumOf(
+        rm,
+        'spanledger.cost.alternative.usd',
+        (a) => a['spanledger.alternative.model'] === 'gemini-2.5-flash',
+      ),
+    ).toBe(0);
+  });
+
   it('unpriced spans have no counterfactual', async () => {
     const p = pipeline({ routing: ROUTING });
     chat(p, { ...CHAT, 'gen_ai.request.model': 'no-such-model-anywhere' });
