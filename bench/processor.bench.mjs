@@ -27,11 +27,15 @@
 // Pipelines: plain  = TracerProvider + SimpleSpanProcessor(no-op exporter);
 //            ledger = the same with createSpanLedger().processor registered FIRST;
 //            lean   = ledger with createSpanLedger({ semconvCostAttributes: false }) (3 fewer
-//                     attributes written: the gen_ai.usage.cost.* mirrors).
+//                     attributes written: the gen_ai.usage.cost.* mirrors);
+//            metered = ledger with a real MeterProvider (every cost metric recorded);
+//            routed = metered with `routing` (gpt-4o -> gpt-4o-mini, claude-haiku-4-5): (br),
+//                     the routing counterfactuals' added cost, is routed - metered in (b).
 // Scenarios: (a) HTTP server span, 10 attributes, no GenAI keys;
 //            (b) priced LLM chat span, the 7 attributes needed to price it (gpt-4o, warm cache);
 //            (c) execute_tool parent + LLM child (category inheritance), per span;
-//            (d) pricing engine alone (in-process);
+//            (d) pricing engine alone (in-process); (d3) the routing counterfactual step alone
+//                (two alternatives priced on the usage of one span);
 //            (e) priced LLM span with a realistic attribute count: the 7 of (b) + 13 typical
 //                ones = 20, so the span's attributes object is already in V8 dictionary mode
 //                before spanledger adds its 15.
@@ -126,6 +130,8 @@ const USAGE = {
   outputTokens: 300,
 };
 const EXPECTED_LLM_COST_USD = 0.00472;
+/** Routing counterfactuals of the 'routed' pipeline and (d3): two alternatives for gpt-4o. */
+const ROUTING = { models: { 'gpt-4o': ['gpt-4o-mini', 'claude-haiku-4-5'] } };
 
 const SHAPES = {
   a: {
@@ -141,7 +147,7 @@ const SHAPES = {
   b: {
     label: '(b) priced LLM span, 7 attrs',
     spansPerOp: 1,
-    pipelines: ['plain', 'ledger', 'lean'],
+    pipelines: ['plain', 'ledger', 'lean', 'metered', 'routed'],
     op(tracer) {
       const s = tracer.startSpan('chat gpt-4o', { kind: SpanKind.CLIENT }, ROOT_CONTEXT);
       s.setAttributes(LLM_ATTRS);
@@ -246,6 +252,16 @@ function makePipeline(pipeline, exporter = noopExporter, shape = undefined) {
       exportIntervalMillis: 3_600_000,
     });
     ledger = createSpanLedger({ meterProvider: new MeterProvider({ readers: [reader] }) });
+  } else if (pipeline === 'routed') {
+    // 'metered' plus routing counterfactuals: two alternatives priced on every LLM span.
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+    });
+    ledger = createSpanLedger({
+      meterProvider: new MeterProvider({ readers: [reader] }),
+      routing: ROUTING,
+    });
   } else if (pipeline === 'lean') ledger = createSpanLedger({ semconvCostAttributes: false });
   else if (pipeline === 'attrs') first = attributesOnlyProcessor(shape);
   else if (pipeline !== 'plain') throw new Error(`unknown pipeline ${pipeline}`);
@@ -254,6 +270,46 @@ function makePipeline(pipeline, exporter = noopExporter, shape = undefined) {
   if (first) spanProcessors.unshift(first);
   const provider = new TracerProvider({ spanProcessors });
   return { tracer: provider.getTracer('bench'), ledger };
+}
+
+// --- pair child: (b) through 'metered' and 'routed' in ONE process, rounds interleaved -------
+// Both pipelines share the processor's code, so the IC pollution the one-pipeline children
+// avoid is not an issue here, and interleaving cancels the machine's load between the two:
+// the per-round difference is what routing adds. BENCH_PAIR_ROUNDS rounds (default 40).
+if (args.includes('--pair')) {
+  if (typeof globalThis.gc !== 'function') throw new Error('pair child needs --expose-gc');
+  const yieldNow = () => new Promise((r) => setImmediate(r));
+  const tracers = {
+    metered: makePipeline('metered').tracer,
+    routed: makePipeline('routed').tracer,
+  };
+  const SPANS_PER_ROUND = Math.round(SPANS / 6);
+  async function timed(tracer, spans) {
+    const t0 = performance.now();
+    for (let i = 0; i < spans; ) {
+      const end = Math.min(spans, i + BATCH);
+      for (; i < end; i++) SHAPES.b.op(tracer);
+      await yieldNow();
+    }
+    return ((performance.now() - t0) * 1e6) / spans;
+  }
+  await timed(tracers.metered, WARMUP_SPANS);
+  await timed(tracers.routed, WARMUP_SPANS);
+  const rounds = num('BENCH_PAIR_ROUNDS', 40);
+  const m = [];
+  const r = [];
+  for (let i = 0; i < rounds; i++) {
+    globalThis.gc();
+    // Alternate which goes first, so neither always follows the collection.
+    const order = i % 2 === 0 ? ['metered', 'routed'] : ['routed', 'metered'];
+    for (const name of order)
+      (name === 'metered' ? m : r).push(await timed(tracers[name], SPANS_PER_ROUND));
+  }
+  const diffs = m.map((x, i) => r[i] - x);
+  process.stdout.write(
+    `${JSON.stringify({ rounds, spansPerRound: SPANS_PER_ROUND, metered: m, routed: r, minDiffNs: Math.min(...r) - Math.min(...m), medianPairedNs: median(diffs) })}\n`,
+  );
+  process.exit(0);
 }
 
 // --- child: one (scenario, pipeline) in this process -------------------------------------------
@@ -410,7 +466,19 @@ const pricing = {};
   let sink = 0;
   book.price(USAGE, AT);
   priceUsage(USAGE);
+  const routed = createSpanLedger({ routing: ROUTING });
+  const routedBook = routed.priceBook;
+  const atMs = AT.getTime();
   const tasks = {
+    // The routing step alone: the alternatives of the call, each priced on the same usage.
+    'd3 routing counterfactuals (2 alternatives)': () => {
+      for (let i = 0; i < BATCH; i++) {
+        const alts = routedBook.routing.alternativesFor('gpt-4o', 'gpt-4o-2024-08-06', undefined);
+        for (let j = 0; j < alts.length; j++) {
+          sink += routedBook.alternativeCost(USAGE, alts[j], atMs);
+        }
+      }
+    },
     'd1 priceUsage': () => {
       for (let i = 0; i < BATCH; i++) sink += priceUsage(USAGE).costUsd;
     },
@@ -434,6 +502,7 @@ const pricing = {};
   }
   if (sink === 0) log('(sink)');
   await ledger.shutdown();
+  await routed.shutdown();
 }
 
 // Span scenarios: one child process per (scenario, pipeline), PROCS repetitions.
@@ -522,6 +591,28 @@ for (const [name, ns] of Object.entries(pricing)) {
   });
 }
 
+// (bp) routing counterfactuals, metered vs routed interleaved in one process (with scenario b).
+let pair;
+if (scenarios.includes('b')) {
+  log('(bp) routing: metered vs routed, interleaved rounds in one process...');
+  pair = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', self, '--pair'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env,
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop()))
+        : reject(new Error(`pair child exited ${code}`)),
+    );
+  });
+}
+
 /** Paired (same repetition) and min-vs-min comparisons of two pipelines of one scenario. */
 function compare(shape, base, other) {
   const b = raw[shape]?.[base];
@@ -547,6 +638,7 @@ const derived = {
   b: compare('b', 'plain', 'ledger'),
   bLean: compare('b', 'plain', 'lean'),
   bMirrors: compare('b', 'lean', 'ledger'), // the 3 gen_ai.usage.cost.* attributes
+  bRouting: compare('b', 'metered', 'routed'), // routing counterfactuals, 2 alternatives
   c: compare('c', 'plain', 'ledger'), // per span; x2 for the pair
   e: compare('e', 'plain', 'ledger'),
   eLean: compare('e', 'plain', 'lean'),
@@ -592,6 +684,7 @@ const result = {
   check,
   tasks,
   derived,
+  routingPair: pair,
   targets,
   raw,
 };
@@ -624,6 +717,11 @@ if (!jsonOnly) {
     );
     log(`(b') same, semconvCostAttributes: false  = ${us(derived.bLean)}`);
     log(`     the 3 mirror attributes (b - b')     = ${us(derived.bMirrors)}`);
+    if (derived.bRouting) {
+      log(
+        `(br) routing, 2 alternatives (routed - metered) = ${us(derived.bRouting)}  target < 0.5 µs`,
+      );
+    }
   }
   if (derived.c) log(`(c) added per tool + LLM span pair       = ${us(derived.c, 2)}`);
   if (derived.f) {
@@ -646,6 +744,14 @@ if (!jsonOnly) {
   log(
     `(d) PriceBook.price ${f(tasks['d2 PriceBook.price'].nsPerCallMedian, 0)} ns/call, priceUsage ${f(tasks['d1 priceUsage'].nsPerCallMedian, 0)} ns/call (warm cache, in-process, median of 3 rounds)`,
   );
+  log(
+    `(d3) routing counterfactuals, 2 alternatives: ${f(tasks['d3 routing counterfactuals (2 alternatives)'].nsPerCallMedian, 0)} ns per priced span (in-process, median of 3 rounds)`,
+  );
+  if (pair) {
+    log(
+      `(bp) routing added per priced LLM span, 2 alternatives, metrics recorded: ${f(pair.minDiffNs, 0)} ns min-vs-min, ${f(pair.medianPairedNs, 0)} ns paired median over ${pair.rounds} interleaved rounds (one process, metered vs routed; target < 500 ns)`,
+    );
+  }
   log(
     `sanity: LLM span priced at $${check.llmCostUsd}; attributes user+ledger: (b) ${check.attrs.b.user}+${check.attrs.b.ledger}, (b') ${check.attrs.bLean.user}+${check.attrs.bLean.ledger}, (e) ${check.attrs.e.user}+${check.attrs.e.ledger}; child of execute_tool -> category ${check.childCategory}`,
   );

@@ -34,7 +34,7 @@ import { BudgetMetrics } from './metrics/budget-metrics.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
 import { MeterSource } from './metrics/meter-source.js';
 import { functionOption, kindOf, option, parseOptions, positiveInteger, shown } from './options.js';
-import { ConfigError } from './pricing/config.js';
+import { ConfigError, type RoutingConfigInput, validateRouting } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
 import { CostProcessor, type PricingCounts, RESERVATION_KEY } from './processor/processor.js';
 import { TraceRegistry } from './processor/rollup.js';
@@ -48,6 +48,15 @@ export interface SpanLedgerOptions {
   prices?: string | SpanLedgerConfigInput;
   /** A prepared price book, shared with other code (instead of `prices`). */
   priceBook?: PriceBook;
+  /** Leave spans whose model id the catalog matched only by prefix or substring (a typo, an
+   * unknown variant) unpriced with reason `approximate_model`, instead of pricing them at the
+   * neighbouring entry's price (flagged `spanledger.pricing.match = approximate`). Default
+   * false; env `SPANLEDGER_STRICT_MODELS`. Give it to the `PriceBook` when you pass one. */
+  strictModels?: boolean;
+  /** Routing counterfactuals (docs/pricing.md): alternatives by model and by use case, priced
+   * on every priced LLM span into `spanledger.cost.alternative.usd`. Replaces the prices
+   * file's `routing:` section. Give it in the `PriceBook`'s prices when you pass one. */
+  routing?: RoutingConfigInput;
   /** Also write `gen_ai.usage.cost.amount|currency|source` (the proposed GenAI semconv cost
    * attributes) on inference spans. Default true. */
   semconvCostAttributes?: boolean;
@@ -149,6 +158,8 @@ const optionsSchema = z.strictObject({
   prices: option((v) => typeof v === 'string' || isObject(v), 'a file path or a prices object'),
   priceBook: option((v) => v instanceof PriceBook, 'a PriceBook', kindOf),
   semconvCostAttributes: option((v) => typeof v === 'boolean', 'true or false'),
+  strictModels: option((v) => typeof v === 'boolean', 'true or false'),
+  routing: option(isObject, 'a routing section ({ models, useCases, onSpans })', kindOf),
   maxOpenTraces: positiveInteger(),
   traceTtlMs: positiveInteger(),
   budgets: option(Array.isArray, 'a list of budgets', kindOf),
@@ -283,7 +294,23 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
       : options.prices !== undefined
         ? validateConfig(options.prices, 'options.prices', dimensions)
         : undefined;
-  const priceBook = options.priceBook ?? new PriceBook(config ? { config: config.prices } : {});
+  for (const key of ['strictModels', 'routing'] as const) {
+    if (options.priceBook !== undefined && options[key] !== undefined) {
+      throw new ConfigError(
+        `spanledger: invalid createSpanLedger options: ${key}: give it to the PriceBook you pass as priceBook`,
+      );
+    }
+  }
+  let prices = config?.prices;
+  if (options.routing !== undefined) {
+    prices = { ...(prices ?? {}), routing: validateRouting(options.routing, 'options.routing') };
+  }
+  const priceBook =
+    options.priceBook ??
+    new PriceBook({
+      ...(prices ? { config: prices } : {}),
+      ...(options.strictModels ? { strictModels: true } : {}),
+    });
   const reporter = new Reporter();
   const traces = new TraceRegistry({
     ...(options.maxOpenTraces !== undefined ? { maxOpenTraces: options.maxOpenTraces } : {}),

@@ -171,6 +171,16 @@ export const ATTR_PRICING_PROVIDER = 'spanledger.pricing.provider';
 export const ATTR_PRICING_MODEL = 'spanledger.pricing.model';
 export const ATTR_PRICING_CATALOG = 'spanledger.pricing.catalog';
 export const ATTR_PRICING_SERVICE_TIER = 'spanledger.pricing.service_tier';
+/** `exact`, or `approximate` when the catalog matched the model id only by a prefix or
+ * substring rule (docs/pricing.md, "Approximate matches"). */
+export const ATTR_PRICING_MATCH = 'spanledger.pricing.match';
+/** On the `spanledger.cost.alternative.usd` metric (and on spans, a string array, with
+ * `routing.onSpans`): the model the same usage was priced on (docs/pricing.md, "Routing
+ * counterfactuals"). */
+export const ATTR_ALTERNATIVE_MODEL = 'spanledger.alternative.model';
+/** With `routing.onSpans`: what the span's usage would have cost on each alternative (double
+ * array, in the order of `spanledger.alternative.model`). Also the counter's name. */
+export const ATTR_COST_ALTERNATIVE_USD = 'spanledger.cost.alternative.usd';
 export const ATTR_USAGE_QUANTITY = 'spanledger.usage.quantity';
 export const ATTR_USAGE_UNIT = 'spanledger.usage.unit';
 

@@ -178,6 +178,7 @@ export function priceJson(req: PriceRequest, r: PriceResult): Record<string, unk
     provider: r.provider,
     model: r.model,
     matched_by: r.matchedBy,
+    match: r.match,
     catalog: r.catalog,
     requested_provider: u.provider,
     requested_model: u.model,
@@ -223,9 +224,11 @@ export function priceTable(req: PriceRequest, r: PriceResult): string {
       : r.matchedBy === 'provider_prefix'
         ? ' (provider prefix)'
         : '';
+  // An approximate match is priced at a neighbouring entry: say so (docs/pricing.md).
+  const approx = r.match === 'approximate' ? ' (approximate match)' : '';
   const matched =
     r.model !== undefined
-      ? `${r.provider ?? '?'} / ${r.model}${via}`
+      ? `${r.provider ?? '?'} / ${r.model}${via}${approx}`
       : r.provider
         ? `${r.provider} / (no match)`
         : '(no match)';

@@ -7,6 +7,7 @@ import { ConfigError } from '../pricing/config.js';
 import { type CliIO, EXIT, UsageError } from './args.js';
 import { DEMO_USAGE, runDemo } from './demo.js';
 import { PRICE_USAGE, runPrice } from './price.js';
+import { PRICES_USAGE, runPrices } from './prices.js';
 
 export type { CliIO } from './args.js';
 
@@ -21,6 +22,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'price one model call (tokens by type) from the catalog and a prices file',
     usage: PRICE_USAGE,
     run: runPrice,
+  },
+  prices: {
+    summary: 'show the price card in force for a model; check what a prices file resolves to',
+    usage: PRICES_USAGE,
+    run: runPrices,
   },
   demo: {
     summary: 'run an embedded sample agent through the real processor and report its cost',

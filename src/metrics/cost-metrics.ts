@@ -117,6 +117,17 @@ export class CostMetrics {
   private readonly operations: Family<Count>;
   private readonly unpriced: Family<Count>;
   private readonly outcomes: Family<Outcome>;
+  private readonly approximate: Family<Count>;
+  private readonly alternative: Family<Spend>;
+  /** The alternative series by span key, then by alternative label: the labels are the same
+   * strings on every span, so the inner lookup hashes nothing new (docs/performance.md). */
+  private readonly alternativeIndex = new Map<string, Map<string, Spend>>();
+  /** The dimension key of the span `record` last saw (its attributes objects), which the
+   * span's counterfactuals reuse instead of reading the dimensions again. */
+  private lastSpan: Attributes | undefined;
+  private lastRoot: Attributes | undefined;
+  private lastWho = '';
+  private readonly alternativeUnpriced: Family<Count>;
   private readonly traceCost: Histogram;
   /** Attribute sets of the histogram's series, by key; at most `max`, then the overflow one. */
   private readonly traceSeries = new Map<string, Attributes>();
@@ -132,6 +143,9 @@ export class CostMetrics {
     this.operations = new Family(max, () => ({ n: 0 }));
     this.unpriced = new Family(max, () => ({ n: 0 }));
     this.outcomes = new Family(max, () => ({ n: 0, usd: 0 }));
+    this.approximate = new Family(max, () => ({ n: 0 }));
+    this.alternative = new Family(max, () => ({ usd: 0 }));
+    this.alternativeUnpriced = new Family(max, () => ({ n: 0 }));
 
     const counter = (name: string, unit: string, description: string): ObservableCounter =>
       meter.createObservableCounter(name, { unit, description });
@@ -163,6 +177,21 @@ export class CostMetrics {
       '{attribute}',
       "Attributes spanledger wrote that the SDK's span attribute count limit dropped",
     );
+    const approximate = counter(
+      'spanledger.pricing.approximate',
+      '{span}',
+      'Spans priced from a catalog entry that matched their model id only by prefix or substring',
+    );
+    const alternative = counter(
+      'spanledger.cost.alternative.usd',
+      '{USD}',
+      'What the same usage would have cost on each configured routing alternative',
+    );
+    const alternativeUnpriced = counter(
+      'spanledger.cost.alternative.unpriced',
+      '{span}',
+      'Routing alternatives that could not price a span’s usage (never counted as $0)',
+    );
     meter.addBatchObservableCallback(
       (result: BatchObservableResult) => {
         if (this.droppedAttributes > 0) result.observe(dropped, this.droppedAttributes);
@@ -188,6 +217,15 @@ export class CostMetrics {
           result.observe(outcomes, v.n, a);
           result.observe(outcomeValue, v.usd, a);
         });
+        this.approximate.forEach((v, a) => {
+          result.observe(approximate, v.n, a);
+        });
+        this.alternative.forEach((v, a) => {
+          result.observe(alternative, v.usd, a);
+        });
+        this.alternativeUnpriced.forEach((v, a) => {
+          result.observe(alternativeUnpriced, v.n, a);
+        });
       },
       [
         cost,
@@ -198,6 +236,9 @@ export class CostMetrics {
         outcomes,
         outcomeValue,
         dropped,
+        approximate,
+        alternative,
+        alternativeUnpriced,
       ] as Observable[],
     );
     this.traceCost = meter.createHistogram('spanledger.trace.cost.usd', {
@@ -241,10 +282,29 @@ export class CostMetrics {
       ).n++;
     }
 
+    if (price?.match === 'approximate') {
+      // The model label is the id as emitted (the typo an alert should show), not the entry.
+      const asked = price.matchedModel ?? model;
+      const key = part(provider) + SEP + part(asked);
+      (
+        this.approximate.get(key) ??
+        this.approximate.add(key, {
+          ...(provider !== undefined ? { [A.ATTR_GEN_AI_PROVIDER_NAME]: provider } : {}),
+          ...(asked !== undefined ? { [A.ATTR_GEN_AI_REQUEST_MODEL]: asked } : {}),
+          ...(price.model !== undefined ? { [A.ATTR_PRICING_MODEL]: price.model } : {}),
+        })
+      ).n++;
+    }
+
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced';
     const saved = priced ? (price?.cacheSavingsUsd ?? 0) : 0;
     if (!priced && call === undefined) return;
     const whoKey = part(provider) + SEP + part(model) + dimensionKey(span, root);
+    // Kept for the span's routing counterfactuals, recorded right after (alternativeKey): the
+    // map lookups below have already hashed it.
+    this.lastSpan = span;
+    this.lastRoot = root;
+    this.lastWho = whoKey;
     if (priced) {
       const key = cost.category + SEP + whoKey;
       (
@@ -284,6 +344,65 @@ export class CostMetrics {
       }
     }
     this.traceCost.record(costUsd, attributes);
+  }
+
+  /** The part of an alternative's series key that is the same for every alternative of one
+   * span (provider, model and dimensions, as its `spanledger.cost.usd` series): the key that
+   * `record` just built for the span, else built here. */
+  alternativeKey(
+    provider: string | undefined,
+    model: string | undefined,
+    span: Attributes,
+    root?: Attributes,
+  ): string {
+    if (span === this.lastSpan && root === this.lastRoot) return this.lastWho;
+    return part(provider) + SEP + part(model) + dimensionKey(span, root);
+  }
+
+  /**
+   * Count what a span's usage would have cost on the alternative `label` (`costUsd`), or, when
+   * the alternative cannot price it, one unpriced alternative with the reason: never $0.
+   * `key` is {@link alternativeKey}'s for this span.
+   */
+  recordAlternative(
+    label: string,
+    key: string,
+    costUsd: number | undefined,
+    reason: string | undefined,
+    provider: string | undefined,
+    model: string | undefined,
+    span: Attributes,
+    root?: Attributes,
+  ): void {
+    if (costUsd !== undefined) {
+      let byLabel = this.alternativeIndex.get(key);
+      if (byLabel === undefined) {
+        byLabel = new Map();
+        // Each indexed key holds a series: past the cap the family is full, and new keys go to
+        // its overflow series without growing the index.
+        if (this.alternativeIndex.size < this.max) this.alternativeIndex.set(key, byLabel);
+      }
+      let spend = byLabel.get(label);
+      if (spend === undefined) {
+        spend = this.alternative.add(label + SEP + key, {
+          ...who(span, root, provider, model),
+          [A.ATTR_ALTERNATIVE_MODEL]: label,
+        });
+        byLabel.set(label, spend);
+      }
+      spend.usd += costUsd;
+      return;
+    }
+    const code = reasonCode(reason);
+    const k = label + SEP + code + SEP + key;
+    (
+      this.alternativeUnpriced.get(k) ??
+      this.alternativeUnpriced.add(k, {
+        ...who(span, root, provider, model),
+        [A.ATTR_ALTERNATIVE_MODEL]: label,
+        [A.ATTR_COST_UNPRICED_REASON]: code,
+      })
+    ).n++;
   }
 
   /** Count attributes spanledger wrote that the SDK's attribute count limit dropped. */

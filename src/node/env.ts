@@ -37,6 +37,9 @@ export const ENV = {
   redisTimeoutMs: 'SPANLEDGER_REDIS_TIMEOUT_MS',
   /** `false` stops mirroring cost into the proposed `gen_ai.usage.cost.*` attributes. */
   semconvCostAttributes: 'SPANLEDGER_SEMCONV_COST_ATTRIBUTES',
+  /** `true`: spans whose model id the catalog matched only approximately are left unpriced
+   * (reason `approximate_model`) rather than priced at a neighbour's price. */
+  strictModels: 'SPANLEDGER_STRICT_MODELS',
   /** Instrumentations to enable, comma-separated, or `none` (default: all available). */
   instrumentations: 'SPANLEDGER_INSTRUMENTATIONS',
 } as const;
@@ -103,11 +106,22 @@ export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
   const prices = envString(env, ENV.pricesFile);
   const budgetsFile = envString(env, ENV.budgetsFile);
   let budgets: Budget[] | undefined;
+  const strictModels = envBoolean(env, ENV.strictModels, false);
   if (prices !== undefined) {
     // Read and validated here, not in the ledger, so that an error names the variable too.
     const config = fromVariable(ENV.pricesFile, () => loadConfigFile(prices, dimensions));
-    options.priceBook = new PriceBook({ config: config.prices });
+    // The price book checks the routing alternatives against the catalog: name the file too.
+    options.priceBook = fromVariable(
+      ENV.pricesFile,
+      () =>
+        new PriceBook({
+          config: config.prices,
+          ...(strictModels ? { strictModels } : {}),
+        }),
+    );
     budgets = config.budgets;
+  } else if (strictModels) {
+    options.strictModels = true;
   }
   if (budgetsFile !== undefined) {
     budgets = [

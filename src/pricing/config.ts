@@ -153,6 +153,82 @@ const humanReview = z
   })
   .strict();
 
+/** One alternative of a routing list: a model id (the catalog finds its maker), or a provider
+ * and model. */
+const alternative = z.union(
+  [
+    z.string().trim().min(1),
+    z.object({ provider: z.string().trim().min(1), model: z.string().trim().min(1) }).strict(),
+  ],
+  { error: 'expected a model id or { provider, model }' },
+);
+
+const alternatives = z
+  .array(alternative)
+  .min(1)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((a, i) => {
+      const label = alternativeLabel(a).toLowerCase();
+      if (seen.has(label)) {
+        ctx.addIssue({ code: 'custom', path: [i], message: `"${label}" is listed twice` });
+      }
+      seen.add(label);
+    });
+  });
+
+/** The `routing:` section: which cheaper models to price each LLM call on as well, by the model
+ * called or by use case (docs/pricing.md, "Routing counterfactuals"). */
+export const routingSchema = z
+  .object({
+    /** Alternatives by the model called (the catalog entry's id, or the id as emitted). */
+    models: z.record(z.string().trim().min(1), alternatives).optional(),
+    /** Alternatives by `spanledger.use_case`. */
+    useCases: z.record(z.string().trim().min(1), alternatives).optional(),
+    /** Also write the alternatives' costs on each span. Default false (metric only). */
+    onSpans: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.models === undefined && r.useCases === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give models or useCases (or both)' });
+    }
+    for (const [model, list] of Object.entries(r.models ?? {})) {
+      list.forEach((a, i) => {
+        if (alternativeLabel(a).toLowerCase() === model.toLowerCase()) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', model, i],
+            message: 'a model is no alternative to itself',
+          });
+        }
+      });
+    }
+  });
+
+/** A routing alternative as written. */
+export type RoutingAlternative = z.output<typeof alternative>;
+/** The validated `routing:` section. */
+export type RoutingConfig = z.output<typeof routingSchema>;
+/** The `routing:` section as written (file or the `routing` option). */
+export type RoutingConfigInput = z.input<typeof routingSchema>;
+
+/** How an alternative is named on metrics and spans: the model id, or `provider/model`. */
+export function alternativeLabel(a: RoutingAlternative): string {
+  return typeof a === 'string' ? a : `${a.provider}/${a.model}`;
+}
+
+/** Validate a `routing` option given in code. */
+export function validateRouting(input: unknown, origin: string): RoutingConfig {
+  const parsed = routingSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `spanledger: invalid routing in ${origin}: ${describeIssues(parsed.error.issues)}`,
+    );
+  }
+  return parsed.data;
+}
+
 /** The prices sections, each a key of the configuration file (composed in src/config.ts). */
 export const pricesSections = {
   providerAliases: z.record(z.string(), z.string().min(1)).optional(),
@@ -163,6 +239,7 @@ export const pricesSections = {
   tools: z.array(toolRule).optional(),
   retrievals: z.array(retrievalRule).optional(),
   humanReview: humanReview.optional(),
+  routing: routingSchema.optional(),
 };
 
 /** Schema of the prices sections alone (a `PriceBook`'s `prices` object). */

@@ -6,6 +6,7 @@
  */
 import { globMatcher } from '../glob.js';
 import type { UsageRecord } from '../usage/record.js';
+import { type AliasHistory, aliasHistory } from './alias-history.js';
 import { canonicalProvider, normaliseModel, splitProviderPrefix } from './aliases.js';
 import {
   CATALOG_NAME,
@@ -13,6 +14,8 @@ import {
   type CatalogPrices,
   catalogHasProvider,
   findCatalogModel,
+  hasTimeOfDayPrices,
+  priceChangeInstants,
   pricesAt,
 } from './catalog.js';
 import {
@@ -21,10 +24,13 @@ import {
   type PricesConfigInput,
   validatePricesConfig,
 } from './config.js';
+import { type MatchKind, matchKind } from './match.js';
 import { type CostBreakdown, costOf, type RateCard, rateCardFromCatalog } from './rates.js';
+import { type Alternative, Routing } from './routing.js';
 
 // The record is the usage layer's; it stays importable from here, where it is priced.
 export type { UsageRecord } from '../usage/record.js';
+export type { MatchKind } from './match.js';
 
 /** The price of one usage record. */
 export interface PriceResult {
@@ -51,6 +57,35 @@ export interface PriceResult {
    * reached the entry. */
   matchedModel?: string;
   matchedBy?: MatchedBy;
+  /** `approximate` when the catalog took the id only by a prefix or substring rule (a typo, an
+   * unknown variant: docs/pricing.md, "Approximate matches"); `exact` otherwise. */
+  match?: MatchKind;
+}
+
+/** The price card of one (provider, model) in force at an instant, as the price book resolves
+ * it: what `spanledger prices show` prints. Rates are USD per million tokens. */
+export interface PriceCard {
+  status: 'priced' | 'unpriced';
+  /** Why there is no card. */
+  reason?: string;
+  provider?: string;
+  model?: string;
+  source?: 'catalog' | 'override';
+  /** Catalog name and version, when the catalog supplies the card. */
+  catalog?: string;
+  match?: MatchKind;
+  matchedBy?: MatchedBy;
+  /** The token rates in force (tiers by the request's total input tokens), fees and flags. */
+  rates?: RateCard;
+  /** The catalog's own price keys in force (including units the rates do not show: audio,
+   * images), when the catalog supplies the card. */
+  catalogPrices?: CatalogPrices;
+  /** Product of the prices file's discounts in force (absent: none). */
+  multiplier?: number;
+  /** Instants (epoch ms, ascending) at which this entry's price changes by date. */
+  changes?: number[];
+  /** The catalog prices it by time of day (an off-peak window): the card depends on the hour. */
+  timeOfDay?: boolean;
 }
 
 /** Options of {@link PriceBook}. */
@@ -63,6 +98,9 @@ export interface PriceBookOptions {
   config?: PricesConfig;
   /** Cap on cached (provider, model) resolutions. Default 10000. */
   maxCachedModels?: number;
+  /** Leave ids the catalog matched only approximately unpriced (reason `approximate_model`)
+   * instead of pricing them at their neighbour's price. Default false. */
+  strictModels?: boolean;
 }
 
 type Deployment = NonNullable<PricesConfig['deployments']>[number];
@@ -102,7 +140,15 @@ export type MatchedBy = 'model' | 'deployment' | 'provider_prefix';
 /** A (provider, model) as emitted, resolved once: the sources that can price it, in order
  * (a custom entry before the catalog entry it overrides), and how it matched; or why none. */
 type Resolved =
-  | { ok: true; matchedBy: MatchedBy; sources: PriceSource[] }
+  | {
+      ok: true;
+      matchedBy: MatchedBy;
+      match: MatchKind;
+      sources: PriceSource[];
+      /** The id is an undated alias whose snapshot changed on published dates
+       * (alias-history.ts): before each date, the snapshot's entry prices it. */
+      dated: AliasHistory | undefined;
+    }
   | { ok: false; reason: string; provider: string | undefined };
 
 const DEFAULT_TIER_MULTIPLIERS: Readonly<Record<string, number>> = {
@@ -139,10 +185,16 @@ function unpriced(reason: string, provider?: string, model?: string): PriceResul
   return { status: 'unpriced', reason, provider, model };
 }
 
+/** Reason of an id the catalog matched only approximately, under `strictModels`. */
+export const APPROXIMATE_MODEL = 'approximate_model';
+
 /** Reasons that say no entry matched the id: another candidate id of the call may match. */
 function noMatch(r: PriceResult): boolean {
   return (
-    r.status === 'unpriced' && (r.reason === 'unknown_model' || r.reason === 'unknown_provider')
+    r.status === 'unpriced' &&
+    (r.reason === 'unknown_model' ||
+      r.reason === 'unknown_provider' ||
+      r.reason === APPROXIMATE_MODEL)
   );
 }
 
@@ -165,6 +217,7 @@ function priced(
   multiplier: number,
   matchedModel: string,
   matchedBy: MatchedBy,
+  match: MatchKind,
 ): PriceResult {
   return {
     status,
@@ -180,6 +233,7 @@ function priced(
     multiplier: multiplier === 1 ? undefined : multiplier,
     matchedModel,
     matchedBy,
+    match,
   };
 }
 
@@ -201,6 +255,10 @@ export class PriceBook {
   private readonly cache = new Map<string, Map<string, Resolved>>();
   private cached = 0;
   private readonly maxCached: number;
+  /** Whether approximate matches are left unpriced. */
+  readonly strictModels: boolean;
+  /** The routing alternatives (the `routing:` section), when configured. */
+  readonly routing: Routing | undefined;
 
   constructor(options: PriceBookOptions = {}) {
     if (typeof options.prices === 'string') {
@@ -210,6 +268,7 @@ export class PriceBook {
     }
     this.config = options.config ?? validatePricesConfig(options.prices, 'options.prices');
     this.maxCached = Math.max(1, options.maxCachedModels ?? 10_000);
+    this.strictModels = options.strictModels === true;
     this.aliases = {};
     for (const [k, v] of Object.entries(this.config.providerAliases ?? {})) {
       this.aliases[k.trim().toLowerCase()] = v.trim().toLowerCase();
@@ -231,6 +290,147 @@ export class PriceBook {
     this.tiers = { ...DEFAULT_TIER_MULTIPLIERS };
     for (const [k, v] of Object.entries(this.config.serviceTiers ?? {})) {
       this.tiers[k.toLowerCase()] = v;
+    }
+    this.routing = this.config.routing ? new Routing(this.config.routing) : undefined;
+    if (this.routing) this.checkRouting(this.routing);
+  }
+
+  /** Every alternative must name a price exactly: a typo in the routing list would otherwise
+   * be priced (or left unpriced) silently on every span. */
+  private checkRouting(routing: Routing): void {
+    for (const [path, alt] of routing.entries()) {
+      const res = this.resolved(alt.provider, alt.model);
+      let problem: string | undefined;
+      if (!res.ok) problem = `${JSON.stringify(alt.label)} has no price (${res.reason})`;
+      else if (res.match === 'approximate') {
+        const entry = res.sources[0] as PriceSource;
+        problem = `${JSON.stringify(alt.label)} matches the catalog's ${entry.provider}/${entry.model} only approximately: name it exactly`;
+      } else {
+        alt.entryModel = (res.sources[0] as PriceSource).model;
+        alt.resolution = res;
+      }
+      if (problem !== undefined) {
+        throw new ConfigError(`spanledger: invalid prices: ${path}: ${problem}`);
+      }
+    }
+  }
+
+  /**
+   * The price card of (provider, model) in force at `at` (epoch ms or a Date), resolved exactly
+   * as a span's would be: the entry that prices it, how the id matched, its rates and the
+   * discounts in force. Never throws.
+   */
+  card(provider: string | undefined, model: string, at: Date | number): PriceCard {
+    const ms = typeof at === 'number' ? at : at.getTime();
+    if (!Number.isFinite(ms)) return { status: 'unpriced', reason: 'invalid_time' };
+    let res = this.resolved(provider, model);
+    if (res.ok && res.dated !== undefined) {
+      for (const p of res.dated.periods) {
+        if (ms >= p.untilMs) continue;
+        const snapshot = this.resolved(res.dated.provider, p.model);
+        if (snapshot.ok) res = { ...snapshot, matchedBy: res.matchedBy, match: res.match };
+        break;
+      }
+    }
+    if (!res.ok) {
+      return {
+        status: 'unpriced',
+        reason: res.reason,
+        ...(res.provider ? { provider: res.provider } : {}),
+      };
+    }
+    let src: PriceSource | undefined;
+    let card: RateCard | undefined;
+    for (let i = 0; i < res.sources.length && card === undefined; i++) {
+      src = res.sources[i] as PriceSource;
+      card = cardAt(src, ms);
+    }
+    const s = src as PriceSource;
+    const base = {
+      provider: s.provider,
+      model: s.model,
+      match: res.match,
+      matchedBy: res.matchedBy,
+    };
+    if (card === undefined) return { status: 'unpriced', reason: 'no_price_in_effect', ...base };
+    let multiplier = 1;
+    let source = s.source;
+    for (const d of s.discounts) {
+      if (ms >= d.from && ms < d.until) {
+        multiplier *= d.multiplier;
+        source = 'override';
+      }
+    }
+    const changes =
+      s.periods !== undefined
+        ? s.periods.map((p) => p.from).filter(Number.isFinite)
+        : priceChangeInstants(s.catalog as CatalogModel);
+    const out: PriceCard = { status: 'priced', ...base, source, rates: card };
+    if (s.catalog !== undefined) {
+      out.catalog = CATALOG_NAME;
+      out.catalogPrices = pricesAt(s.catalog, ms);
+      if (hasTimeOfDayPrices(s.catalog)) out.timeOfDay = true;
+    }
+    if (multiplier !== 1) out.multiplier = multiplier;
+    if (changes.length > 0) out.changes = changes;
+    return out;
+  }
+
+  /**
+   * What usage already priced (validated) on another model would cost on `alt` at the same
+   * instant, in USD, or why it cannot be priced there: the routing counterfactual on the span
+   * path. The same arithmetic as {@link priceAlternative}, without building a result (it runs
+   * once per alternative on every priced LLM span: docs/performance.md). Never throws.
+   */
+  alternativeCost(usage: UsageRecord, alt: Alternative, ms: number): number | string {
+    const res = (alt.resolution as Resolved | undefined) ?? this.resolved(alt.provider, alt.model);
+    if (!res.ok) return res.reason;
+    // Before an alias's last published switch (rare: historic spans), the full path.
+    const dated = res.dated;
+    if (dated !== undefined && ms < (dated.periods[dated.periods.length - 1]?.untilMs ?? 0)) {
+      const r = this.priceAlternative(usage, alt, ms);
+      return r.status === 'priced' && r.costUsd !== undefined ? r.costUsd : (r.reason ?? 'unknown');
+    }
+    try {
+      const sources = res.sources;
+      let src: PriceSource | undefined;
+      let card: RateCard | undefined;
+      for (let i = 0; i < sources.length && card === undefined; i++) {
+        src = sources[i] as PriceSource;
+        card = cardAt(src, ms);
+      }
+      if (src === undefined) return 'unknown_model';
+      if (card === undefined) return 'no_price_in_effect';
+      let multiplier = 1;
+      const discounts = src.discounts;
+      for (let i = 0; i < discounts.length; i++) {
+        const d = discounts[i] as Discount;
+        if (ms >= d.from && ms < d.until) multiplier *= d.multiplier;
+      }
+      if (usage.serviceTier !== undefined && usage.serviceTier !== '') {
+        const m = this.tiers[usage.serviceTier.toLowerCase()];
+        if (m === undefined) return `unknown_service_tier: ${usage.serviceTier.toLowerCase()}`;
+        multiplier *= m;
+      }
+      const cost = costOf(card, usage, multiplier, src.catalog, ms);
+      return typeof cost === 'string' ? cost : cost.totalUsd;
+    } catch (e) {
+      return `catalog_error: ${(e as Error).message}`;
+    }
+  }
+
+  /**
+   * The price of usage already priced (validated) on another model, as if it had been made on
+   * `alt` at the same instant: the routing counterfactual. Never throws.
+   */
+  priceAlternative(usage: UsageRecord, alt: Alternative, ms: number): PriceResult {
+    const res = (alt.resolution as Resolved | undefined) ?? this.resolved(alt.provider, alt.model);
+    if (!res.ok) return unpriced(res.reason, res.provider);
+    try {
+      if (res.dated !== undefined) return this.computeDated(res, res.dated, alt.model, usage, ms);
+      return this.compute(res, alt.model, usage, ms);
+    } catch (e) {
+      return unpriced(`catalog_error: ${(e as Error).message}`);
     }
   }
 
@@ -258,8 +458,20 @@ export class PriceBook {
     let result = this.priceAs(usage.model, usage, ms);
     const fallbacks = usage.fallbackModels;
     if (fallbacks !== undefined) {
+      // Under strictModels an approximate id is no match either; if nothing else matches, that
+      // is the reason to report (not the last fallback's `unknown_model`).
+      const strictMiss = result.reason === APPROXIMATE_MODEL ? result : undefined;
       for (let i = 0; i < fallbacks.length && noMatch(result); i++) {
         result = this.priceAs(fallbacks[i] as string, usage, ms);
+      }
+      if (strictMiss !== undefined && noMatch(result)) result = strictMiss;
+      // A typo'd response model priced approximately, while the request model is known
+      // exactly: the exact one wins.
+      if (result.match === 'approximate') {
+        for (let i = 0; i < fallbacks.length; i++) {
+          const r = this.priceAs(fallbacks[i] as string, usage, ms);
+          if (r.match === 'exact') return r;
+        }
       }
     }
     return result;
@@ -269,7 +481,12 @@ export class PriceBook {
   private priceAs(model: string, usage: UsageRecord, ms: number): PriceResult {
     const res = this.resolved(usage.provider, model);
     if (!res.ok) return unpriced(res.reason, res.provider);
+    if (res.match === 'approximate' && this.strictModels) {
+      const first = res.sources[0] as PriceSource;
+      return unpriced(APPROXIMATE_MODEL, first.provider, first.model);
+    }
     try {
+      if (res.dated !== undefined) return this.computeDated(res, res.dated, model, usage, ms);
       return this.compute(res, model, usage, ms);
     } catch (e) {
       // The catalog package throws on usage it finds inconsistent; that is unpriced, not fatal.
@@ -368,7 +585,27 @@ export class PriceBook {
       multiplier,
       model,
       res.matchedBy,
+      res.match,
     );
+  }
+
+  /** An undated alias before a published switch: priced as the snapshot it then meant. */
+  private computeDated(
+    res: Extract<Resolved, { ok: true }>,
+    dated: AliasHistory,
+    model: string,
+    usage: UsageRecord,
+    ms: number,
+  ): PriceResult {
+    for (const p of dated.periods) {
+      if (ms < p.untilMs) {
+        const snapshot = this.resolved(dated.provider, p.model);
+        if (snapshot.ok) {
+          return this.compute({ ...snapshot, matchedBy: res.matchedBy }, model, usage, ms);
+        }
+      }
+    }
+    return this.compute(res, model, usage, ms);
   }
 
   // Resolution runs the catalog's matching code, which throws on price data it finds
@@ -406,9 +643,12 @@ export class PriceBook {
         : this.customModels.get(this.key(provider, lower));
     // How the id matched: by itself, or only once a provider prefix was split off.
     let byPrefix = false;
+    // A custom entry named by the id itself is exact; the catalog says for the rest.
+    let exactCustom = custom !== undefined;
     if (custom === undefined) {
       const split = this.prefixSplit(provider, model);
       custom = split && this.customModels.get(this.key(split[0], split[1].toLowerCase()));
+      exactCustom = custom !== undefined;
       byPrefix = custom !== undefined || direct === undefined;
       // A contract price for `gpt-4o` must also apply to `gpt-4o-2024-08-06`: match custom
       // entries on the catalog model the id resolves to as well as on the id itself.
@@ -429,7 +669,20 @@ export class PriceBook {
       };
     }
     const matchedBy: MatchedBy = deployment ? 'deployment' : byPrefix ? 'provider_prefix' : 'model';
-    return { ok: true, matchedBy, sources };
+    let match: MatchKind = 'exact';
+    if (!exactCustom && catalog !== undefined) {
+      const asked = direct !== undefined ? model : this.prefixSplit(provider, model)?.[1];
+      match = matchKind(catalog, asked ?? model);
+    }
+    // A contract price for the alias (a custom entry first) wins over its history.
+    const dated =
+      sources[0]?.source === 'catalog' && catalog !== undefined
+        ? aliasHistory(
+            catalog.providerId,
+            direct !== undefined ? model : (this.prefixSplit(provider, model)?.[1] ?? model),
+          )
+        : undefined;
+    return { ok: true, matchedBy, match, sources, dated };
   }
 
   /** The discounts that match an entry's ids or the id as emitted (canonical provider). */

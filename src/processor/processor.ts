@@ -193,7 +193,11 @@ export class CostProcessor implements SpanProcessor {
         if (cost.llmCall) this.markAncestors(linked);
         this.write(span, cost);
         this.account(cost);
-        this.metrics?.()?.record(cost, span.attributes, linked[kRoot]?.attributes);
+        const metrics = this.metrics?.();
+        metrics?.record(cost, span.attributes, linked[kRoot]?.attributes);
+        if (this.ctx.priceBook.routing !== undefined && cost.status === 'priced') {
+          this.counterfactuals(span, cost, linked[kRoot]?.attributes, metrics);
+        }
         this.rollUp(linked, cost);
       }
       this.addToSubtree(linked, cost);
@@ -380,6 +384,62 @@ export class CostProcessor implements SpanProcessor {
     return this.stopped;
   }
 
+  /**
+   * Routing counterfactuals (docs/pricing.md): what the call's usage would have cost on each
+   * configured alternative, at the same instant, counted in `spanledger.cost.alternative.usd`
+   * (and written on the span with `routing.onSpans`). An alternative that cannot price the usage
+   * is counted as such, never as $0.
+   */
+  private counterfactuals(
+    span: Span,
+    cost: SpanCost,
+    root: Attributes | undefined,
+    metrics: CostMetrics | undefined,
+  ): void {
+    const call = cost.llmCall;
+    const book = this.ctx.priceBook;
+    const routing = book.routing;
+    if (call === undefined || !call.hasUsage || routing === undefined) return;
+    const attrs = span.attributes;
+    const model = cost.price?.model;
+    const useCase = attrs[A.ATTR_USE_CASE] ?? root?.[A.ATTR_USE_CASE];
+    const alts = routing.alternativesFor(
+      model,
+      call.model,
+      typeof useCase === 'string' ? useCase : undefined,
+    );
+    if (alts.length === 0) return;
+    const ms = span.startTime[0] * 1000 + span.startTime[1] / 1e6;
+    // The same provider and model labels as the span's `spanledger.cost.usd` series.
+    const provider = cost.price?.provider ?? call.provider;
+    const label = model ?? (call.model || undefined);
+    const key = metrics?.alternativeKey(provider, label, attrs, root) ?? '';
+    const labels: string[] | undefined = routing.onSpans ? [] : undefined;
+    const costs: number[] | undefined = routing.onSpans ? [] : undefined;
+    for (let i = 0; i < alts.length; i++) {
+      const alt = alts[i] as (typeof alts)[number];
+      // A call already made on the alternative's entry has nothing to compare.
+      if (alt.entryModel !== undefined && alt.entryModel === model) continue;
+      const r = book.alternativeCost(call, alt, ms);
+      const usd = typeof r === 'number' ? r : undefined;
+      const reason = typeof r === 'string' ? r : undefined;
+      metrics?.recordAlternative(alt.label, key, usd, reason, provider, label, attrs, root);
+      if (usd !== undefined) {
+        labels?.push(alt.label);
+        costs?.push(usd);
+      } else {
+        this.reporter.count(
+          'alternative_unpriced',
+          `${alt.label} for ${call.provider ?? '?'}/${call.model}: ${r}`,
+        );
+      }
+    }
+    if (labels !== undefined && costs !== undefined && labels.length > 0) {
+      span.setAttribute(A.ATTR_ALTERNATIVE_MODEL, labels);
+      span.setAttribute(A.ATTR_COST_ALTERNATIVE_USD, costs);
+    }
+  }
+
   private inherited(span: Linked): CostCategory | undefined {
     let node = span[kParent];
     for (let depth = 0; node !== undefined && depth < 256; depth++) {
@@ -429,6 +489,7 @@ export class CostProcessor implements SpanProcessor {
       if (p.catalog !== undefined) span.setAttribute(A.ATTR_PRICING_CATALOG, p.catalog);
       if (p.serviceTier !== undefined)
         span.setAttribute(A.ATTR_PRICING_SERVICE_TIER, p.serviceTier);
+      if (p.match !== undefined) span.setAttribute(A.ATTR_PRICING_MATCH, p.match);
       // The breakdown describes the local estimate; on provider-priced spans it would not add up
       // to spanledger.cost.usd, so it is left off there (the estimate total is kept instead).
       const b = p.breakdown;

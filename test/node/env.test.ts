@@ -81,6 +81,38 @@ describe('SPANLEDGER_* variables', () => {
     expect(() => ledgerOptionsFromEnv(env)).toThrow(message);
   });
 
+  it('SPANLEDGER_STRICT_MODELS leaves approximately matched model ids unpriced', () => {
+    expect(ledgerOptionsFromEnv({ SPANLEDGER_STRICT_MODELS: 'true' })).toEqual({
+      strictModels: true,
+    });
+    expect(ledgerOptionsFromEnv({ SPANLEDGER_STRICT_MODELS: 'false' })).toEqual({});
+    // With a prices file the variable reaches the price book built from it.
+    const withFile = ledgerOptionsFromEnv({
+      SPANLEDGER_STRICT_MODELS: 'TRUE',
+      SPANLEDGER_PRICES_FILE: contract,
+    });
+    expect(withFile.strictModels).toBeUndefined();
+    expect(withFile.priceBook?.strictModels).toBe(true);
+    const r = withFile.priceBook?.price({
+      provider: 'deepseek',
+      model: 'deepseek-chatt',
+      inputTokens: 10,
+    });
+    expect(r).toMatchObject({ status: 'unpriced', reason: 'approximate_model' });
+    expect(() => ledgerOptionsFromEnv({ SPANLEDGER_STRICT_MODELS: 'strict' })).toThrow(
+      'spanledger: SPANLEDGER_STRICT_MODELS="strict": expected true or false',
+    );
+  });
+
+  it('a routing alternative with no exact price in the prices file names the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spanledger-env-'));
+    const file = join(dir, 'prices.yaml');
+    writeFileSync(file, 'routing:\n  models:\n    gpt-4o: [gpt-4o-minni]\n');
+    expect(() => ledgerOptionsFromEnv({ SPANLEDGER_PRICES_FILE: file })).toThrow(
+      /^spanledger: SPANLEDGER_PRICES_FILE: invalid prices: routing\.models\.gpt-4o\[0\]: "gpt-4o-minni" /,
+    );
+  });
+
   it('extra dimensions from SPANLEDGER_DIMENSIONS scope the budgets of a budgets file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spanledger-env-'));
     const file = (name: string, scope: string): string => {

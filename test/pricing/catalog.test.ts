@@ -4,9 +4,11 @@
  * src/pricing, except the units spanledger cannot report (pages, messages), which must come out
  * as an explicit `unpriced` and never as a silent zero.
  */
+
 import { readFileSync } from 'node:fs';
 import { calcPrice, type MatchLogic, type ModelInfo, type Provider } from '@pydantic/genai-prices';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { aliasHistory } from '../../src/pricing/alias-history.js';
 import {
   CATALOG_NAME,
   CATALOG_PACKAGE,
@@ -301,7 +303,10 @@ describe('PriceBook equals the catalog for every model', () => {
           const prices = periods(info);
           for (const v of vectorsFor(info)) {
             const got = book.price({ provider: p.id, model: id, ...v.usage }, at);
-            const ref = reference(p.id, id, catalogUsage(v.usage), at);
+            // An undated alias before a published switch is priced as the snapshot it then
+            // meant (docs/pricing.md, "Aliases by date"): compare with the snapshot's entry.
+            const dated = aliasHistory(p.id, id)?.periods.find((x) => at < x.untilMs);
+            const ref = reference(p.id, dated?.model ?? id, catalogUsage(v.usage), at);
             compared++;
             const tokenPriced = [...keys].some((k) => TOKEN_UNITS.has(k));
             if (typeof ref === 'number' && got.costUsd !== undefined) {

@@ -328,6 +328,27 @@ await ledger.shutdown();
       expect(t.total('spanledger.cost.usd')).toBe(0);
     },
   },
+  'pricing-routing-code': { after: 'await ledger.shutdown();\n' },
+  'pricing-prices-show': {
+    check([run]) {
+      // The alias before its switch: the 2024-05-13 snapshot at $5 / $15 per million.
+      expect(run?.stdout).toContain('openai / gpt-4o-2024-05-13 (exact)');
+      expect(run?.stdout).toMatch(/^\s*input\s+5$/m);
+      expect(run?.stdout).toMatch(/^\s*output\s+15$/m);
+    },
+  },
+  'pricing-prices-check': {
+    check([run]) {
+      // routing.yaml, the block above: every alternative resolves exactly.
+      expect(run?.stdout).toMatch(/^routing\.yaml: valid /);
+      expect(run?.stdout).toMatch(
+        /routing\.models\.gpt-4o\[1\] claude-haiku-4-5\s+anthropic\/claude-haiku-4-5 \(catalog, exact\)/,
+      );
+      expect(run?.stdout).toMatch(
+        /routing\.useCases\.triage\[0\] gemini-2\.5-flash\s+google\/gemini-2\.5-flash \(catalog, exact\)/,
+      );
+    },
+  },
   'pricing-contract': {
     check(_runs, _telemetry, snippet) {
       // The text calls it the complete example of test/fixtures/prices/contract.yaml: the same
