@@ -33,6 +33,8 @@ describe('exact: the catalog entry names the id, or a recognised dated or versio
     ],
     ['mistral', 'mistral-large-2411', 'mistral/mistral-large'],
     ['mistral', 'codestral-latest', 'mistral/codestral'],
+    // The erratum's own entry (docs/pricing.md, Errata).
+    ['aws', 'amazon.titan-embed-text-v2:0', 'aws/amazon.titan-embed-text-v2:0'],
   ])('%s %s -> %s', (provider, model, entry) => {
     expect(kind(provider, model)).toEqual({ entry, match: 'exact' });
   });
@@ -43,8 +45,9 @@ describe('approximate: matched only by a prefix or substring rule', () => {
     ['deepseek', 'deepseek-chatt', 'deepseek/deepseek-chat'],
     ['google', 'gemini-2.5-pro-typo', 'google/gemini-2.5-pro'],
     ['anthropic', 'claude-haiku-4-5-foo', 'anthropic/claude-haiku-4-5'],
-    // V2 is another model (a fifth of V1's price): the V1 entry's substring rule takes it.
-    ['aws', 'amazon.titan-embed-text-v2:0', 'aws/amazon.titan-embed-text-v1'],
+    // A version the catalog has no entry for: the V1 entry's substring rule takes it. (V2 has
+    // one since the erratum that prices it at a fifth of V1: exact, below.)
+    ['aws', 'amazon.titan-embed-text-v3:0', 'aws/amazon.titan-embed-text-v1'],
     ['openai', 'ft:gpt-4o-mini-2024-07-18:acme::abc123', 'openai/ft:gpt-4o-mini'],
   ])('%s %s -> %s', (provider, model, entry) => {
     expect(kind(provider, model)).toEqual({ entry, match: 'approximate' });
