@@ -1,6 +1,11 @@
 /** An OTLP attribute value, decoded. */
 export type Value = string | number | boolean | Value[] | undefined;
 
+/** OTLP JSON attributes (`[{ key, value: AnyValue }]`) as a plain object of decoded values. */
+export function attrs(
+  list: readonly { key: string; value: unknown }[] | undefined,
+): Record<string, Value>;
+
 /** One exported span. */
 export interface ReceivedSpan {
   name: string;

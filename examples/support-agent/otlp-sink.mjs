@@ -17,7 +17,8 @@ function decode(v) {
   return undefined;
 }
 
-function attrs(list) {
+/** OTLP JSON attributes (`[{ key, value: AnyValue }]`) as a plain object of decoded values. */
+export function attrs(list) {
   const out = {};
   for (const kv of list ?? []) out[kv.key] = decode(kv.value);
   return out;

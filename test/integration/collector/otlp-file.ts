@@ -3,35 +3,15 @@
  * lines, the Prometheus HTTP API, and a collector's own telemetry (Prometheus text format).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { attrs, type Value } from '../../../examples/support-agent/otlp-sink.mjs';
 
-/** An OTLP attribute value, decoded. */
-export type Value = string | number | boolean | Value[] | undefined;
+export type { Value } from '../../../examples/support-agent/otlp-sink.mjs';
 
-interface AnyValue {
-  stringValue?: string;
-  intValue?: string | number;
-  doubleValue?: number;
-  boolValue?: boolean;
-  arrayValue?: { values?: AnyValue[] };
-}
-type KeyValues = { key: string; value: AnyValue }[] | undefined;
+/** Attributes as a plain object (the example's OTLP sink decodes them the same way). */
+export const attributesOf = attrs;
 
-function decode(v: AnyValue | undefined): Value {
-  if (v === undefined) return undefined;
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.intValue !== undefined) return Number(v.intValue);
-  if (v.doubleValue !== undefined) return v.doubleValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(decode);
-  return undefined;
-}
-
-/** Attributes as a plain object. */
-export function attributesOf(list: KeyValues): Record<string, Value> {
-  const out: Record<string, Value> = {};
-  for (const kv of list ?? []) out[kv.key] = decode(kv.value);
-  return out;
-}
+/** OTLP JSON attributes. */
+type KeyValues = { key: string; value: unknown }[] | undefined;
 
 /** One span of a trace file. */
 export interface FileSpan {
