@@ -7,9 +7,6 @@ import { attrs, type Value } from '../../../examples/support-agent/otlp-sink.mjs
 
 export type { Value } from '../../../examples/support-agent/otlp-sink.mjs';
 
-/** Attributes as a plain object (the example's OTLP sink decodes them the same way). */
-export const attributesOf = attrs;
-
 /** OTLP JSON attributes. */
 type KeyValues = { key: string; value: unknown }[] | undefined;
 
@@ -44,7 +41,7 @@ interface TracesRequest {
 export function spansOf(request: TracesRequest): FileSpan[] {
   const out: FileSpan[] = [];
   for (const rs of request.resourceSpans ?? []) {
-    const resource = attributesOf(rs.resource?.attributes);
+    const resource = attrs(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
         out.push({
@@ -52,11 +49,11 @@ export function spansOf(request: TracesRequest): FileSpan[] {
           spanId: s.spanId.toLowerCase(),
           name: s.name,
           status: s.status?.code ?? 0,
-          attributes: attributesOf(s.attributes),
+          attributes: attrs(s.attributes),
           resource,
           events: (s.events ?? []).map((e) => ({
             name: e.name,
-            attributes: attributesOf(e.attributes),
+            attributes: attrs(e.attributes),
           })),
         });
       }
