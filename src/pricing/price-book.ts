@@ -379,44 +379,14 @@ export class PriceBook {
   /**
    * What usage already priced (validated) on another model would cost on `alt` at the same
    * instant, in USD, or why it cannot be priced there: the routing counterfactual on the span
-   * path. The same arithmetic as {@link priceAlternative}, without building a result (it runs
-   * once per alternative on every priced LLM span: docs/performance.md). Never throws.
+   * path: {@link priceAlternative}'s cost, or its reason. Never throws.
    */
   alternativeCost(usage: UsageRecord, alt: Alternative, ms: number): number | string {
-    const res = (alt.resolution as Resolved | undefined) ?? this.resolved(alt.provider, alt.model);
-    if (!res.ok) return res.reason;
-    // Before an alias's last published switch (rare: historic spans), the full path.
-    const dated = res.dated;
-    if (dated !== undefined && ms < (dated.periods[dated.periods.length - 1]?.untilMs ?? 0)) {
-      const r = this.priceAlternative(usage, alt, ms);
-      return r.status === 'priced' && r.costUsd !== undefined ? r.costUsd : (r.reason ?? 'unknown');
-    }
-    try {
-      const sources = res.sources;
-      let src: PriceSource | undefined;
-      let card: RateCard | undefined;
-      for (let i = 0; i < sources.length && card === undefined; i++) {
-        src = sources[i] as PriceSource;
-        card = cardAt(src, ms);
-      }
-      if (src === undefined) return 'unknown_model';
-      if (card === undefined) return 'no_price_in_effect';
-      let multiplier = 1;
-      const discounts = src.discounts;
-      for (let i = 0; i < discounts.length; i++) {
-        const d = discounts[i] as Discount;
-        if (ms >= d.from && ms < d.until) multiplier *= d.multiplier;
-      }
-      if (usage.serviceTier !== undefined && usage.serviceTier !== '') {
-        const m = this.tiers[usage.serviceTier.toLowerCase()];
-        if (m === undefined) return `unknown_service_tier: ${usage.serviceTier.toLowerCase()}`;
-        multiplier *= m;
-      }
-      const cost = costOf(card, usage, multiplier, src.catalog, ms);
-      return typeof cost === 'string' ? cost : cost.totalUsd;
-    } catch (e) {
-      return `catalog_error: ${(e as Error).message}`;
-    }
+    const r = this.priceAlternative(usage, alt, ms);
+    // Only a full price counts: a partial one (an unknown service tier at the standard rate)
+    // is a lower bound, not what the alternative would have cost.
+    if (r.status === 'priced' && r.costUsd !== undefined) return r.costUsd;
+    return r.reason ?? r.status;
   }
 
   /**
