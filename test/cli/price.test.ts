@@ -7,31 +7,11 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
+import { cli } from './run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PRICES = fileURLToPath(new URL('../fixtures/cli/prices.yaml', import.meta.url));
 const MALFORMED = fileURLToPath(new URL('../fixtures/cli/malformed-prices.yaml', import.meta.url));
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...argv: string[]): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code, stdout, stderr };
-}
 
 /** Run `price ... --json` and parse the one object it prints. */
 async function priceJson(...argv: string[]): Promise<Record<string, unknown>> {

@@ -7,23 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
+import { cli } from './run-cli.js';
 
 const CONTRACT = fileURLToPath(new URL('../fixtures/prices/contract.yaml', import.meta.url));
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(argv, {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code, stdout, stderr };
-}
 
 async function showJson(...argv: string[]): Promise<Record<string, unknown>> {
   const out = await cli('prices', 'show', ...argv, '--json');
