@@ -38,6 +38,7 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from './tools.mjs';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,16 +74,6 @@ function ageMs(path) {
   }
 }
 
-function alive(pid) {
-  if (!(pid > 0)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-}
-
 /**
  * Makes `final` (a directory) with `build(tmp)` unless `isReady(final)`. One build at a time per
  * `final`: a second caller waits for the first one's lock, then finds its result. The build runs
@@ -107,7 +98,7 @@ function buildOnce(final, isReady, build, waitLabel) {
         // The lock is being made (no pid yet) or removed: look again shortly.
       }
       // Its owner is gone, or it never wrote its pid (it died between the two steps).
-      if ((owner > 0 && !alive(owner)) || (owner === 0 && ageMs(lock) > 30_000)) {
+      if ((owner > 0 && !processAlive(owner)) || (owner === 0 && ageMs(lock) > 30_000)) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }

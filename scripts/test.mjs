@@ -26,7 +26,13 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCollector, ensurePrometheus } from './collector.mjs';
-import { ensureNode24, ensureOtel2, otelVersions, prepareOtel2Work } from './tools.mjs';
+import {
+  ensureNode24,
+  ensureOtel2,
+  otelVersions,
+  prepareOtel2Work,
+  processAlive,
+} from './tools.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
@@ -63,15 +69,8 @@ function lockWorkTree() {
       } catch {
         continue; // removed meanwhile
       }
-      let alive = true;
-      if (owner > 0) {
-        try {
-          process.kill(owner, 0);
-        } catch (err) {
-          alive = err.code === 'EPERM';
-        }
-      }
-      if (!alive) {
+      // A lock without a readable pid is taken as held (its owner may be writing it).
+      if (owner > 0 && !processAlive(owner)) {
         rmSync(file, { force: true });
         continue;
       }

@@ -92,6 +92,17 @@ function installAtomically(dir, cwd, args, prepare = () => {}, env = process.env
   rmSync(tmp, { recursive: true, force: true });
 }
 
+/** Whether process `pid` is running (EPERM: it is, as another user's); false for pid <= 0. */
+export function processAlive(pid) {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
 function safe(check) {
   try {
     return check() === true;
