@@ -49,7 +49,7 @@ export interface Erratum {
  * `spanledger.pricing.catalog` (`genai-prices@0.1.8+errata.N`), so a figure can be traced to
  * the data that produced it.
  */
-export const ERRATA_REVISION = 1;
+export const ERRATA_REVISION = 2;
 
 // Claude Sonnet 4 long context: above 200k input tokens every token of the request is billed
 // at the long-context rates (input x2, output x1.5); cache multipliers apply on top
@@ -98,6 +98,18 @@ export const ERRATA: readonly Erratum[] = [
     source:
       'DeepSeek API news 2025-09-29 (V3.2-Exp, "API prices drop 50%+, effective immediately"); the resulting list, cache hit $0.028, miss $0.28, output $0.42 for both models, as quoted from the DeepSeek pricing page by https://benchlm.ai/blog/posts/deepseek-api-pricing (April 2026)',
     note: 'The hour of the 2025-09-29 change is not published: the start of that UTC day is used, so calls on 2025-09-29 before the change are under-priced. From 2026-07-24 15:59 UTC `deepseek-chat` and `deepseek-reasoner` are served by DeepSeek-V4-Flash (winbuzzer.com, 2026-07-03); its price for these aliases is not sourced here.',
+  },
+  {
+    id: 'aws-claude-3-5-sonnet-v2-extended-access',
+    provider: 'aws',
+    models: ['regional.anthropic.claude-3-5-sonnet-20241022-v2:0'],
+    from: '2025-12-01T00:00:00Z',
+    prices: { input_mtok: 6, output_mtok: 30, cache_read_mtok: 0.6, cache_write_mtok: 7.5 },
+    catalogSays:
+      'the launch prices at every date ($3 input, $15 output, $0.30 cache read, $3.75 cache write)',
+    source:
+      'Amazon Bedrock pricing (https://aws.amazon.com/bedrock/pricing/), row "Claude 3.5 Sonnet v2 (Public Extended Access, Effective 1 Dec 2025)": $6.00 input, $30.00 output, $7.50 cache write, $0.60 cache read per MTok, as quoted by a price scraper\'s test fixture and a dated pricing audit (2026-09-02) in public repositories; the stored pages have no copy of the AWS page itself. clauder-navi.com (Bedrock Claude pricing): "the older Claude 3.5 Sonnet is priced at $6 / $30 on Bedrock"',
+    note: 'Bedrock calls this SKU Public Extended Access; the same AWS label for Claude 3.5 Sonnet v1 (20240620) was not found with its date, so v1 stays at the catalog price.',
   },
   {
     id: 'anthropic-sonnet-4-long-context',

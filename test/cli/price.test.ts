@@ -44,7 +44,7 @@ describe('spanledger price --json', () => {
       source: 'catalog',
       provider: 'openai',
       model: 'gpt-4o',
-      catalog: 'genai-prices@0.1.8+errata.1',
+      catalog: 'genai-prices@0.1.8+errata.2',
       at: '2025-06-01T00:00:00.000Z',
       input_tokens: 1_000_000,
       output_tokens: 1_000_000,
@@ -325,7 +325,7 @@ describe('spanledger price table', () => {
     const line = (label: string): string =>
       out.stdout.split('\n').find((l) => l.trimStart().startsWith(label)) ?? '';
     expect(line('matched')).toMatch(/anthropic \/ claude-sonnet-4/);
-    expect(line('catalog')).toContain('genai-prices@0.1.8+errata.1');
+    expect(line('catalog')).toContain('genai-prices@0.1.8+errata.2');
     expect(line('input (uncached)')).toMatch(/20,000\s+0\.060000$/);
     expect(line('cache read')).toMatch(/80,000\s+0\.024000$/);
     expect(line('output')).toMatch(/10,000\s+0\.150000$/);
@@ -576,7 +576,7 @@ describe('the built binary', () => {
       cost_usd: 12.5,
       input_usd: 2.5,
       output_usd: 10,
-      catalog: 'genai-prices@0.1.8+errata.1',
+      catalog: 'genai-prices@0.1.8+errata.2',
     });
   });
 

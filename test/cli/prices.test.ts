@@ -39,7 +39,7 @@ describe('spanledger prices show', () => {
       model: 'claude-sonnet-4-5',
       match: 'exact',
       source: 'catalog',
-      catalog: 'genai-prices@0.1.8+errata.1',
+      catalog: 'genai-prices@0.1.8+errata.2',
       at: '2026-11-10T00:00:00.000Z',
       input_mtok: { base: 3, tiers: [{ start: 200000, price: 6 }] },
       cache_read_mtok: { base: 0.3, tiers: [{ start: 200000, price: 0.6 }] },

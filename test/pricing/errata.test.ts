@@ -176,6 +176,41 @@ describe('xai-grok-4-long-context: above 128k input tokens', () => {
   });
 });
 
+describe('aws-claude-3-5-sonnet-v2-extended-access: $6 / $30 on Bedrock from 2025-12-01', () => {
+  // 100k input of which 20k cache reads and 10k cache writes, 2k output.
+  const u = {
+    inputTokens: 100_000,
+    cacheReadTokens: 20_000,
+    cacheWriteTokens: 10_000,
+    outputTokens: 2_000,
+  };
+  const launch = (3 * 70_000 + 0.3 * 20_000 + 3.75 * 10_000 + 15 * 2_000) / 1e6;
+  const extended = (6 * 70_000 + 0.6 * 20_000 + 7.5 * 10_000 + 30 * 2_000) / 1e6;
+
+  it.each([
+    ['anthropic.claude-3-5-sonnet-20241022-v2:0', '2025-11-30T23:59:59Z', launch],
+    ['anthropic.claude-3-5-sonnet-20241022-v2:0', '2025-12-01T00:00:00Z', extended],
+    ['us.anthropic.claude-3-5-sonnet-20241022-v2:0', '2026-11-10T12:00:00Z', extended],
+    [
+      'arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0',
+      '2026-11-10T12:00:00Z',
+      extended,
+    ],
+  ])('%s at %s', (model, at, want) => {
+    expectUsd(price({ provider: 'aws.bedrock', model, ...u }, at), want);
+  });
+
+  it('leaves Claude 3.5 Sonnet v1 and the Anthropic API alone', () => {
+    const at = '2026-11-10T12:00:00Z';
+    const v1 = { provider: 'aws.bedrock', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' };
+    expectUsd(price({ ...v1, ...u }, at), launch);
+    expectUsd(
+      price({ provider: 'anthropic', model: 'claude-3-5-sonnet-20241022', ...u }, at),
+      launch,
+    );
+  });
+});
+
 describe('the errata layer', () => {
   it('names the errata applied on the catalog model it returns', () => {
     expect(findCatalogModel('deepseek', 'deepseek-chat')?.errata).toEqual([

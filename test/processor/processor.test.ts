@@ -54,7 +54,7 @@ describe('cost processor: LLM spans', () => {
     expect(a['spanledger.cost.cache_savings_usd']).toBeCloseTo(0.00128, 15);
     expect(a['spanledger.pricing.provider']).toBe('openai');
     expect(a['spanledger.pricing.model']).toBe('gpt-4o');
-    expect(a['spanledger.pricing.catalog']).toBe('genai-prices@0.1.8+errata.1');
+    expect(a['spanledger.pricing.catalog']).toBe('genai-prices@0.1.8+errata.2');
     expect(a['gen_ai.usage.cost.amount']).toBe(a['spanledger.cost.usd']);
     expect(a['gen_ai.usage.cost.currency']).toBe('USD');
     expect(a['gen_ai.usage.cost.source']).toBe('catalog');
