@@ -335,6 +335,7 @@ describe('PriceBook equals the catalog for every model', () => {
     // Exactly the entries the errata correct for their own ids (Titan V2 is a different id).
     expect([...corrected].sort()).toEqual([
       'anthropic/claude-sonnet-4-0',
+      'aws/regional.anthropic.claude-3-5-sonnet-20241022-v2:0',
       'deepseek/deepseek-chat',
       'deepseek/deepseek-reasoner',
       'x-ai/grok-4-0709',
