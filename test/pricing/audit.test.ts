@@ -1,13 +1,17 @@
 /**
  * Conformance over the audit table of docs/pricing.md ("Audit"): every sourced row is priced by
  * spanledger and by hand from the row's per-million prices, and the two agree to 1e-12 USD.
- * Rows marked `open` must still disagree (a fix makes the row `ok`), `unsourced` rows are listed
- * but not tested.
+ * Rows marked `open` must still disagree (a fix makes the row `ok`), `configured` rows are priced
+ * with the prices file the doc shows for premiums the span does not carry ("Premiums the span does
+ * not show"), `unsourced` rows are listed but not tested.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import type { PricesConfigInput } from '../../src/pricing/config.js';
 import { ERRATA } from '../../src/pricing/errata-data.js';
 import { PriceBook, type PriceResult, type UsageRecord } from '../../src/pricing/price-book.js';
+import { extractSnippets } from '../docs/extract.js';
 
 interface Row {
   line: number;
@@ -50,9 +54,10 @@ function instant(cell: string): number {
   return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(cell) ? `${cell}T00:00:00Z` : cell);
 }
 
+const DOC = readFileSync(new URL('../../docs/pricing.md', import.meta.url), 'utf8');
+
 function auditRows(): Row[] {
-  const doc = readFileSync(new URL('../../docs/pricing.md', import.meta.url), 'utf8');
-  const lines = doc.split('\n');
+  const lines = DOC.split('\n');
   const start = lines.indexOf('## Audit');
   expect(start, 'docs/pricing.md has an "## Audit" section').toBeGreaterThan(0);
   const rows: Row[] = [];
@@ -75,7 +80,8 @@ function auditRows(): Row[] {
     rows.push({
       line: i + 1,
       provider: get('provider'),
-      model: get('model'),
+      // `gpt-4o (Data Zone Standard)`: the id, then the deployment it is priced on.
+      model: get('model').replace(/\s+\(.*\)$/, ''),
       at: instant(get('at (UTC)')),
       prompt: Number(get('prompt')),
       tier: get('tier') === '—' ? undefined : get('tier'),
@@ -93,6 +99,16 @@ function auditRows(): Row[] {
 
 const rows = auditRows();
 const book = new PriceBook();
+
+/** The prices file of "Premiums the span does not show", as the doc shows it. */
+function premiumsFile(): PricesConfigInput {
+  const block = extractSnippets('docs/pricing.md', DOC).find(
+    (s) => s.directive.file === 'cloud-premiums.yaml',
+  );
+  expect(block, 'docs/pricing.md shows cloud-premiums.yaml').toBeDefined();
+  return parseYaml(block?.code ?? '') as PricesConfigInput;
+}
+const premiums = new PriceBook({ prices: premiumsFile() });
 
 /** The audited call of a row, and its cost by hand from the row's prices. */
 function call(row: Row): { usage: UsageRecord; usd: number } {
@@ -127,6 +143,7 @@ function agrees(r: PriceResult, usd: number): void {
 }
 
 const tested = rows.filter((r) => r.status === 'ok' || r.status.startsWith('erratum '));
+const configured = rows.filter((r) => r.status === 'configured');
 const open = rows.filter((r) => r.status === 'open');
 const name = (r: Row): string =>
   `line ${r.line}: ${r.provider} ${r.model} at ${new Date(r.at).toISOString()}, ${r.prompt} in${r.tier ? `, ${r.tier}` : ''}`;
@@ -156,7 +173,8 @@ describe('the audit table', () => {
   it('every row is well formed: a status, a source, an instant, prices where tested', () => {
     for (const r of rows) {
       expect(
-        ['ok', 'open', 'unsourced'].includes(r.status) || r.status.startsWith('erratum '),
+        ['ok', 'open', 'configured', 'unsourced'].includes(r.status) ||
+          r.status.startsWith('erratum '),
         name(r),
       ).toBe(true);
       expect(r.source.length, name(r)).toBeGreaterThan(15);
@@ -180,6 +198,21 @@ describe('spanledger prices every sourced row as the source says', () => {
   it.each(tested.map((r) => [name(r), r] as const))('%s', (_name, row) => {
     const { usage, usd } = call(row);
     agrees(book.price(usage, row.at), usd);
+  });
+});
+
+describe('configured rows: the premiums file prices them as the source says', () => {
+  it('there are some, and the catalog alone does not price them so', () => {
+    expect(configured.length).toBeGreaterThanOrEqual(3);
+    for (const row of configured) {
+      const { usage, usd } = call(row);
+      expect(book.price(usage, row.at).costUsd, name(row)).toBeLessThan(usd - 1e-9);
+    }
+  });
+
+  it.each(configured.map((r) => [name(r), r] as const))('%s', (_name, row) => {
+    const { usage, usd } = call(row);
+    agrees(premiums.price(usage, row.at), usd);
   });
 });
 
