@@ -81,6 +81,7 @@ export function cardJson(
     matched_by: c.matchedBy,
     source: c.source,
     catalog: c.catalog,
+    errata: c.errata,
     requested_provider: provider,
     requested_model: model,
     at: at.toISOString(),
@@ -95,7 +96,11 @@ export function cardJson(
     per_second_usd: r?.perSecondUsd,
     free: r?.free,
     multiplier: c.multiplier,
-    time_of_day: c.timeOfDay,
+    time_of_day: c.timeOfDay?.map((w) => ({
+      start_utc: w.startTime,
+      end_utc: w.endTime,
+      prices: w.prices,
+    })),
     price_changes: c.changes?.map((ms) => new Date(ms).toISOString()),
     catalog_prices: c.catalogPrices,
     prices_file: pricesFile,
@@ -121,10 +126,23 @@ export function cardTable(
     ['in force at', at.toISOString()],
   ];
   if (pricesFile !== undefined) facts.push(['prices file', pricesFile]);
-  facts.push(['source', c.source ?? '—'], ['catalog', c.catalog ?? '—'], ['status', c.status]);
+  facts.push(['source', c.source ?? '—'], ['catalog', c.catalog ?? '—']);
+  if (c.errata !== undefined) facts.push(['errata', c.errata.join(', ')]);
+  facts.push(['status', c.status]);
   if (c.reason !== undefined) facts.push(['reason', c.reason]);
   if (c.multiplier !== undefined) facts.push(['discount multiplier', String(c.multiplier)]);
-  if (c.timeOfDay) facts.push(['time of day', 'the catalog has an off-peak price: see --json']);
+  for (const w of c.timeOfDay ?? []) {
+    const rates = Object.entries(w.prices)
+      .filter(([, v]) => typeof v === 'number')
+      .map(([k, v]) => `${k.replace(/_mtok$/, '')} ${v}`)
+      .join(', ');
+    const hhmm = (t: string): string => t.replace(/Z$/, '').replace(/:00$/, '');
+    const now = c.catalogPrices === w.prices ? 'in force' : 'not in force';
+    facts.push([
+      'time of day',
+      `${hhmm(w.startTime)}–${hhmm(w.endTime)} UTC: ${rates} (${now} at the time asked)`,
+    ]);
+  }
   if (c.changes !== undefined) {
     facts.push([
       'price changes',

@@ -192,10 +192,35 @@ export function pricesAt(model: CatalogModel, at: Date | number): CatalogPrices 
   return (periods[0]?.prices ?? {}) as CatalogPrices;
 }
 
-/** Whether a catalog entry has time-of-day prices, whose choice depends on the hour. */
-export function hasTimeOfDayPrices(model: CatalogModel): boolean {
+/** A time-of-day window of catalog prices (UTC, end exclusive, may wrap midnight). */
+export interface TimeOfDayWindow {
+  /** UTC time of day as the catalog writes it (`16:30:00Z`). */
+  startTime: string;
+  endTime: string;
+  prices: CatalogPrices;
+}
+
+/**
+ * The time-of-day windows that can win on the day of `at`: those after the last period that
+ * holds all day (the catalog's rule: the last holding period wins, so a window listed before a
+ * start date already reached never applies again, as with a provider that ended its night
+ * discount). Empty when the price does not depend on the hour.
+ */
+export function timeOfDayWindowsAt(model: CatalogModel, at: Date | number): TimeOfDayWindow[] {
   const prices = model.info.prices;
-  return isConditional(prices) && prices.some((p) => p.constraint?.type === 'time_of_date');
+  if (!isConditional(prices)) return [];
+  const ms = typeof at === 'number' ? at : at.getTime();
+  const periods = compiled(model.info);
+  const out: TimeOfDayWindow[] = [];
+  for (let i = periods.length - 1; i >= 0; i--) {
+    const p = periods[i] as CompiledPeriod;
+    if (p.kind === 'always' || (p.kind === 'from' && ms >= p.startMs)) break;
+    const c = prices[i]?.constraint;
+    if (p.kind === 'daily' && c?.type === 'time_of_date') {
+      out.unshift({ startTime: c.start_time, endTime: c.end_time, prices: p.prices });
+    }
+  }
+  return out;
 }
 
 /** The start instants (ms) at which a catalog model's price changes by date, ascending. */

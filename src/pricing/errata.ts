@@ -58,3 +58,15 @@ export function applyErrata(info: ModelInfo, errata: readonly Erratum[]): ModelI
       : periods;
   return { ...info, id, match, prices: prices as ModelInfo['prices'] };
 }
+
+/** Of the errata ids applied to an entry, those in force at `ms` (no start, or started). */
+export function errataInForce(
+  ids: readonly string[],
+  ms: number,
+  errata: readonly Erratum[] = ERRATA,
+): string[] {
+  return ids.filter((id) => {
+    const e = errata.find((x) => x.id === id);
+    return e !== undefined && (e.from === undefined || Date.parse(e.from) <= ms);
+  });
+}

@@ -14,9 +14,10 @@ import {
   type CatalogPrices,
   catalogHasProvider,
   findCatalogModel,
-  hasTimeOfDayPrices,
   priceChangeInstants,
   pricesAt,
+  type TimeOfDayWindow,
+  timeOfDayWindowsAt,
 } from './catalog.js';
 import {
   ConfigError,
@@ -24,6 +25,7 @@ import {
   type PricesConfigInput,
   validatePricesConfig,
 } from './config.js';
+import { errataInForce } from './errata.js';
 import { type MatchKind, matchKind } from './match.js';
 import { type CostBreakdown, costOf, type RateCard, rateCardFromCatalog } from './rates.js';
 import { type Alternative, Routing } from './routing.js';
@@ -84,8 +86,11 @@ export interface PriceCard {
   multiplier?: number;
   /** Instants (epoch ms, ascending) at which this entry's price changes by date. */
   changes?: number[];
-  /** The catalog prices it by time of day (an off-peak window): the card depends on the hour. */
-  timeOfDay?: boolean;
+  /** Time-of-day windows (off-peak prices, UTC) that can apply on that day: then the card's
+   * rates hold outside them only. */
+  timeOfDay?: TimeOfDayWindow[];
+  /** Ids of the errata (docs/pricing.md, "Errata") that correct the catalog card in force. */
+  errata?: string[];
 }
 
 /** Options of {@link PriceBook}. */
@@ -369,7 +374,10 @@ export class PriceBook {
     if (s.catalog !== undefined) {
       out.catalog = CATALOG_NAME;
       out.catalogPrices = pricesAt(s.catalog, ms);
-      if (hasTimeOfDayPrices(s.catalog)) out.timeOfDay = true;
+      const windows = timeOfDayWindowsAt(s.catalog, ms);
+      if (windows.length > 0) out.timeOfDay = windows;
+      const errata = errataInForce(s.catalog.errata ?? [], ms);
+      if (errata.length > 0) out.errata = errata;
     }
     if (multiplier !== 1) out.multiplier = multiplier;
     if (changes.length > 0) out.changes = changes;

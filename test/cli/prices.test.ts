@@ -54,6 +54,56 @@ describe('spanledger prices show', () => {
     expect(table.stdout).toMatch(/cache write 1h {6}6; 12 above 200,000 input tokens/);
   });
 
+  it('names the erratum in force and the off-peak window only while it can apply', async () => {
+    // DeepSeek before 2025-09-05 16:00 UTC: catalog prices, a 00:30-16:30 UTC standard window.
+    const before = await showJson(
+      'deepseek-chat',
+      '--provider',
+      'deepseek',
+      '--at',
+      '2025-03-01T18:00:00Z',
+    );
+    expect(before).toMatchObject({ input_mtok: 0.135, cache_read_mtok: 0.035, output_mtok: 0.55 });
+    expect(before.errata).toBeUndefined();
+    expect(before.time_of_day).toEqual([
+      {
+        start_utc: '00:30:00Z',
+        end_utc: '16:30:00Z',
+        prices: { input_mtok: 0.27, cache_read_mtok: 0.07, output_mtok: 1.1 },
+      },
+    ]);
+    const table = await cli(
+      'prices',
+      'show',
+      'deepseek-chat',
+      '--provider',
+      'deepseek',
+      '--at',
+      '2025-03-01T18:00:00Z',
+    );
+    expect(table.stdout).toContain(
+      'time of day         00:30–16:30 UTC: input 0.27, cache_read 0.07, output 1.1 (not in force at the time asked)',
+    );
+    // After it: the erratum's all-day prices, no window.
+    const after = await showJson(
+      'deepseek-chat',
+      '--provider',
+      'deepseek',
+      '--at',
+      '2025-09-10T20:00:00Z',
+    );
+    expect(after).toMatchObject({
+      input_mtok: 0.56,
+      cache_read_mtok: 0.07,
+      output_mtok: 1.68,
+      errata: ['deepseek-2025-09-05'],
+      catalog: expect.stringMatching(/\+errata\.\d+$/),
+    });
+    expect(after.time_of_day).toBeUndefined();
+    const titan = await showJson('amazon.titan-embed-text-v2:0', '--provider', 'aws.bedrock');
+    expect(titan).toMatchObject({ input_mtok: 0.02, errata: ['aws-titan-embed-text-v2'] });
+  });
+
   it('says when the id matched only approximately', async () => {
     const card = await showJson('deepseek-chatt', '--provider', 'deepseek');
     expect(card).toMatchObject({

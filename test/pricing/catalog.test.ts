@@ -15,9 +15,9 @@ import {
   type CatalogModel,
   catalogProviders,
   findCatalogModel,
-  hasTimeOfDayPrices,
   priceChangeInstants,
   pricesAt,
+  timeOfDayWindowsAt,
 } from '../../src/pricing/catalog.js';
 import { ERRATA_REVISION } from '../../src/pricing/errata-data.js';
 import { PriceBook, type UsageRecord } from '../../src/pricing/price-book.js';
@@ -226,7 +226,10 @@ describe('pricesAt matches the catalog period choice', () => {
       for (const info of p.models) {
         const model: CatalogModel = { providerId: p.id, modelId: info.id, info };
         const instants = instantsFor(info);
-        if (hasTimeOfDayPrices(model)) {
+        const hourly =
+          Array.isArray(info.prices) &&
+          info.prices.some((x) => x.constraint?.type === 'time_of_date');
+        if (hourly) {
           for (const day of [
             Date.parse('2026-01-15T00:00:00Z'),
             Date.parse('2026-09-01T00:00:00Z'),
@@ -259,13 +262,43 @@ describe('pricesAt matches the catalog period choice', () => {
 
   it('picks DeepSeek off-peak prices by UTC time of day', () => {
     const m = findCatalogModel('deepseek', 'deepseek-chat') as CatalogModel;
-    expect(hasTimeOfDayPrices(m)).toBe(true);
     const peak = pricesAt(m, Date.parse('2025-03-01T12:00:00Z'));
     const offPeak = pricesAt(m, Date.parse('2025-03-01T17:00:00Z'));
     expect(offPeak).not.toBe(peak);
     // The off-peak window ends at 00:30 UTC (exclusive).
     expect(pricesAt(m, Date.parse('2025-03-02T00:29:59.999Z'))).toBe(offPeak);
     expect(pricesAt(m, Date.parse('2025-03-02T00:30:00Z'))).toBe(peak);
+    expect(timeOfDayWindowsAt(m, Date.parse('2025-03-01T12:00:00Z'))).toEqual([
+      { startTime: '00:30:00Z', endTime: '16:30:00Z', prices: peak },
+    ]);
+  });
+
+  it('has no time-of-day window once a later dated price holds all day (DeepSeek from 2025-09-05 16:00 UTC)', () => {
+    const m = findCatalogModel('deepseek', 'deepseek-chat') as CatalogModel;
+    expect(timeOfDayWindowsAt(m, Date.parse('2025-09-05T15:59:59.999Z'))).toHaveLength(1);
+    expect(timeOfDayWindowsAt(m, Date.parse('2025-09-05T16:00:00Z'))).toEqual([]);
+  });
+
+  it('timeOfDayWindowsAt is empty exactly when the price holds all day', () => {
+    let hourlyModels = 0;
+    for (const p of providers) {
+      for (const info of p.models) {
+        const model: CatalogModel = { providerId: p.id, modelId: info.id, info };
+        for (const day of [
+          Date.parse('2025-03-01T00:00:00Z'),
+          Date.parse('2026-09-01T00:00:00Z'),
+        ]) {
+          const seen = new Set<unknown>();
+          for (let m = 0; m < 24 * 60; m += 15) seen.add(pricesAt(model, day + m * 60_000));
+          const windows = timeOfDayWindowsAt(model, day);
+          if (windows.length > 0) hourlyModels++;
+          expect(`${p.id}/${info.id} ${seen.size > 1}`).toBe(
+            `${p.id}/${info.id} ${windows.length > 0}`,
+          );
+        }
+      }
+    }
+    expect(hourlyModels).toBeGreaterThan(0);
   });
 
   it('lists the date price changes of a model', () => {
