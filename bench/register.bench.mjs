@@ -13,6 +13,9 @@
  * bench/fixtures/report-rss.mjs, which every variant imports first. Reported: min and median of
  * each, and register's extra over the plain SDK.
  *
+ * `BENCH_COMPARE_DIST=<dir>` adds register from another build (`<dir>/register.js`, `.cjs`) to
+ * the same interleaved rounds, for before/after figures measured under the same load.
+ *
  * First priced span: bench/fixtures/first-span.mjs, run ROUNDS times: the `end()` of the first
  * gpt-4o span a ledger prices (the price catalog loads on first use) and of the next one.
  *
@@ -23,7 +26,8 @@
  *     npm run bench:register        (builds first)
  */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -40,7 +44,7 @@ const env = {
 };
 const REPORTER = ['--import', './bench/fixtures/report-rss.mjs'];
 
-/** One run: wall ms from spawn to exit, and the child's peak RSS in MiB. */
+/** One run: wall ms from spawn to exit, the child's CPU ms (all threads) and peak RSS in MiB. */
 function run(args) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [...REPORTER, ...args], {
@@ -50,9 +54,9 @@ function run(args) {
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-  const rss = /spanledger-bench maxRSS (\d+)/.exec(r.stderr);
-  if (!rss) throw new Error(`${args.join(' ')}: no maxRSS line in ${JSON.stringify(r.stderr)}`);
-  return { ms, mb: Number(rss[1]) / 1024 };
+  const line = /spanledger-bench maxRSS (\d+) cpu (\d+)/.exec(r.stderr);
+  if (!line) throw new Error(`${args.join(' ')}: no maxRSS line in ${JSON.stringify(r.stderr)}`);
+  return { ms, cpu: Number(line[2]) / 1000, mb: Number(line[1]) / 1024 };
 }
 
 const ESM_APP = 'bench/fixtures/trivial-app.mjs';
@@ -65,6 +69,19 @@ const variants = {
   'CJS: plain NodeSDK': ['--require', './bench/fixtures/plain-sdk.cjs', CJS_APP],
   'CJS: --require spanledger/register': ['--require', 'spanledger/register', CJS_APP],
 };
+const compare = process.env.BENCH_COMPARE_DIST;
+if (compare) {
+  variants['ESM: register from BENCH_COMPARE_DIST'] = [
+    '--import',
+    pathToFileURL(resolve(compare, 'register.js')).href,
+    ESM_APP,
+  ];
+  variants['CJS: register from BENCH_COMPARE_DIST'] = [
+    '--require',
+    resolve(compare, 'register.cjs'),
+    CJS_APP,
+  ];
+}
 const runs = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 for (const args of Object.values(variants)) run(args); // warm the file cache
 const firstSpan = [];
@@ -83,28 +100,36 @@ const min = (xs) => Math.min(...xs);
 const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 const ms = (name) => runs[name].map((r) => r.ms);
 const mb = (name) => runs[name].map((r) => r.mb);
+const cpu = (name) => runs[name].map((r) => r.cpu);
 console.log(`# spanledger/register startup (${cpuModel()}, load ${loadAvg().join(' ')})`);
 console.log(
-  `${ROUNDS} runs each, interleaved; wall ms from spawn to exit, peak RSS (maxRSS at exit)\n`,
+  `${ROUNDS} runs each, interleaved; wall ms from spawn to exit, CPU ms of the child (user + ` +
+    'system, all threads: less sensitive to other load than wall time), peak RSS (maxRSS at exit)\n',
 );
-console.log('| variant | min ms | median ms | min MiB | median MiB |');
-console.log('|---|---|---|---|---|');
+console.log('| variant | min ms | median ms | min CPU ms | median CPU ms | min MiB | median MiB |');
+console.log('|---|---|---|---|---|---|---|');
 for (const name of Object.keys(runs)) {
-  console.log(
-    `| ${name} | ${min(ms(name)).toFixed(1)} | ${median(ms(name)).toFixed(1)} | ` +
-      `${min(mb(name)).toFixed(1)} | ${median(mb(name)).toFixed(1)} |`,
-  );
+  const cells = [ms, cpu, mb].flatMap((xs) => [min(xs(name)), median(xs(name))]);
+  console.log(`| ${name} | ${cells.map((x) => x.toFixed(1)).join(' | ')} |`);
 }
-console.log('\n| register over the plain NodeSDK | min ms | median ms | min MiB | median MiB |');
-console.log('|---|---|---|---|---|');
+console.log(
+  '\n| register over the plain NodeSDK | min ms | median ms | min CPU ms | median CPU ms | min MiB | median MiB |',
+);
+console.log('|---|---|---|---|---|---|---|');
 for (const kind of ['ESM', 'CJS']) {
-  const reg =
-    kind === 'ESM'
-      ? `${kind}: --import spanledger/register`
-      : `${kind}: --require spanledger/register`;
   const plain = `${kind}: plain NodeSDK`;
-  const d = (f, xs) => signed(f(xs(reg)) - f(xs(plain)));
-  console.log(`| ${kind} | ${d(min, ms)} | ${d(median, ms)} | ${d(min, mb)} | ${d(median, mb)} |`);
+  const regs = [
+    [kind, `${kind}: ${kind === 'ESM' ? '--import' : '--require'} spanledger/register`],
+    ...(compare
+      ? [[`${kind}, BENCH_COMPARE_DIST`, `${kind}: register from BENCH_COMPARE_DIST`]]
+      : []),
+  ];
+  for (const [label, reg] of regs) {
+    const cells = [ms, cpu, mb].flatMap((xs) =>
+      [min, median].map((f) => f(xs(reg)) - f(xs(plain))),
+    );
+    console.log(`| ${label} | ${cells.map(signed).join(' | ')} |`);
+  }
 }
 const usd = new Set(firstSpan.map((r) => r.usd));
 console.log(
