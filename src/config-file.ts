@@ -12,7 +12,7 @@
  *
  * The parsers themselves (yaml, and zod for the schemas) are loaded on first use, not at import:
  * together they cost about 100 ms of startup, which a service configured by environment
- * variables alone never needs (docs/performance.md, "Startup").
+ * variables alone never needs (docs/performance.md, "2026-11-30: startup").
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';

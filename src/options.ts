@@ -5,7 +5,7 @@
  *
  * Options that are right are checked in plain code; the strict schema (and zod with it) is built
  * only to name what is wrong, so a service whose options are fine never loads zod
- * (docs/performance.md, "Startup").
+ * (docs/performance.md, "2026-11-30: startup").
  */
 import type { z } from 'zod';
 import { describeIssues, zod } from './config-file.js';

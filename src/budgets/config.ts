@@ -307,7 +307,7 @@ function budgetSchema(known: Dimensions) {
 /**
  * Schema of the `budgets:` list. Embed it in another schema (e.g. the prices file's
  * `budgets` key); issue paths are relative to the list. Built on demand: zod is loaded with the
- * first schema, never by a service that configures no budgets (docs/performance.md, "Startup").
+ * first schema, never by a service that configures no budgets (docs/performance.md, "2026-11-30: startup").
  */
 export function createBudgetsSchema(options: BudgetsSchemaOptions = {}) {
   return zod()

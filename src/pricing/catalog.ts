@@ -5,7 +5,7 @@
  *
  * The package is loaded on the first lookup, not at import: it is its data (about 0.5 MB of
  * JavaScript), which costs about 90 ms to compile and run, so a process pays it when it first
- * prices something rather than at startup (docs/performance.md, "Startup").
+ * prices something rather than at startup (docs/performance.md, "2026-11-30: startup").
  */
 import { createRequire } from 'node:module';
 import type * as GenaiPrices from '@pydantic/genai-prices';

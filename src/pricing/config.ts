@@ -18,8 +18,9 @@ function parseInstant(value: string): number {
 }
 
 /** The schemas of the prices sections, built on first validation (zod costs startup time that
- * a service without a prices file never needs: docs/performance.md, "Startup"). */
-function buildSchemas(z: typeof Z) {
+ * a service without a prices file never needs: docs/performance.md, "2026-11-30: startup"). */
+function buildSchemas() {
+  const z = zod();
   const usd = z.number().finite().nonnegative();
   const instant = z.union([z.string(), z.date()]).transform((value, ctx) => {
     const ms = value instanceof Date ? value.getTime() : parseInstant(value);
@@ -225,7 +226,7 @@ function buildSchemas(z: typeof Z) {
 }
 
 type Schemas = ReturnType<typeof buildSchemas>;
-const schemas = lazily(() => buildSchemas(zod()));
+const schemas = lazily(buildSchemas);
 
 /** The prices sections' schemas, each a key of the configuration file (composed in
  * src/config.ts). */

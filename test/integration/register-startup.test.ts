@@ -1,5 +1,5 @@
 /**
- * What `spanledger/register` loads at startup (docs/performance.md, "Startup"): the configuration
+ * What `spanledger/register` loads at startup (docs/performance.md, "2026-11-30: startup"): the configuration
  * parsers (zod; yaml is loaded by the NodeSDK itself) only when a configuration file is given,
  * and the price catalog only when something is priced. Each case runs a fixture app in its own
  * process under test/fixtures/apps/loaded-packages.mjs, which lists the packages it loaded.
