@@ -9,10 +9,48 @@
  * `.json` file is parsed with `JSON.parse`; anything else as YAML, except that text that is a
  * JSON document (it starts with `{` or `[`) goes to `JSON.parse` first, which is about a hundred
  * times faster than the YAML parser on large files (see docs/setup.md).
+ *
+ * The parsers themselves (yaml, and zod for the schemas) are loaded on first use, not at import:
+ * together they cost about 100 ms of startup, which a service configured by environment
+ * variables alone never needs (docs/performance.md, "2026-11-30: startup").
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type * as Zod from 'zod';
 import type { z } from 'zod';
+
+// A synchronous loader that works in both builds (and under the test runner, which runs these
+// sources as ES modules): validation happens in constructors, which cannot await an import().
+// Both packages ship a CommonJS build, so this loads it on every supported Node.
+const requireHere = createRequire(import.meta.url);
+let zodModule: typeof Zod.z | undefined;
+let yamlParse: typeof Yaml.parse | undefined;
+
+/** zod, loaded on the first schema built (a configuration file, or options in code that fail
+ * the plain checks). */
+export function zod(): typeof Zod.z {
+  zodModule ??= (requireHere('zod') as typeof Zod).z;
+  return zodModule;
+}
+
+/** `fn()` computed once, on first call: for schemas, built only when something is validated. */
+export function lazily<T>(fn: () => T): () => T {
+  let value: T | undefined;
+  let done = false;
+  return () => {
+    if (!done) {
+      value = fn();
+      done = true;
+    }
+    return value as T;
+  };
+}
+
+function parseYaml(text: string): unknown {
+  yamlParse ??= (requireHere('yaml') as typeof Yaml).parse;
+  return yamlParse(text, { prettyErrors: true });
+}
 
 /** Thrown at startup for bad configuration (a file, a variable or options in code); the
  * message names where and why. */
@@ -82,7 +120,7 @@ export function readConfigFile(path: string): unknown {
     }
   }
   try {
-    return parseYaml(text, { prettyErrors: true });
+    return parseYaml(text);
   } catch (e) {
     throw new ConfigError(`spanledger: cannot parse ${path}: ${(e as Error).message}`);
   }

@@ -7,14 +7,13 @@
  * capped, JSON as JSON), validates it once, and hands out plain validated values: the price book
  * gets its prices and reads no files. See docs/setup.md and docs/pricing.md.
  */
-import { z } from 'zod';
 import {
   type Budget,
   type BudgetInput,
   createBudgetsSchema,
   validateBudgets,
 } from './budgets/config.js';
-import { ConfigError, describeIssues, readConfigFile } from './config-file.js';
+import { ConfigError, describeIssues, readConfigFile, zod } from './config-file.js';
 import { BUILTIN, type Dimensions } from './dimensions.js';
 import { type PricesConfig, type PricesConfigInput, pricesSections } from './pricing/config.js';
 
@@ -30,10 +29,11 @@ export interface SpanLedgerConfig {
   budgets: Budget[];
 }
 
-/** Schema of the whole configuration file; budget scopes may name `dimensions`. */
+/** Schema of the whole configuration file; budget scopes may name `dimensions`. Built when a
+ * configuration is validated: zod is not loaded by a service that has none. */
 export function configSchema(dimensions: Dimensions = BUILTIN) {
-  return z
-    .object({ ...pricesSections, budgets: createBudgetsSchema({ dimensions }).optional() })
+  return zod()
+    .object({ ...pricesSections(), budgets: createBudgetsSchema({ dimensions }).optional() })
     .strict();
 }
 

@@ -14,7 +14,6 @@ import {
 import { detectResources, envDetector } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { createAlwaysRecordSampler, type Sampler } from '@opentelemetry/sdk-trace';
-import { z } from 'zod';
 import { Attribution, type AttributionOptions } from './attribution/attribution.js';
 import { type Budget, type BudgetInput, validateBudgets } from './budgets/config.js';
 import {
@@ -28,12 +27,23 @@ import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetEvent } from './budgets/signals.js';
 import type { BudgetLedger, BudgetLedgerStats } from './budgets/types.js';
 import { loadConfigFile, type SpanLedgerConfigInput, validateConfig } from './config.js';
+import { lazily, zod } from './config-file.js';
 import { mergeProblems, type ProblemCounts, processReporter, Reporter } from './diag.js';
 import { BUILTIN } from './dimensions.js';
 import { BudgetMetrics } from './metrics/budget-metrics.js';
 import { CostMetrics } from './metrics/cost-metrics.js';
 import { MeterSource } from './metrics/meter-source.js';
-import { functionOption, kindOf, option, parseOptions, positiveInteger, shown } from './options.js';
+import {
+  checkOptions,
+  functionOption,
+  kindOf,
+  type OptionRule,
+  option,
+  parseOptions,
+  positiveInteger,
+  ruleSchema,
+  shown,
+} from './options.js';
 import { ConfigError, type RoutingConfigInput, validateRouting } from './pricing/config.js';
 import { PriceBook } from './pricing/price-book.js';
 import { CostProcessor, type PricingCounts, RESERVATION_KEY } from './processor/processor.js';
@@ -154,7 +164,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 const LEDGER_METHODS = ['reserve', 'settle', 'release', 'add', 'get', 'close'] as const;
 
-const optionsSchema = z.strictObject({
+// Checked in plain code; the schema of these rules names what is wrong (src/options.ts).
+const OPTION_RULES: Readonly<Record<string, OptionRule>> = {
   prices: option((v) => typeof v === 'string' || isObject(v), 'a file path or a prices object'),
   priceBook: option((v) => v instanceof PriceBook, 'a PriceBook', kindOf),
   semconvCostAttributes: option((v) => typeof v === 'boolean', 'true or false'),
@@ -163,12 +174,10 @@ const optionsSchema = z.strictObject({
   maxOpenTraces: positiveInteger(),
   traceTtlMs: positiveInteger(),
   budgets: option(Array.isArray, 'a list of budgets', kindOf),
-  budgetLedger: z
-    .unknown()
-    .refine((v) => isObject(v) && LEDGER_METHODS.every((m) => typeof v[m] === 'function'), {
-      error: `expected a BudgetLedger (${LEDGER_METHODS.join(', ')})`,
-    })
-    .optional(),
+  budgetLedger: {
+    ok: (v) => isObject(v) && LEDGER_METHODS.every((m) => typeof v[m] === 'function'),
+    problem: () => `expected a BudgetLedger (${LEDGER_METHODS.join(', ')})`,
+  },
   onBudgetEvent: functionOption(),
   reservationTimeoutMs: positiveInteger(),
   now: functionOption(),
@@ -183,41 +192,54 @@ const optionsSchema = z.strictObject({
     'a resource ({ attributes })',
     kindOf,
   ),
-});
-const OPTION_KEYS = Object.keys(optionsSchema.shape);
+};
 
 const finiteUsd = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const USD_RULE = 'must be a finite non-negative number of USD';
 
-const callOptionsSchema = z.strictObject({
-  estimateUsd: z
-    .unknown()
-    .refine(finiteUsd, { error: (iss) => `${USD_RULE}, got ${shown(iss.input)}` })
-    .optional(),
-  call: z
-    .strictObject({
-      kind: z.enum(['llm', 'tool'], { error: 'expected "llm" or "tool"' }),
-      name: z.string({ error: 'expected the tool name' }).min(1).optional(),
-      arguments: z.unknown().optional(),
-    })
-    .refine((c) => c.kind !== 'tool' || c.name !== undefined, {
-      error: 'a tool call needs its name',
-      path: ['name'],
-    })
-    .optional(),
-  dimensions: z
-    .record(
-      z.string(),
-      z.string({ error: (iss) => `expected a string, got ${kindOf(iss.input)}` }).optional(),
-    )
-    .optional(),
-  context: option(
-    (v) => isObject(v) && typeof v.getValue === 'function',
-    'an OpenTelemetry Context',
-    kindOf,
-  ),
+// Built only for call options that the plain check below cannot vouch for.
+const callOptionsSchema = lazily(() => {
+  const z = zod();
+  return z.strictObject({
+    estimateUsd: z
+      .unknown()
+      .refine(finiteUsd, { error: (iss) => `${USD_RULE}, got ${shown(iss.input)}` })
+      .optional(),
+    call: z
+      .strictObject({
+        kind: z.enum(['llm', 'tool'], { error: 'expected "llm" or "tool"' }),
+        name: z.string({ error: 'expected the tool name' }).min(1).optional(),
+        arguments: z.unknown().optional(),
+      })
+      .refine((c) => c.kind !== 'tool' || c.name !== undefined, {
+        error: 'a tool call needs its name',
+        path: ['name'],
+      })
+      .optional(),
+    dimensions: z
+      .record(
+        z.string(),
+        z.string({ error: (iss) => `expected a string, got ${kindOf(iss.input)}` }).optional(),
+      )
+      .optional(),
+    context: ruleSchema(
+      option(
+        (v) => isObject(v) && typeof v.getValue === 'function',
+        'an OpenTelemetry Context',
+        kindOf,
+      ),
+    ),
+  });
 });
-const CALL_OPTION_KEYS = [...Object.keys(callOptionsSchema.shape), 'name', 'kind', 'arguments'];
+const CALL_OPTION_KEYS = [
+  'estimateUsd',
+  'call',
+  'dimensions',
+  'context',
+  'name',
+  'kind',
+  'arguments',
+];
 
 /** The common shapes of call options, checked without the schema: `check()` and `guard()` are
  * on the request path (docs/performance.md). Accepts only what the schema accepts. */
@@ -260,7 +282,7 @@ function callOptions(
   if (o === undefined || plainCallOptions(o)) return o;
   // Only what the quick check cannot vouch for goes through the schema, which names the problem.
   parseOptions(
-    callOptionsSchema,
+    callOptionsSchema(),
     o,
     CALL_OPTION_KEYS,
     `spanledger: ${signature}`,
@@ -272,10 +294,9 @@ function callOptions(
 /** Create the ledger: the cost processor and its price book. Throws `ConfigError` on bad
  * configuration (at startup, never at run time), with one line naming the option and why. */
 export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
-  parseOptions(
-    optionsSchema,
+  checkOptions(
+    OPTION_RULES,
     options,
-    OPTION_KEYS,
     'spanledger: invalid createSpanLedger options',
     (m) => new ConfigError(m),
   );

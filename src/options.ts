@@ -2,9 +2,13 @@
  * Option objects given in code are validated as strictly as configuration files: unknown keys
  * are errors (with the nearest known key suggested), and every problem is named in one line,
  * `path: reason; path: reason`, the form file errors use (src/config-file.ts).
+ *
+ * Options that are right are checked in plain code; the strict schema (and zod with it) is built
+ * only to name what is wrong, so a service whose options are fine never loads zod
+ * (docs/performance.md, "2026-11-30: startup").
  */
-import { z } from 'zod';
-import { describeIssues } from './config-file.js';
+import type { z } from 'zod';
+import { describeIssues, zod } from './config-file.js';
 
 /** How a value reads in an error: strings quoted, other primitives as written, the rest by kind
  * (`a function`, `an array`, `object`). */
@@ -58,16 +62,58 @@ export function kindOf(v: unknown): string {
   return Array.isArray(v) ? 'array' : typeof v;
 }
 
+/** How one optional option is checked: `ok` for a value that is right, `problem` naming what is
+ * wrong with one that is not. `undefined` is always right (the option is not given). */
+export interface OptionRule {
+  readonly ok: (value: unknown) => boolean;
+  readonly problem: (value: unknown) => string;
+}
+
 /** An optional option checked by `ok`; the error reads `expected <what>, got <value>`. */
 export function option(
   ok: (v: unknown) => boolean,
   expected: string,
   show: (v: unknown) => string = shown,
-) {
-  return z
+): OptionRule {
+  return { ok, problem: (v) => `expected ${expected}, got ${show(v)}` };
+}
+
+/** The schema of one rule, for the schemas that name what is wrong. */
+export function ruleSchema(rule: OptionRule) {
+  return zod()
     .unknown()
-    .refine(ok, { error: (iss) => `expected ${expected}, got ${show(iss.input)}` })
+    .refine(rule.ok, { error: (iss) => rule.problem(iss.input) })
     .optional();
+}
+
+/**
+ * Check an options object against `rules` as a strict schema of them would (unknown keys are
+ * errors), in plain code; only options that fail are parsed with that schema, to throw
+ * `make("<prefix>: <issues>")` naming every problem and suggesting the key a typo meant.
+ */
+export function checkOptions(
+  rules: Readonly<Record<string, OptionRule>>,
+  input: unknown,
+  prefix: string,
+  make: (message: string) => Error,
+): void {
+  if (plainOptionsOk(rules, input)) return;
+  const shape: Record<string, ReturnType<typeof ruleSchema>> = {};
+  for (const [key, rule] of Object.entries(rules)) shape[key] = ruleSchema(rule);
+  parseOptions(zod().strictObject(shape), input, Object.keys(rules), prefix, make);
+}
+
+/** Whether the strict schema of `rules` would accept `input`: the same reads as the schema makes
+ * (every key it knows, and every enumerable key for the unknown ones), never fewer. */
+function plainOptionsOk(rules: Readonly<Record<string, OptionRule>>, input: unknown): boolean {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return false;
+  const o = input as Record<string, unknown>;
+  for (const key in o) if (!Object.hasOwn(rules, key)) return false;
+  for (const key in rules) {
+    const v = o[key];
+    if (v !== undefined && !(rules[key] as OptionRule).ok(v)) return false;
+  }
+  return true;
 }
 
 /** An optional function-valued option. */

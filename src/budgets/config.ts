@@ -4,8 +4,8 @@
  * the entry path (`budgets[2].window.timeZone`) and the reason. Scope keys are dimension names
  * from the dimensions in force (built-in and extra, src/dimensions.ts), handed in by the caller.
  */
-import { z } from 'zod';
-import { ConfigError, describeIssues } from '../config-file.js';
+import type { z as Z } from 'zod';
+import { ConfigError, describeIssues, zod } from '../config-file.js';
 import { BUILTIN, type Dimensions, dimensionValue } from '../dimensions.js';
 
 /** What happens when a budget is exceeded (docs/budgets.md). */
@@ -107,7 +107,7 @@ const MIN_ROLLING_MS = 1000;
 /** One leap year and a bit; longer windows belong in a calendar window. */
 const MAX_ROLLING_MS = 400 * 24 * 3_600_000;
 
-type Ctx = z.core.$RefinementCtx;
+type Ctx = Z.core.$RefinementCtx;
 
 function fail(ctx: Ctx, path: (string | number)[], message: string): void {
   ctx.addIssue({ code: 'custom', path, message });
@@ -130,7 +130,7 @@ function parseScope(value: unknown, known: Dimensions, ctx: Ctx): BudgetScope {
   if (value === 'trace') return 'trace';
   if (!isRecord(value)) {
     fail(ctx, [], `expected 'trace' or dimension matchers such as { team: 'payments' }`);
-    return z.NEVER;
+    return zod().NEVER;
   }
   const keys = Object.keys(value);
   if (keys.length === 0) {
@@ -170,7 +170,7 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
   if (value === 'trace') return 'trace';
   if (!isRecord(value)) {
     fail(ctx, [], `expected 'trace', { calendar, timeZone } or { rollingMs }`);
-    return z.NEVER;
+    return zod().NEVER;
   }
   const keys = Object.keys(value);
   if ('rollingMs' in value) {
@@ -189,7 +189,7 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
   }
   if (!('calendar' in value)) {
     fail(ctx, [], `expected 'trace', { calendar, timeZone } or { rollingMs }`);
-    return z.NEVER;
+    return zod().NEVER;
   }
   for (const k of keys) {
     if (k !== 'calendar' && k !== 'timeZone' && k !== 'weekStartsOn') {
@@ -221,9 +221,9 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
   return out;
 }
 
-const count = z.number().int().positive();
-
 function budgetSchema(known: Dimensions) {
+  const z = zod();
+  const count = z.number().int().positive();
   return z
     .object({
       name: z.string().min(1).max(100),
@@ -306,23 +306,23 @@ function budgetSchema(known: Dimensions) {
 
 /**
  * Schema of the `budgets:` list. Embed it in another schema (e.g. the prices file's
- * `budgets` key); issue paths are relative to the list.
+ * `budgets` key); issue paths are relative to the list. Built on demand: zod is loaded with the
+ * first schema, never by a service that configures no budgets (docs/performance.md, "2026-11-30: startup").
  */
 export function createBudgetsSchema(options: BudgetsSchemaOptions = {}) {
-  return z.array(budgetSchema(options.dimensions ?? BUILTIN)).superRefine((list, ctx) => {
-    const seen = new Map<string, number>();
-    list.forEach((b, i) => {
-      const first = seen.get(b.name);
-      // The name is the budget's identity in the ledger: two budgets would share windows.
-      if (first !== undefined)
-        fail(ctx, [i, 'name'], `duplicate name "${b.name}" (also budgets[${first}])`);
-      else seen.set(b.name, i);
+  return zod()
+    .array(budgetSchema(options.dimensions ?? BUILTIN))
+    .superRefine((list, ctx) => {
+      const seen = new Map<string, number>();
+      list.forEach((b, i) => {
+        const first = seen.get(b.name);
+        // The name is the budget's identity in the ledger: two budgets would share windows.
+        if (first !== undefined)
+          fail(ctx, [i, 'name'], `duplicate name "${b.name}" (also budgets[${first}])`);
+        else seen.set(b.name, i);
+      });
     });
-  });
 }
-
-/** Schema of the `budgets:` list with the built-in dimensions only. */
-export const budgetsSchema = createBudgetsSchema();
 
 /**
  * Validate a budgets list; `origin` names it in errors (a file path, or `options.budgets`).
@@ -333,10 +333,14 @@ export function validateBudgets(
   origin: string,
   options: BudgetsSchemaOptions = {},
 ): Budget[] {
+  // No budgets needs no schema (nor zod).
+  if (input === undefined || input === null || (Array.isArray(input) && input.length === 0)) {
+    return [];
+  }
   // Parse under a `budgets` key so every path names the list, as it appears in the file.
-  const parsed = z
+  const parsed = zod()
     .object({ budgets: createBudgetsSchema(options) })
-    .safeParse({ budgets: input ?? [] });
+    .safeParse({ budgets: input });
   if (!parsed.success) {
     throw new ConfigError(
       `spanledger: invalid budgets in ${origin}: ${describeIssues(parsed.error.issues)}`,

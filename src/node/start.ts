@@ -129,15 +129,19 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
     void fromEnv.budgetLedger?.close();
     throw e;
   }
-  const instrumentations = makers.map((make) => make());
   const given = options.sdk ?? {};
+  // The sampler and exporters before the instrumentations: constructing those installs their
+  // require hooks, through which every later require (the NodeSDK's env readers among them)
+  // costs several times more (docs/performance.md, "2026-11-30: startup").
   const delegate =
     given.sampler ?? samplerFromEnv() ?? new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  const spanProcessors = [ledger.processor, ...(given.spanProcessors ?? exportersFromEnv(env))];
+  const instrumentations = makers.map((make) => make());
   const sdk = new NodeSDK({
     ...given,
     spanLimits: { ...given.spanLimits, attributeCountLimit: attributeCountLimit(env, given) },
     sampler: ledger.sampler(delegate),
-    spanProcessors: [ledger.processor, ...(given.spanProcessors ?? exportersFromEnv(env))],
+    spanProcessors,
     instrumentations: [...instrumentations, ...(given.instrumentations ?? [])],
   });
   sdk.start();

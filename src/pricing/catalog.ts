@@ -2,14 +2,14 @@
  * The one module that talks to `@pydantic/genai-prices` (pre-1.0 API, pinned to an exact
  * version in package.json). Everything else sees only the small surface below, so an upgrade of
  * the catalog touches this file and its conformance tests and nothing else.
+ *
+ * The package is loaded on the first lookup, not at import: it is its data (about 0.5 MB of
+ * JavaScript), which costs about 90 ms to compile and run, so a process pays it when it first
+ * prices something rather than at startup (docs/performance.md, "2026-11-30: startup").
  */
-import {
-  calcPrice,
-  findProvider,
-  type ModelInfo,
-  type Provider,
-  waitForUpdate,
-} from '@pydantic/genai-prices';
+import { createRequire } from 'node:module';
+import type * as GenaiPrices from '@pydantic/genai-prices';
+import type { ModelInfo, Provider } from '@pydantic/genai-prices';
 import { applyErrata, errataFor } from './errata.js';
 import { ERRATA_REVISION } from './errata-data.js';
 
@@ -66,6 +66,17 @@ export interface CatalogUsage {
   audio_seconds?: number;
 }
 
+// A synchronous load that works in both builds and under the test runner: lookups happen inside
+// span processing, which cannot await an import(). The package ships a CommonJS build.
+const requireHere = createRequire(import.meta.url);
+let pkg: typeof GenaiPrices | undefined;
+
+/** The catalog package, loaded on first use. */
+function catalog(): typeof GenaiPrices {
+  pkg ??= requireHere('@pydantic/genai-prices') as typeof GenaiPrices;
+  return pkg;
+}
+
 const providerCache = new Map<string, boolean>();
 
 /** Whether the catalog knows a provider id (exact id or the catalog's own provider matching). */
@@ -73,7 +84,8 @@ export function catalogHasProvider(providerId: string): boolean {
   let known = providerCache.get(providerId);
   if (known === undefined) {
     const list = PRICE_LISTS[providerId];
-    known = findProvider({ providerId: list?.catalogProvider ?? providerId }) !== undefined;
+    known =
+      catalog().findProvider({ providerId: list?.catalogProvider ?? providerId }) !== undefined;
     providerCache.set(providerId, known);
   }
   return known;
@@ -113,7 +125,11 @@ export function findRawCatalogModel(
 ): CatalogModel | undefined {
   // Zero usage prices to zero but still runs the catalog's provider and model matching, which
   // the package does not export on its own. The timestamp is irrelevant to matching.
-  const result = calcPrice({ input_tokens: 0 }, modelId, providerId ? { providerId } : {});
+  const result = catalog().calcPrice(
+    { input_tokens: 0 },
+    modelId,
+    providerId ? { providerId } : {},
+  );
   if (!result) return undefined;
   return { providerId: result.provider.id, modelId: result.model.id, info: result.model };
 }
@@ -259,7 +275,10 @@ export function catalogTotal(
     ],
   };
   const timestamp = typeof at === 'number' ? new Date(at) : at;
-  const r = calcPrice(usage as Record<string, number>, model.modelId, { provider, timestamp });
+  const r = catalog().calcPrice(usage as Record<string, number>, model.modelId, {
+    provider,
+    timestamp,
+  });
   if (!r) throw new Error(`catalog lost model ${model.providerId}/${model.modelId}`);
   return { inputUsd: r.input_price, outputUsd: r.output_price, totalUsd: r.total_price };
 }
@@ -267,5 +286,5 @@ export function catalogTotal(
 /** For tests and tooling: every provider in the bundled catalog, in catalog order. The package
  * resolves this promise from the data bundled in it (it never fetches unless told to). */
 export async function catalogProviders(): Promise<readonly Provider[]> {
-  return (await waitForUpdate()) ?? [];
+  return (await catalog().waitForUpdate()) ?? [];
 }

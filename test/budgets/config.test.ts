@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type BudgetInput,
-  budgetsSchema,
+  createBudgetsSchema,
   matchScope,
   validateBudgets,
 } from '../../src/budgets/config.js';
@@ -98,7 +98,7 @@ describe('validateBudgets: valid definitions', () => {
   });
 
   it('the schema can be embedded; paths are relative to the list', () => {
-    const r = budgetsSchema.safeParse([{ ...monthly, limitUsd: -1 }]);
+    const r = createBudgetsSchema().safeParse([{ ...monthly, limitUsd: -1 }]);
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual([0, 'limitUsd']);
   });
