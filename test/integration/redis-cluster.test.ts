@@ -130,3 +130,270 @@ describe('RedisLedger on a Redis Cluster', () => {
     }
   });
 });
+
+describe('RedisLedger on a Redis Cluster: configuration', () => {
+  it('a call whose keys are in different slots is refused by Redis (CROSSSLOT): counted, never thrown', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const l = clusterLedger({ keyPrefix: `x:${randomUUID()}:` });
+    const [a, b] = [...(await tagsOnEveryMaster(cluster)).values()];
+    const w: WindowRef = { writeKey: `{${a}}:k`, readKeys: [`{${a}}:k`, `{${b}}:k`], ttlMs: DAY };
+    expect(await l.reserve(w, 0.25, 1, true)).toEqual({
+      ok: false,
+      spentUsd: 0,
+      reservedUsd: 0,
+      unavailable: true,
+    });
+    expect(await l.get(w.readKeys)).toEqual({ spentUsd: 0, reservedUsd: 0, unavailable: true });
+    expect(l.stats()).toMatchObject({ redisError: 2, problems: { redis_error: 2 } });
+  });
+
+  it('SPANLEDGER_REDIS_CLUSTER=true with several seeds reaches every master; without it, one node answers MOVED', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const env = {
+      SPANLEDGER_REDIS_URL: cluster.urls.slice(0, 2).join(','),
+      SPANLEDGER_REDIS_CLUSTER: 'true',
+      SPANLEDGER_REDIS_FAILURE: 'closed',
+      SPANLEDGER_REDIS_TIMEOUT_MS: '2000',
+      SPANLEDGER_REDIS_KEY_PREFIX: `env:${randomUUID()}:`,
+    };
+    const fromEnv = ledgerOptionsFromEnv(env).budgetLedger as RedisLedger;
+    ledgers.push(fromEnv);
+    const single = ledgerOptionsFromEnv({
+      ...env,
+      SPANLEDGER_REDIS_URL: cluster.urls[0] as string,
+      SPANLEDGER_REDIS_CLUSTER: 'false',
+    }).budgetLedger as RedisLedger;
+    ledgers.push(single);
+    const tags = [...(await tagsOnEveryMaster(cluster)).values()];
+    const results = { cluster: 0, single: 0 };
+    for (const tag of tags) {
+      const w = day(`spanledger:b:{${tag}}:day:2026-11-30@UTC`);
+      if ((await fromEnv.reserve(w, 0.25, 1, true)).ok) results.cluster++;
+      if ((await single.reserve(w, 0.25, 1, true)).ok) results.single++;
+    }
+    // The cluster ledger reached all three masters; a plain client on one node only its own
+    // slots (the two others answered MOVED: unavailable, refused by fail-closed).
+    expect(results).toEqual({ cluster: 3, single: 1 });
+    expect(single.stats().redisUnavailable).toBe(2);
+  });
+
+  it('a cluster client passed in is used and left open', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const client = createCluster({ rootNodes: [{ url: cluster.urls[1] as string }] });
+    client.on('error', () => {});
+    await client.connect();
+    const l = new RedisLedger({ client, keyPrefix: `given:${randomUUID()}:`, failure: 'closed' });
+    for (const tag of (await tagsOnEveryMaster(cluster)).values()) {
+      const key = `spanledger:b:{${tag}}:day:2026-11-30@UTC`;
+      expect((await l.reserve(day(key), 0.5, 1, true)).ok).toBe(true);
+      expect(await l.add({ key, ttlMs: DAY }, 0.25)).toEqual({ spentUsd: 0.25, reservedUsd: 0.5 });
+    }
+    await l.close();
+    expect(client.isOpen).toBe(true);
+    client.destroy();
+  });
+});
+
+interface WorkerResult {
+  spent: number;
+  calls: number;
+  callsAfterOutage: number;
+  limitRefusals: number;
+  unavailableRefusals: number;
+  stats: {
+    pendingWrites: number;
+    keptWrites: number;
+    replayedWrites: number;
+    replaysSkipped: number;
+    scriptMisses: number;
+    connects: number;
+    degradedReserves: number;
+  };
+}
+
+/** Starts the workers of redis-cluster-worker.ts; `ready` resolves when all have connected. */
+function startWorkers(
+  n: number,
+  args: string[],
+): { workers: ChildProcess[]; ready: Promise<void>; results: Promise<WorkerResult[]> } {
+  const workers: ChildProcess[] = [];
+  const readies: Promise<void>[] = [];
+  const outputs: Promise<WorkerResult>[] = [];
+  for (let i = 0; i < n; i++) {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'redis-cluster-worker.ts'), ...args],
+      { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    workers.push(child);
+    let out = '';
+    let err = '';
+    readies.push(
+      new Promise((ready) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('ready\n')) ready();
+        });
+      }),
+    );
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    outputs.push(
+      new Promise((done, fail) =>
+        child.once('exit', (code) =>
+          code === 0
+            ? done(JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{}'))
+            : fail(new Error(`worker exited ${code}: ${err}`)),
+        ),
+      ),
+    );
+  }
+  return {
+    workers,
+    ready: Promise.all(readies).then(() => {}),
+    results: Promise.all(outputs),
+  };
+}
+
+/** What one failover run measured. */
+interface FailoverRun {
+  limit: number;
+  /** Spend in Redis when the master was killed. */
+  spentAtKill: number;
+  failoverMs: number;
+  /** The promoted replica is the master of the slot now. */
+  promotedReplica: boolean;
+  /** Redis' totals at the end (on the promoted replica). */
+  spent: number;
+  reserved: number;
+  /** What the workers settled, and how much of it Redis does not hold. */
+  settled: number;
+  lost: number;
+  results: WorkerResult[];
+}
+
+const PROCESSES = 4;
+const LOOPS = 4;
+const ESTIMATE = 0.05;
+/** At most one reservation per loop is in flight at any time: what a crash can leave held. */
+const IN_FLIGHT = PROCESSES * LOOPS * ESTIMATE;
+
+/**
+ * Four worker processes × four loops share one daily budget on a key whose slot's master has a
+ * replica; the master is killed (SIGKILL) once `killAt` is spent; the run ends when every loop
+ * was refused by the limit.
+ */
+async function failoverRun(
+  c: TestCluster,
+  failure: 'open' | 'closed',
+  limit: number,
+  killAt: number,
+): Promise<FailoverRun> {
+  const prefix = `fleet:${randomUUID()}:`;
+  // A budget scope whose slot's master still has a replica (an earlier run left one without).
+  let key = '';
+  let master: Awaited<ReturnType<TestCluster['masterOf']>> | undefined;
+  let replicas: Awaited<ReturnType<TestCluster['replicasOf']>> = [];
+  for (let i = 0; replicas.length === 0 && i < 100; i++) {
+    key = `spanledger:b:{fleet-${i}:_}:day:2026-11-30@UTC`;
+    master = await c.masterOf(await c.keySlot(key));
+    replicas = await c.replicasOf(master);
+  }
+  if (!master || replicas.length === 0) throw new Error('no master with a replica left');
+  const slot = await c.keySlot(key);
+  const fleet = startWorkers(PROCESSES, [
+    c.urls.join(','),
+    prefix,
+    key,
+    String(limit),
+    String(ESTIMATE),
+    String(LOOPS),
+    failure,
+  ]);
+  await fleet.ready;
+  for (const w of fleet.workers) w.stdin?.write('go\n');
+  let spentAtKill = 0;
+  while (spentAtKill < killAt) {
+    spentAtKill = Number((await master.raw.hGet(prefix + key, 'spent')) ?? 0);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const killedAt = Date.now();
+  await master.kill();
+  await c.waitHealthy(30_000, slot);
+  const failoverMs = Date.now() - killedAt;
+  const promoted = await c.masterOf(slot);
+  const results = await fleet.results;
+  const [spentRaw, reservedRaw] = await promoted.raw.hmGet(prefix + key, ['spent', 'reserved']);
+  const spent = Number(spentRaw);
+  const settled = results.reduce((a, r) => a + r.spent, 0);
+  const run: FailoverRun = {
+    limit,
+    spentAtKill,
+    failoverMs,
+    promotedReplica: replicas.some((r) => r.port === promoted.port),
+    spent,
+    reserved: Number(reservedRaw),
+    settled,
+    lost: settled - spent,
+    results,
+  };
+  const sum = (f: (r: WorkerResult) => number) => results.reduce((a, r) => a + f(r), 0);
+  console.log(
+    `cluster failover, fail-${failure}: killed ${master.port} at $${spentAtKill.toFixed(4)}; ${promoted.port} master after ${failoverMs} ms; ` +
+      `${sum((r) => r.calls)} calls (${sum((r) => r.callsAfterOutage)} after the outage began), ` +
+      `${sum((r) => r.unavailableRefusals)} refused as unavailable; Redis: spent $${spent.toFixed(6)} of $${limit}, reserved $${run.reserved}; ` +
+      `settled by the workers $${settled.toFixed(6)} (lost $${run.lost.toFixed(6)}); ` +
+      `writes kept ${sum((r) => r.stats.keptWrites)}, replayed ${sum((r) => r.stats.replayedWrites)} ` +
+      `(skipped as applied ${sum((r) => r.stats.replaysSkipped)}), script misses ${sum((r) => r.stats.scriptMisses)}`,
+  );
+  return run;
+}
+
+describe('RedisLedger on a Redis Cluster: the master of a budget’s slot crashes mid-run', () => {
+  it('4 processes × 4 loops share $8.00, fail-closed: refused during the failover, resumed on the promoted replica, nothing double-counted', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const run = await failoverRun(cluster, 'closed', 8, 3);
+    expect(run.promotedReplica).toBe(true);
+    for (const r of run.results) {
+      // Fail-closed: refused while the slot had no master...
+      expect(r.unavailableRefusals).toBeGreaterThan(0);
+      // ...then every loop was refused by the limit, which only Redis answers: each process
+      // was served by the promoted replica.
+      expect(r.limitRefusals).toBe(LOOPS);
+      // Every write kept during the outage was replayed and confirmed before close.
+      expect(r.stats.pendingWrites).toBe(0);
+    }
+    expect(run.results.reduce((a, r) => a + r.callsAfterOutage, 0)).toBeGreaterThan(0);
+    // Never counted twice (replays carry sequence numbers): Redis holds at most what was
+    // settled. Lost: only writes the dead master acknowledged but had not replicated.
+    expect(run.lost).toBeGreaterThanOrEqual(-1e-9);
+    expect(run.lost).toBeLessThanOrEqual(IN_FLIGHT);
+    // The overshoot bound of fail-closed: the limit, plus what asynchronous replication lost.
+    expect(run.spent).toBeLessThanOrEqual(run.limit + run.lost + 1e-9);
+    // A reservation whose reply the crash cut off stays held until the window expires (safe
+    // side): at most one per loop.
+    expect(run.reserved).toBeLessThanOrEqual(IN_FLIGHT + 1e-9);
+    expect(run.spent).toBeGreaterThan(run.limit - IN_FLIGHT - run.reserved);
+  }, 120_000);
+
+  it('4 processes × 4 loops share $8.00, fail-open: each process decides alone during the failover, within the documented bound', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const run = await failoverRun(cluster, 'open', 8, 3);
+    expect(run.promotedReplica).toBe(true);
+    for (const r of run.results) {
+      expect(r.unavailableRefusals).toBe(0);
+      expect(r.limitRefusals).toBe(LOOPS);
+      expect(r.stats.pendingWrites).toBe(0);
+      expect(r.stats.degradedReserves).toBeGreaterThan(0);
+    }
+    expect(run.lost).toBeGreaterThanOrEqual(-1e-9);
+    expect(run.lost).toBeLessThanOrEqual(IN_FLIGHT);
+    // Fail-open: each process may spend, during the outage, what it saw left of the limit (the
+    // spend at the crash, or less: it last heard from Redis before), so the fleet's overshoot
+    // is at most (processes - 1) × (limit - spend at the crash), plus what was in flight.
+    const bound = run.limit + (PROCESSES - 1) * (run.limit - run.spentAtKill) + IN_FLIGHT;
+    expect(run.spent).toBeLessThanOrEqual(bound);
+    expect(run.spent).toBeGreaterThan(run.limit - IN_FLIGHT - run.reserved);
+  }, 120_000);
+});
