@@ -158,12 +158,23 @@ type OwnClient = RedisLedgerClient & {
  * one of them loaded it (a master that did not answers `NOSCRIPT` later and is loaded then).
  */
 class ClusterSender implements RedisLedgerClient {
-  /** False once the own client is replaced or closed. */
-  #usable = true;
-  constructor(readonly cluster: RedisLedgerClusterClient) {}
+  /** Own client: true from its connection (node-redis calls a cluster open as soon as it
+   * starts discovering it) until it is replaced or closed. A client passed in: always. */
+  #usable: boolean;
+  constructor(
+    readonly cluster: RedisLedgerClusterClient,
+    own: boolean,
+  ) {
+    this.#usable = !own;
+  }
 
   get isReady(): boolean {
     return this.#usable && this.cluster.isOpen;
+  }
+
+  /** The own client is connected: calls may go. */
+  connected(): void {
+    this.#usable = true;
   }
 
   retire(): void {
@@ -328,7 +339,7 @@ export class RedisConnection {
     this.#policy = options.policy;
     this.#onUsable = options.onUsable;
     const given = options.client;
-    this.#client = given && isClusterClient(given) ? new ClusterSender(given) : given;
+    this.#client = given && isClusterClient(given) ? new ClusterSender(given, false) : given;
     this.#ownsClient = given === undefined;
     if (this.#ownsClient) this.#firstConnect = this.#open();
   }
@@ -569,7 +580,7 @@ export class RedisConnection {
       return;
     }
     if (this.#closed) return;
-    const sender = new ClusterSender(cluster);
+    const sender = new ClusterSender(cluster, true);
     const previous = this.#client instanceof ClusterSender ? this.#client : undefined;
     // Node sockets are unref'd as they connect (node-redis has no cluster-wide unref): a host
     // whose Redis is down, or idle, can still exit.
@@ -600,6 +611,7 @@ export class RedisConnection {
       destroyQuietly(cluster);
       return;
     }
+    sender.connected();
     this.#client = sender;
     if (previous) {
       previous.retire();
