@@ -177,6 +177,37 @@ describe('RedisLedger on a Redis Cluster: configuration', () => {
     expect(single.stats().redisUnavailable).toBe(2);
   });
 
+  it('a host with an open cluster ledger exits by itself (node sockets and timers are unref’d)', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'redis-cluster-exit-worker.ts'), cluster.urls.join(',')],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const code = await new Promise<number | null>((done) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        done(c);
+      });
+    });
+    console.log(
+      `cluster ledger left open: host exited (code ${code}) ${Date.now() - started} ms after start`,
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      ready: true,
+      reserve: { ok: true, spentUsd: 0, reservedUsd: 0.1 },
+      settled: { spentUsd: 0.05, reservedUsd: 0 },
+      stats: { connects: 1, redisUnavailable: 0 },
+    });
+  });
+
   it('a cluster client passed in is used and left open', async (ctx) => {
     if (!cluster) return ctx.skip();
     const client = createCluster({ rootNodes: [{ url: cluster.urls[1] as string }] });

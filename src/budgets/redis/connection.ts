@@ -130,7 +130,7 @@ const UNAVAILABLE_CODES = new Set([
   'ASK',
   'READONLY',
 ]);
-/** A cluster whose nodes failed again within this time backs off further (see #refresh). */
+/** A cluster whose nodes failed again within this time backs off further (see #clusterLost). */
 const CLUSTER_QUIET_MS = 5_000;
 const TIMEOUT = Symbol('timeout');
 
