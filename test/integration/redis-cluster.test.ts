@@ -17,6 +17,7 @@ import type { BudgetLedger, WindowRef } from '../../src/budgets/types.js';
 import { ledgerOptionsFromEnv } from '../../src/node/env.js';
 import { ledgerContract } from '../budgets/ledger-contract.js';
 import { startTestCluster, type TestCluster } from '../support/redis-cluster.js';
+import { waitFor } from './redis-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -427,4 +428,76 @@ describe('RedisLedger on a Redis Cluster: the master of a budget’s slot crashe
     expect(run.spent).toBeLessThanOrEqual(bound);
     expect(run.spent).toBeGreaterThan(run.limit - IN_FLIGHT - run.reserved);
   }, 120_000);
+});
+
+describe('RedisLedger on a Redis Cluster: a master hangs', () => {
+  it('SIGSTOP: answered by the policy at the deadline; its stall holds back every slot until the client is replaced after 5 s; calls resume on the promoted replica', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const c = cluster;
+    const tags = await tagsOnEveryMaster(c);
+    let hungTag: string | undefined;
+    let otherTag: string | undefined;
+    for (const [port, tag] of tags) {
+      const node = c.nodes.find((n) => n.port === port);
+      if (!hungTag && node && (await c.replicasOf(node)).length > 0) hungTag = tag;
+      else otherTag ??= tag;
+    }
+    if (!hungTag || !otherTag) throw new Error('no master with a replica left');
+    const hungKey = `spanledger:b:{${hungTag}}:day:2026-11-30@UTC`;
+    const otherKey = `spanledger:b:{${otherTag}}:day:2026-11-30@UTC`;
+    const prefix = `hang:${randomUUID()}:`;
+    const slot = await c.keySlot(prefix + hungKey);
+    const hung = await c.masterOf(slot);
+    const l = clusterLedger({
+      cluster: { rootNodes: c.urls.map((url) => ({ url })) },
+      keyPrefix: prefix,
+      timeoutMs: 50,
+    });
+    // Connected, scripts loaded on every master (the first call's work, beyond 50 ms here).
+    expect(await l.ready(10_000)).toBe(true);
+    expect((await l.reserve(day(hungKey), 0.25, 1, true)).ok).toBe(true);
+    expect((await l.reserve(day(otherKey), 0.25, 1, true)).ok).toBe(true);
+    hung.pause(true);
+    try {
+      const stoppedAt = Date.now();
+      expect(await l.reserve(day(hungKey), 0.25, 1, true)).toMatchObject({
+        ok: false,
+        unavailable: true,
+      });
+      const answeredMs = Date.now() - stoppedAt;
+      // The other master is fine, but nothing is sent while an answer is missing.
+      expect(await l.reserve(day(otherKey), 0.25, 1, true)).toMatchObject({
+        ok: false,
+        unavailable: true,
+      });
+      expect(l.stats()).toMatchObject({ redisTimeout: 1, stalledCalls: 1 });
+      let recoveredMs = 0;
+      await waitFor(
+        'the hung slot to be served again',
+        async () => {
+          const r = await l.reserve(day(hungKey), 0, 1, true);
+          recoveredMs = Date.now() - stoppedAt;
+          return r.ok;
+        },
+        30_000,
+        50,
+      );
+      const promoted = await c.masterOf(slot);
+      const stats = l.stats();
+      console.log(
+        `cluster master hung: first call answered in ${answeredMs} ms; served again after ${recoveredMs} ms by ${promoted.port} (was ${hung.port}); ` +
+          `stalled calls ${stats.stalledCalls}, stall resets ${stats.stallResets}, connects ${stats.connects}`,
+      );
+      expect(answeredMs).toBeLessThan(1_000);
+      expect(promoted.port).not.toBe(hung.port);
+      expect(stats.stallResets).toBe(1);
+      expect(recoveredMs).toBeGreaterThanOrEqual(5_000);
+      // The reservation taken before the hang replicated to the promoted replica; the other
+      // slot is served too.
+      expect((await l.get([hungKey])).reservedUsd).toBe(0.25);
+      expect((await l.reserve(day(otherKey), 0.25, 1, true)).ok).toBe(true);
+    } finally {
+      hung.pause(false);
+    }
+  }, 90_000);
 });

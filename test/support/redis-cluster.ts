@@ -38,6 +38,8 @@ export interface ClusterNode {
   readonly raw: NodeClient;
   /** SIGKILL: a crash, as clients and the other nodes see it. */
   kill(): Promise<void>;
+  /** SIGSTOP (`true`) or SIGCONT (`false`): a node that hangs with its connections open. */
+  pause(paused: boolean): void;
   /** Whether the process is still running. */
   alive(): boolean;
 }
@@ -159,6 +161,7 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'spanledger-cluster-'));
   const children: ChildProcess[] = [];
   const nodes: ClusterNode[] = [];
+  const stoppedPorts = new Set<number>();
   let stopped = false;
   const killAll = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -235,6 +238,13 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
           await exited(child);
         },
+        pause(paused) {
+          if (child.exitCode === null && child.signalCode === null) {
+            child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+            if (paused) stoppedPorts.add(port);
+            else stoppedPorts.delete(port);
+          }
+        },
       });
     }
     // Each node answers PING before the cluster is created.
@@ -262,7 +272,8 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
     throw err;
   }
 
-  const live = () => nodes.filter((n) => n.alive());
+  // A stopped node would never answer the helpers' own commands.
+  const live = () => nodes.filter((n) => n.alive() && !stoppedPorts.has(n.port));
   const shards = async (): Promise<Shard[]> => {
     for (const n of live()) {
       try {
@@ -315,7 +326,7 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
           const [port] = masters;
           // One answer, and a node that is really up (right after a crash the others still
           // call the dead master online, until the node timeout passes).
-          return masters.size === 1 && port !== undefined && byPort(port).alive();
+          return masters.size === 1 && live().some((n) => n.port === port);
         },
         timeoutMs,
       );

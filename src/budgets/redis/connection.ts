@@ -482,7 +482,10 @@ export class RedisConnection {
     this.#stallTimer = setTimeout(() => {
       this.#stallTimer = undefined;
       if (!this.#stalled || client !== this.#client || this.#closed) return;
-      this.#stalled = false;
+      // A single client is destroyed at once, and calls fail as not connected until its
+      // successor connects. A cluster client stays in use until its successor is connected
+      // (#openCluster), and would send to the silent node again: it stays stalled until then.
+      if (!this.#clusterUrls) this.#stalled = false;
       this.counters.stallResets++;
       this.#reporter.count(
         'redis_stalled',
