@@ -26,14 +26,22 @@ import { Reporter } from '../diag.js';
 import { type Check, checkOptionObject } from '../options.js';
 import {
   type ConnectionCounters,
+  checkClusterOption,
+  clusterSeeds,
+  type RedisClusterOption,
   RedisConnection,
   type RedisLedgerClient,
+  type RedisLedgerClusterClient,
 } from './redis/connection.js';
 import { SCRIPTS } from './redis/scripts.js';
 import { type PendingWrite, Shadow } from './redis/shadow.js';
 import type { BudgetLedger, KeyRef, ReserveResult, WindowRef, WindowTotals } from './types.js';
 
-export type { RedisLedgerClient } from './redis/connection.js';
+export type {
+  RedisClusterOption,
+  RedisLedgerClient,
+  RedisLedgerClusterClient,
+} from './redis/connection.js';
 
 /** Options of {@link RedisLedger}. Checked once at construction: unknown keys and bad values
  * throw a `TypeError` naming both. */
@@ -41,9 +49,11 @@ export interface RedisLedgerOptions {
   /** Redis URL, e.g. `redis://127.0.0.1:6379` (used when no `client` is given). Default
    * `redis://127.0.0.1:6379`. */
   url?: string;
-  /** An existing node-redis client (connected by its owner). The ledger neither connects nor
-   * closes it, and relies on its reconnect settings. */
-  client?: RedisLedgerClient;
+  /** An existing node-redis client, or cluster client (`createCluster()`), connected by its
+   * owner. The ledger neither connects nor closes it, and relies on its reconnect settings. */
+  client?: RedisLedgerClient | RedisLedgerClusterClient;
+  /** A Redis Cluster by its seed nodes, instead of `url` (docs/budgets.md, "Redis Cluster"). */
+  cluster?: RedisClusterOption;
   /** Prefix of every key, e.g. per environment. Default empty (window keys start with
    * `spanledger:b:`). No braces (Redis Cluster hash tags). */
   keyPrefix?: string;
@@ -107,6 +117,7 @@ const OPTION_CHECKS: Readonly<Record<keyof RedisLedgerOptions, Check>> = {
     typeof (v as RedisLedgerClient).sendCommand === 'function'
       ? undefined
       : 'must be a node-redis client (with sendCommand)',
+  cluster: checkClusterOption,
   keyPrefix: (v) =>
     typeof v === 'string' && !/[{}]/.test(v) ? undefined : 'must be a string without braces',
   timeoutMs: (v) =>
@@ -164,6 +175,7 @@ export class RedisLedger implements BudgetLedger {
     });
     this.#conn = new RedisConnection({
       url: o.url ?? 'redis://127.0.0.1:6379',
+      clusterUrls: clusterSeeds(o),
       client: o.client,
       timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       reporter: this.#reporter,

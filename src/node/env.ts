@@ -5,6 +5,7 @@
  */
 import { trustedKeys } from '../attribution/attribution.js';
 import type { Budget } from '../budgets/config.js';
+import { checkClusterOption } from '../budgets/redis/connection.js';
 import { RedisLedger } from '../budgets/redis-ledger.js';
 import { loadBudgetsFile, loadConfigFile } from '../config.js';
 import { ConfigError } from '../config-file.js';
@@ -27,8 +28,11 @@ export const ENV = {
   trustBaggage: 'SPANLEDGER_TRUST_BAGGAGE',
   /** Distinct values kept per dimension before `__other__`. */
   maxValuesPerDimension: 'SPANLEDGER_MAX_VALUES_PER_DIMENSION',
-  /** Redis URL for budgets shared across processes (default: in-process budgets). */
+  /** Redis URL for budgets shared across processes (default: in-process budgets); with
+   * `SPANLEDGER_REDIS_CLUSTER=true`, one or more comma-separated seed nodes of a Redis Cluster. */
   redisUrl: 'SPANLEDGER_REDIS_URL',
+  /** `true`: `SPANLEDGER_REDIS_URL` names nodes of a Redis Cluster (default `false`). */
+  redisCluster: 'SPANLEDGER_REDIS_CLUSTER',
   /** `open` (default) or `closed`: what budget reservations do while Redis is unreachable. */
   redisFailure: 'SPANLEDGER_REDIS_FAILURE',
   /** Prefix of the Redis keys, e.g. per environment. */
@@ -156,7 +160,8 @@ export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
   if (!envBoolean(env, ENV.semconvCostAttributes, true)) options.semconvCostAttributes = false;
 
   // Last: the Redis ledger opens a connection, so every other variable is validated first.
-  const redisUrl = envString(env, ENV.redisUrl);
+  const redisUrls = envList(env, ENV.redisUrl);
+  const cluster = envBoolean(env, ENV.redisCluster, false);
   const timeoutMs = envPositiveInt(env, ENV.redisTimeoutMs);
   const failure = envString(env, ENV.redisFailure)?.toLowerCase();
   if (failure !== undefined && failure !== 'open' && failure !== 'closed') {
@@ -164,15 +169,37 @@ export function ledgerOptionsFromEnv(env: Env): SpanLedgerOptions {
       `spanledger: ${ENV.redisFailure}=${JSON.stringify(failure)}: expected open or closed`,
     );
   }
-  if (redisUrl !== undefined) {
-    if (!/^rediss?:\/\//.test(redisUrl)) {
+  if (cluster && redisUrls === undefined) {
+    throw new ConfigError(
+      `spanledger: ${ENV.redisCluster}=true needs ${ENV.redisUrl} (the seed nodes of the cluster)`,
+    );
+  }
+  if (redisUrls !== undefined && redisUrls.length > 0) {
+    for (const url of redisUrls) {
+      if (!/^rediss?:\/\//.test(url)) {
+        throw new ConfigError(
+          `spanledger: ${ENV.redisUrl}: expected a redis:// or rediss:// URL, got ${JSON.stringify(url)}`,
+        );
+      }
+    }
+    if (!cluster && redisUrls.length > 1) {
+      // Several servers that are not a cluster cannot share one ledger: never guess.
       throw new ConfigError(
-        `spanledger: ${ENV.redisUrl}: expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`,
+        `spanledger: ${ENV.redisUrl}: ${redisUrls.length} URLs given; several are the seed nodes of a Redis Cluster: set ${ENV.redisCluster}=true`,
       );
     }
     const prefix = envString(env, ENV.redisKeyPrefix);
+    let target: { url: string } | { cluster: { rootNodes: Array<{ url: string }> } } = {
+      url: redisUrls[0] as string,
+    };
+    if (cluster) {
+      const rootNodes = redisUrls.map((url) => ({ url }));
+      const problem = checkClusterOption({ rootNodes });
+      if (problem) throw new ConfigError(`spanledger: ${ENV.redisUrl}: ${problem}`);
+      target = { cluster: { rootNodes } };
+    }
     options.budgetLedger = new RedisLedger({
-      url: redisUrl,
+      ...target,
       ...(failure ? { failure } : {}),
       ...(prefix ? { keyPrefix: prefix } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),

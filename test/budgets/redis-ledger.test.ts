@@ -11,7 +11,35 @@ describe('new RedisLedger(options)', () => {
     [{ failure: 'maybe' }, "failure: must be 'open' or 'closed', got \"maybe\""],
     [
       { timeout: 50 },
-      'timeout: unknown key (known: url, client, keyPrefix, timeoutMs, failure, now)',
+      'timeout: unknown key (known: url, client, cluster, keyPrefix, timeoutMs, failure, now)',
+    ],
+    [
+      { cluster: { rootNodes: [] } },
+      'cluster: must be { rootNodes: [{ url: "redis://host:port" }, ...] }, got object',
+    ],
+    [
+      { cluster: ['redis://10.0.0.1:6379'] },
+      'cluster: must be { rootNodes: [{ url: "redis://host:port" }, ...] }, got an array',
+    ],
+    [
+      { cluster: { rootNodes: [{ url: 'http://10.0.0.1:6379' }] } },
+      'cluster: must be { rootNodes: [{ url: "redis://host:port" }, ...] }; 10.0.0.1:6379 is not a redis:// or rediss:// URL, got object',
+    ],
+    [
+      {
+        cluster: {
+          rootNodes: [{ url: 'rediss://10.0.0.1:6379' }, { url: 'redis://10.0.0.2:6379' }],
+        },
+      },
+      'cluster: every root node must have the same scheme and credentials (they are used for every node), got object',
+    ],
+    [
+      { cluster: { rootNodes: [{ url: 'redis://10.0.0.1:6379/1' }] } },
+      'cluster: a Redis Cluster has database 0 only, got object',
+    ],
+    [
+      { url: 'redis://10.0.0.1:6379', cluster: { rootNodes: [{ url: 'redis://10.0.0.2:6379' }] } },
+      'cluster: give cluster, url or client, not several',
     ],
   ])('%o: one TypeError line naming the option', (options, why) => {
     expect(() => new RedisLedger(options as never)).toThrow(

@@ -51,6 +51,36 @@ describe('SPANLEDGER_* variables', () => {
     [{ SPANLEDGER_SEMCONV_COST_ATTRIBUTES: 'off' }, /expected true or false/],
     [{ SPANLEDGER_REDIS_URL: 'localhost:6379' }, /SPANLEDGER_REDIS_URL: expected a redis:\/\//],
     [
+      { SPANLEDGER_REDIS_URL: 'redis://10.0.0.1:6379,redis://10.0.0.2:6379' },
+      /^spanledger: SPANLEDGER_REDIS_URL: 2 URLs given; several are the seed nodes of a Redis Cluster: set SPANLEDGER_REDIS_CLUSTER=true$/,
+    ],
+    [
+      {
+        SPANLEDGER_REDIS_URL: 'redis://10.0.0.1:6379,10.0.0.2:6379',
+        SPANLEDGER_REDIS_CLUSTER: 'true',
+      },
+      /SPANLEDGER_REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL, got "10.0.0.2:6379"/,
+    ],
+    [
+      {
+        SPANLEDGER_REDIS_URL: 'redis://:a@10.0.0.1:6379,redis://:b@10.0.0.2:6379',
+        SPANLEDGER_REDIS_CLUSTER: 'true',
+      },
+      /^spanledger: SPANLEDGER_REDIS_URL: every root node must have the same scheme and credentials/,
+    ],
+    [
+      { SPANLEDGER_REDIS_URL: 'redis://10.0.0.1:6379/2', SPANLEDGER_REDIS_CLUSTER: 'true' },
+      /SPANLEDGER_REDIS_URL: a Redis Cluster has database 0 only/,
+    ],
+    [
+      { SPANLEDGER_REDIS_CLUSTER: 'true' },
+      /SPANLEDGER_REDIS_CLUSTER=true needs SPANLEDGER_REDIS_URL/,
+    ],
+    [
+      { SPANLEDGER_REDIS_URL: 'redis://10.0.0.1:6379', SPANLEDGER_REDIS_CLUSTER: 'yes' },
+      /SPANLEDGER_REDIS_CLUSTER="yes": expected true or false/,
+    ],
+    [
       { SPANLEDGER_BUDGETS_FILE: '/nope.yaml' },
       /^spanledger: SPANLEDGER_BUDGETS_FILE: cannot read/,
     ],

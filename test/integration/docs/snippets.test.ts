@@ -23,6 +23,7 @@ import {
   type ReceivedSpan,
   startOtlpReceiver,
 } from '../../support/otlp-receiver.js';
+import { startTestCluster, type TestCluster } from '../../support/redis-cluster.js';
 import { ensureRedisServer, type RedisServer, startRedis } from '../redis-server.js';
 
 /** One process the harness ran for a block. */
@@ -63,6 +64,10 @@ interface Harness {
   /** The block's Redis URL (`redis://redis.internal:6379`) is pointed at a private redis-server the test
    * starts on loopback: the block runs against a real Redis, and nothing leaves the machine. */
   redis?: boolean;
+  /** The block's cluster seed URLs (`redis://redis-0.internal:6379`, `-1`, ...) are pointed at
+   * the nodes of a private Redis Cluster (test/support/redis-cluster.ts), started on loopback
+   * for the first such block. */
+  cluster?: boolean;
   /** For a block that shows output: the ES module program whose output it is, run instead. */
   program?: string;
   /** The figures the block states, asserted (exit code 0 and empty stderr are always checked). */
@@ -213,6 +218,21 @@ await ledger.shutdown();
       expect(totals).toEqual({ spentUsd: 0, reservedUsd: 0 });
       expect(stats).toMatchObject({ redisUnavailable: 0, redisTimeout: 0 });
       expect(stats.operations).toBeGreaterThanOrEqual(1);
+    },
+  },
+  'budgets-redis-cluster': {
+    cluster: true,
+    after:
+      "await budgetLedger.ready(10_000);\nconsole.log(JSON.stringify(await budgetLedger.get(['docs:check'])));\nconsole.log(JSON.stringify(budgetLedger.stats()));\nawait ledger.shutdown();\nawait budgetLedger.close();\n",
+    check([run]) {
+      // A real round trip to the cluster: an empty window read, not a fail-closed refusal.
+      const [totals, stats] = (run?.stdout ?? '')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(totals).toEqual({ spentUsd: 0, reservedUsd: 0 });
+      expect(stats).toMatchObject({ redisUnavailable: 0, redisTimeout: 0, redisError: 0 });
+      expect(stats.scriptLoads).toBeGreaterThanOrEqual(1);
     },
   },
   'clients-openai': {
@@ -411,6 +431,9 @@ let mock: MockProviders;
 let redis: RedisServer;
 /** The Redis URL the docs show; the harness points it at a private redis-server. */
 const DOC_REDIS_URL = 'redis://redis.internal:6379';
+/** The Redis Cluster seeds the docs show; the harness points them at a private cluster. */
+const DOC_CLUSTER_URL = /redis:\/\/redis-(\d)\.internal:6379/g;
+let cluster: Promise<TestCluster | undefined> | undefined;
 let receiver: OtlpReceiver;
 const projects = new Map<string, string>();
 const tempDirs: string[] = [];
@@ -551,7 +574,13 @@ async function runSnippet(s: Snippet, h: Harness): Promise<Run[]> {
     }
     return runs;
   }
-  const code0 = h.redis === true ? s.code.replaceAll(DOC_REDIS_URL, redis.url) : s.code;
+  let code0 = h.redis === true ? s.code.replaceAll(DOC_REDIS_URL, redis.url) : s.code;
+  if (h.cluster === true) {
+    cluster ??= startTestCluster();
+    const c = await cluster;
+    if (!c) throw new Error('redis-server is not available for the Redis Cluster');
+    code0 = code0.replace(DOC_CLUSTER_URL, (_, i: string) => c.urls[Number(i)] as string);
+  }
   const source = code0 + (h.after ?? '');
   const ext = s.lang === 'cjs' ? 'cjs' : 'mjs';
   const code =
@@ -574,7 +603,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([mock?.close(), receiver?.close(), redis?.stop()]);
+  await Promise.all([
+    mock?.close(),
+    receiver?.close(),
+    redis?.stop(),
+    cluster?.then((c) => c?.stop()),
+  ]);
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
 
