@@ -19,8 +19,11 @@
  *     npm run bench:overhead         (builds first)
  *     BENCH_ROUNDS=5 BENCH_CALLS=1000 BENCH_WARMUP=300 BENCH_CASES='openai chat' BENCH_VARIANTS=1,2
  *     BENCH_PROFILE=dir              (each child also writes a --cpu-prof profile into dir)
+ *     BENCH_BASELINE=.scratch/dist-0 (also variant (4): register from that build, e.g. before a
+ *                                     change; a directory inside this checkout)
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { OPENAI_DEFAULTS, startMockProviders } from '../test/support/mock-providers.ts';
@@ -43,6 +46,17 @@ const allVariants = [
     env: { SPANLEDGER_BUDGETS_FILE: 'bench/fixtures/overhead-budgets.yaml' },
   },
 ];
+// A second build of register (another checkout's `dist/`, under this one so that it resolves the
+// same node_modules), measured in the same rounds: before and after a change, without the drift
+// between two runs.
+if (process.env.BENCH_BASELINE) {
+  allVariants.push({
+    id: 4,
+    name: '(4) register, baseline build',
+    args: ['--import', `./${process.env.BENCH_BASELINE}/register.js`],
+    env: {},
+  });
+}
 const wanted = process.env.BENCH_VARIANTS?.split(',').map(Number);
 const variants = allVariants.filter((v) => wanted === undefined || wanted.includes(v.id));
 
@@ -85,6 +99,8 @@ function runChild(variant, round) {
         '--cpu-prof',
         '--cpu-prof-dir',
         process.env.BENCH_PROFILE,
+        '--cpu-prof-interval',
+        '100',
         '--cpu-prof-name',
         `v${variant.id}-r${round}.cpuprofile`,
       ]
@@ -106,6 +122,10 @@ function runChild(variant, round) {
       if (code !== 0) reject(new Error(`${variant.name} exited ${code}: ${err}`));
       else {
         if (err.trim() !== '') process.stderr.write(`${variant.name}: ${err}`);
+        if (process.env.BENCH_PROFILE) {
+          // The timed windows, for reading only the calls out of the profile.
+          writeFileSync(`${process.env.BENCH_PROFILE}/v${variant.id}-r${round}.windows.jsonl`, out);
+        }
         resolve(
           out
             .trim()
@@ -166,12 +186,12 @@ for (const [name, byVariant] of Object.entries(results)) {
     const plain = median(added(1));
     const ratio = (id) =>
       byVariant[id] === undefined ? 'n/a' : `${(median(added(id)) / plain).toFixed(2)}x`;
-    summary.push(`| ${name} | ${ratio(2)} | ${ratio(3)} |`);
+    summary.push(`| ${name} | ${ratio(2)} | ${ratio(3)} | ${ratio(4)} |`);
   }
 }
 if (summary.length > 0) {
   console.log('\nAdded µs per call against plain OTel (medians of added µs):\n');
-  console.log('| case | (2)/(1) | (3)/(1) |');
-  console.log('|---|---|---|');
+  console.log('| case | (2)/(1) | (3)/(1) | (4)/(1) |');
+  console.log('|---|---|---|---|');
   for (const line of summary) console.log(line);
 }
