@@ -138,16 +138,21 @@ function runChild(variant, round) {
 }
 
 const loadBefore = loadAvg();
-/** µs per call by case, then by variant id: one value per round. */
-const results = {};
+/** µs per call (wall and CPU) by case, then by variant id: one value per round. */
+const results = { wall: {}, cpu: {} };
 for (let round = 0; round < ROUNDS; round++) {
   // Alternate the order: forwards on even rounds, backwards on odd ones.
   const order = round % 2 === 0 ? variants : [...variants].reverse();
   for (const variant of order) {
     for (const r of await runChild(variant, round)) {
-      results[r.case] ??= {};
-      results[r.case][variant.id] ??= [];
-      results[r.case][variant.id].push(r.usPerCall);
+      for (const [measure, value] of [
+        ['wall', r.usPerCall],
+        ['cpu', r.cpuUsPerCall],
+      ]) {
+        results[measure][r.case] ??= {};
+        results[measure][r.case][variant.id] ??= [];
+        results[measure][r.case][variant.id].push(value);
+      }
     }
   }
 }
@@ -164,34 +169,45 @@ console.log(
     `${CALLS} calls (after ${WARMUP} warm-up), variants alternating; OTLP exports received: ` +
     `${received.traces} traces, ${received.metrics} metrics, ${received.logs} logs\n`,
 );
-console.log('| case | variant | µs/call median | range | added µs median | range |');
-console.log('|---|---|---|---|---|---|');
-const summary = [];
-for (const [name, byVariant] of Object.entries(results)) {
-  const base = byVariant[0];
-  // Added µs per round: the variant's figure minus the same round's no-telemetry figure.
-  const added = (id) => byVariant[id]?.map((x, i) => x - (base?.[i] ?? Number.NaN));
-  for (const v of variants) {
-    const xs = byVariant[v.id];
-    const a = added(v.id);
-    const cols = [
-      f(median(xs)),
-      `${f(Math.min(...xs))}–${f(Math.max(...xs))}`,
-      v.id === 0 || base === undefined ? '' : `+${f(median(a))}`,
-      v.id === 0 || base === undefined ? '' : `${f(Math.min(...a))}–${f(Math.max(...a))}`,
-    ];
-    console.log(`| ${name} | ${v.name} | ${cols.join(' | ')} |`);
-  }
-  if (base !== undefined && byVariant[1] !== undefined) {
-    const plain = median(added(1));
-    const ratio = (id) =>
-      byVariant[id] === undefined ? 'n/a' : `${(median(added(id)) / plain).toFixed(2)}x`;
-    summary.push(`| ${name} | ${ratio(2)} | ${ratio(3)} | ${ratio(4)} |`);
-  }
+for (const [measure, title] of [
+  ['wall', 'Wall time per call (µs)'],
+  ['cpu', "The app process's CPU time per call (µs, user + system, all its threads)"],
+]) {
+  console.log(`## ${title}\n`);
+  report(results[measure]);
 }
-if (summary.length > 0) {
-  console.log('\nAdded µs per call against plain OTel (medians of added µs):\n');
-  console.log('| case | (2)/(1) | (3)/(1) | (4)/(1) |');
-  console.log('|---|---|---|---|');
-  for (const line of summary) console.log(line);
+
+function report(byCase) {
+  console.log('| case | variant | median | range | added median | added range |');
+  console.log('|---|---|---|---|---|---|');
+  const summary = [];
+  for (const [name, byVariant] of Object.entries(byCase)) {
+    const base = byVariant[0];
+    // Added µs per round: the variant's figure minus the same round's no-telemetry figure.
+    const added = (id) => byVariant[id]?.map((x, i) => x - (base?.[i] ?? Number.NaN));
+    for (const v of variants) {
+      const xs = byVariant[v.id];
+      const a = added(v.id);
+      const cols = [
+        f(median(xs)),
+        `${f(Math.min(...xs))}–${f(Math.max(...xs))}`,
+        v.id === 0 || base === undefined ? '' : `+${f(median(a))}`,
+        v.id === 0 || base === undefined ? '' : `${f(Math.min(...a))}–${f(Math.max(...a))}`,
+      ];
+      console.log(`| ${name} | ${v.name} | ${cols.join(' | ')} |`);
+    }
+    if (base !== undefined && byVariant[1] !== undefined) {
+      const plain = median(added(1));
+      const ratio = (id) =>
+        byVariant[id] === undefined ? 'n/a' : `${(median(added(id)) / plain).toFixed(2)}x`;
+      summary.push(`| ${name} | ${ratio(2)} | ${ratio(3)} | ${ratio(4)} |`);
+    }
+  }
+  if (summary.length > 0) {
+    console.log('\nAdded µs per call against plain OTel (medians of added µs):\n');
+    console.log('| case | (2)/(1) | (3)/(1) | (4)/(1) |');
+    console.log('|---|---|---|---|');
+    for (const line of summary) console.log(line);
+  }
+  console.log('');
 }
