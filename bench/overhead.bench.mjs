@@ -18,7 +18,8 @@
  *
  *     npm run bench:overhead         (builds first)
  *     BENCH_ROUNDS=5 BENCH_CALLS=1000 BENCH_WARMUP=300 BENCH_CASES='openai chat' BENCH_VARIANTS=1,2
- *     BENCH_PROFILE=dir              (each child also writes a --cpu-prof profile into dir)
+ *     BENCH_PROFILE=dir              (each child also writes a --cpu-prof profile into dir,
+ *                                     sampled every BENCH_PROFILE_INTERVAL µs, default 100)
  *     BENCH_BASELINE=.scratch/dist-0 (also variant (4): register from that build, e.g. before a
  *                                     change; a directory inside this checkout)
  */
@@ -100,7 +101,7 @@ function runChild(variant, round) {
         '--cpu-prof-dir',
         process.env.BENCH_PROFILE,
         '--cpu-prof-interval',
-        '100',
+        process.env.BENCH_PROFILE_INTERVAL ?? '100',
         '--cpu-prof-name',
         `v${variant.id}-r${round}.cpuprofile`,
       ]
