@@ -20,7 +20,7 @@
 // Environment knobs: BENCH_PROCS (processes per task, default 5), BENCH_SPANS (spans per timed
 // round, default 120000), BENCH_ROUNDS (timed rounds per process, default 3), BENCH_WARMUP_SPANS
 // (default 30000), BENCH_BATCH (spans between macrotask yields, default 256), BENCH_SCENARIOS
-// (comma list of a,b,c,e; default all), BENCH_TIME_MS (tinybench time per (d) task, default 500),
+// (comma list of a,b,c,e,f; default all), BENCH_TIME_MS (tinybench time per (d) task, default 500),
 // BENCH_DIST (path of another build's index.js to measure instead of ../dist/index.js).
 // `--json` prints only the JSON results; `--out FILE` also writes them to FILE.
 //
@@ -38,7 +38,11 @@
 //                (two alternatives priced on the usage of one span);
 //            (e) priced LLM span with a realistic attribute count: the 7 of (b) + 13 typical
 //                ones = 20, so the span's attributes object is already in V8 dictionary mode
-//                before spanledger adds its 15.
+//                before spanledger adds its 15;
+//            (f) an agent run: root + 10 priced LLM children, with the `attrs` pipeline (f0): the
+//                SDK writing the ledger's attributes as constants, the floor under any
+//                implementation. Targets: (a) plain spans keep >= 0.95 of the SDK's throughput;
+//                (f - f0) a priced call costs <= 1.5 µs above that floor (docs/performance.md).
 // Each timed round yields one macrotask (setImmediate) every BATCH spans, so the SDK's per-span
 // export promises settle inside the round (their cost belongs to the pipeline; the yield is a
 // fixed cost per batch, the same for both pipelines).
@@ -361,7 +365,7 @@ const jsonOnly = args.includes('--json');
 const outIdx = args.indexOf('--out');
 const outFile = outIdx >= 0 ? args[outIdx + 1] : undefined;
 const log = jsonOnly ? () => {} : (...a) => console.log(...a);
-const scenarios = (process.env.BENCH_SCENARIOS ?? 'a,b,c,e')
+const scenarios = (process.env.BENCH_SCENARIOS ?? 'a,b,c,e,f')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -647,6 +651,7 @@ const derived = {
   fLean: compare('f', 'plain', 'lean'),
   fAttrs: compare('f', 'plain', 'attrs'), // writing the ledger's attributes, nothing else
   fMetered: compare('f', 'plain', 'metered'), // with a real meter provider
+  fOverFloor: compare('f', 'attrs', 'ledger'), // the ledger above writing its attributes
 };
 const targets = {};
 if (derived.a) {
@@ -658,13 +663,16 @@ if (derived.a) {
     metPaired: derived.a.pairedRatio >= 0.95,
   };
 }
-if (derived.b) {
-  targets.addedUsPerSpanB = {
-    target: '<= 2 µs',
-    paired: derived.b.pairedAddedUs,
-    minVsMin: derived.b.minVsMinAddedUs,
-    met: derived.b.minVsMinAddedUs <= 2,
-    metPaired: derived.b.pairedAddedUs <= 2,
+// (b): what a priced model call in an agent run costs above the floor the same run measures
+// (f0: the SDK writing the same attributes as constants), per call (x1.1: 11 spans, 10 calls).
+// What spanledger itself adds on top of the attributes it is specified to write.
+if (derived.fOverFloor) {
+  targets.callAboveFloorF = {
+    target: '<= 1.5 µs per priced call above the (f0) floor',
+    paired: derived.fOverFloor.pairedAddedUs * 1.1,
+    minVsMin: derived.fOverFloor.minVsMinAddedUs * 1.1,
+    met: derived.fOverFloor.minVsMinAddedUs * 1.1 <= 1.5,
+    metPaired: derived.fOverFloor.pairedAddedUs * 1.1 <= 1.5,
   };
 }
 const result = {
@@ -712,9 +720,7 @@ if (!jsonOnly) {
     );
   }
   if (derived.b) {
-    log(
-      `(b) added per priced LLM span (7 attrs)  = ${us(derived.b)}  target <= 2 µs: min-vs-min ${verdict(targets.addedUsPerSpanB.met)}, paired ${verdict(targets.addedUsPerSpanB.metPaired)}`,
-    );
+    log(`(b) added per priced LLM span (7 attrs)  = ${us(derived.b)}`);
     log(`(b') same, semconvCostAttributes: false  = ${us(derived.bLean)}`);
     log(`     the 3 mirror attributes (b - b')     = ${us(derived.bMirrors)}`);
     if (derived.bRouting) {
@@ -732,6 +738,9 @@ if (!jsonOnly) {
     log(`(f0) floor: setAttribute of the same     = ${us(derived.fAttrs, 1.1)}  (attrs pipeline)`);
     log(
       `(fm) with a real meter provider          = ${us(derived.fMetered, 1.1)}  (metered pipeline)`,
+    );
+    log(
+      `(f - f0) per priced call above the floor = ${us(derived.fOverFloor, 1.1)}  target <= 1.5 µs: min-vs-min ${verdict(targets.callAboveFloorF.met)}, paired ${verdict(targets.callAboveFloorF.metPaired)}`,
     );
   }
   if (derived.e) {

@@ -102,6 +102,63 @@ describe('cost metrics are exact under head sampling', () => {
   });
 });
 
+describe('series of consecutive spans', () => {
+  // `record` reuses the series of the previous span when its model, status and dimensions are
+  // the same: runs of repeats and switches must land every span in its own series.
+  it('keeps each tenant, model and status in its own series through repeats and switches', async () => {
+    const p = await pipeline(1);
+    const calls: [tenant: string, model: string, input: number][] = [
+      ['a', 'gpt-4o', 1000],
+      ['a', 'gpt-4o', 2000],
+      ['b', 'gpt-4o', 3000],
+      ['a', 'gpt-4o', 4000],
+      ['a', 'gpt-unknown', 5000],
+      ['a', 'gpt-4o', 6000],
+      ['b', 'gpt-4o', 7000],
+      ['b', 'gpt-4o', 8000],
+    ];
+    for (const [tenant, model, input] of calls) {
+      p.tracer
+        .startSpan('chat', {
+          attributes: {
+            ...chat(input, 0, 100),
+            'gen_ai.request.model': model,
+            'gen_ai.response.model': model,
+            'spanledger.tenant': tenant,
+          },
+          startTime: AT,
+        })
+        .end();
+    }
+    const { resourceMetrics: rm } = await p.reader.collect();
+    const priced = (tenant: string) =>
+      calls
+        .filter(([t, m]) => t === tenant && m === 'gpt-4o')
+        .reduce((sum, [, , input]) => sum + usd(input, 0, 100), 0);
+    const cost = (tenant: string) =>
+      sumOf(rm, 'spanledger.cost.usd', (a) => a['spanledger.tenant'] === tenant);
+    expect(cost('a')).toBeCloseTo(priced('a'), 12);
+    expect(cost('b')).toBeCloseTo(priced('b'), 12);
+    const input = (tenant: string, model: string) =>
+      sumOf(
+        rm,
+        'spanledger.tokens',
+        (a) =>
+          a['spanledger.tenant'] === tenant &&
+          a['gen_ai.request.model'] === model &&
+          a['gen_ai.token.type'] === 'input',
+      );
+    expect(input('a', 'gpt-4o')).toBe(1000 + 2000 + 4000 + 6000);
+    expect(input('b', 'gpt-4o')).toBe(3000 + 7000 + 8000);
+    expect(input('a', 'gpt-unknown')).toBe(5000);
+    const ops = (status: string) =>
+      sumOf(rm, 'spanledger.operations', (a) => a['spanledger.cost.status'] === status);
+    expect(ops('priced')).toBe(7);
+    expect(ops('unpriced')).toBe(1);
+    await p.meterProvider.shutdown();
+  });
+});
+
 describe('the run-cost histogram keeps unknown apart from zero', () => {
   it('records a run whose only call is unpriced under spanledger.cost.status=partial', async () => {
     const p = await pipeline(1);
