@@ -24,13 +24,19 @@ export type ScopeMatchers = Readonly<Record<string, ScopeMatcher>>;
 /** `'trace'`: every run; or dimension matchers. */
 export type BudgetScope = 'trace' | ScopeMatchers;
 
+/** The calendar periods a window can span. */
+export type CalendarPeriod = 'day' | 'week' | 'month' | 'quarter' | 'year';
+
 /** A calendar window in a named IANA time zone. */
 export interface CalendarWindow {
-  calendar: 'day' | 'week' | 'month';
+  calendar: CalendarPeriod;
   /** IANA time zone, e.g. `America/New_York`; windows start at local midnight. */
   timeZone: string;
   /** First day of a week (`calendar: 'week'` only). Default `monday` (ISO 8601). */
   weekStartsOn?: 'monday' | 'sunday';
+  /** Month the fiscal year starts in, 1-12 (`calendar: 'quarter'` and `'year'` only). Quarters
+   * start in this month and every third month after. Default 1 (January). */
+  fiscalYearStartMonth?: number;
 }
 
 /** A rolling window of the last `rollingMs` milliseconds. */
@@ -192,13 +198,21 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
     return z.NEVER;
   }
   for (const k of keys) {
-    if (k !== 'calendar' && k !== 'timeZone' && k !== 'weekStartsOn') {
-      fail(ctx, [k], `unknown key (calendar windows take calendar, timeZone, weekStartsOn)`);
+    if (!CALENDAR_KEYS.has(k)) {
+      fail(
+        ctx,
+        [k],
+        `unknown key (calendar windows take calendar, timeZone, weekStartsOn, fiscalYearStartMonth)`,
+      );
     }
   }
-  const { calendar, timeZone, weekStartsOn } = value;
-  if (calendar !== 'day' && calendar !== 'week' && calendar !== 'month') {
-    fail(ctx, ['calendar'], `expected 'day', 'week' or 'month', got ${JSON.stringify(calendar)}`);
+  const { calendar, timeZone, weekStartsOn, fiscalYearStartMonth } = value;
+  if (!CALENDAR_PERIODS.includes(calendar as CalendarPeriod)) {
+    fail(
+      ctx,
+      ['calendar'],
+      `expected 'day', 'week', 'month', 'quarter' or 'year', got ${JSON.stringify(calendar)}`,
+    );
   }
   if (timeZone === undefined) {
     // No silent UTC: a day in UTC is not the day people in New York budget for.
@@ -213,13 +227,36 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
       fail(ctx, ['weekStartsOn'], `expected 'monday' or 'sunday'`);
     }
   }
+  if (fiscalYearStartMonth !== undefined) {
+    if (calendar !== 'quarter' && calendar !== 'year') {
+      fail(ctx, ['fiscalYearStartMonth'], `only applies to calendar: 'quarter' or 'year'`);
+    } else if (
+      typeof fiscalYearStartMonth !== 'number' ||
+      !Number.isInteger(fiscalYearStartMonth) ||
+      fiscalYearStartMonth < 1 ||
+      fiscalYearStartMonth > 12
+    ) {
+      fail(
+        ctx,
+        ['fiscalYearStartMonth'],
+        `expected a month number from 1 (January) to 12, got ${JSON.stringify(fiscalYearStartMonth)}`,
+      );
+    }
+  }
   const out: CalendarWindow = {
-    calendar: calendar as CalendarWindow['calendar'],
+    calendar: calendar as CalendarPeriod,
     timeZone: timeZone as string,
   };
   if (weekStartsOn !== undefined) out.weekStartsOn = weekStartsOn as 'monday' | 'sunday';
+  // Default January is not written out: a window's key and label stay those of a plain year.
+  if (fiscalYearStartMonth !== undefined && fiscalYearStartMonth !== 1) {
+    out.fiscalYearStartMonth = fiscalYearStartMonth as number;
+  }
   return out;
 }
+
+const CALENDAR_PERIODS: readonly CalendarPeriod[] = ['day', 'week', 'month', 'quarter', 'year'];
+const CALENDAR_KEYS = new Set(['calendar', 'timeZone', 'weekStartsOn', 'fiscalYearStartMonth']);
 
 const count = z.number().int().positive();
 

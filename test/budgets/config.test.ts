@@ -120,8 +120,8 @@ describe('validateBudgets: errors name origin, entry and reason', () => {
     expect(invalid({ ...monthly, window: { calendar: 'month' } })).toContain(
       'budgets[0].window.timeZone: required',
     );
-    expect(invalid({ ...monthly, window: { calendar: 'year', timeZone: 'UTC' } })).toContain(
-      `budgets[0].window.calendar: expected 'day', 'week' or 'month', got "year"`,
+    expect(invalid({ ...monthly, window: { calendar: 'fortnight', timeZone: 'UTC' } })).toBe(
+      `spanledger: invalid budgets in options.budgets: budgets[0].window.calendar: expected 'day', 'week', 'month', 'quarter' or 'year', got "fortnight"`,
     );
     expect(
       invalid({
@@ -135,6 +135,47 @@ describe('validateBudgets: errors name origin, entry and reason', () => {
         window: { calendar: 'week', timeZone: 'UTC', weekStartsOn: 'friday' },
       }),
     ).toContain(`budgets[0].window.weekStartsOn: expected 'monday' or 'sunday'`);
+  });
+
+  it('fiscalYearStartMonth: a month number, on quarters and years only', () => {
+    const window = (w: object) => ({ ...monthly, window: { timeZone: 'Europe/Paris', ...w } });
+    expect(invalid(window({ calendar: 'month', fiscalYearStartMonth: 4 }))).toBe(
+      `spanledger: invalid budgets in options.budgets: budgets[0].window.fiscalYearStartMonth: only applies to calendar: 'quarter' or 'year'`,
+    );
+    for (const bad of [0, 13, 4.5, 'april']) {
+      expect(invalid(window({ calendar: 'quarter', fiscalYearStartMonth: bad }))).toBe(
+        `spanledger: invalid budgets in options.budgets: budgets[0].window.fiscalYearStartMonth: expected a month number from 1 (January) to 12, got ${JSON.stringify(bad)}`,
+      );
+    }
+    expect(invalid(window({ calendar: 'year', fiscalStart: 4 }))).toContain(
+      'budgets[0].window.fiscalStart: unknown key (calendar windows take calendar, timeZone, weekStartsOn, fiscalYearStartMonth)',
+    );
+  });
+
+  it('quarter and year windows: the fiscal start month is kept, January is the default', () => {
+    const [q, y, plain] = validateBudgets(
+      [
+        {
+          ...monthly,
+          name: 'q',
+          window: { calendar: 'quarter', timeZone: 'Europe/Paris', fiscalYearStartMonth: 4 },
+        },
+        {
+          ...monthly,
+          name: 'y',
+          window: { calendar: 'year', timeZone: 'UTC', fiscalYearStartMonth: 1 },
+        },
+        { ...monthly, name: 'p', window: { calendar: 'year', timeZone: 'UTC' } },
+      ],
+      'options.budgets',
+    );
+    expect(q?.window).toEqual({
+      calendar: 'quarter',
+      timeZone: 'Europe/Paris',
+      fiscalYearStartMonth: 4,
+    });
+    expect(y?.window).toEqual({ calendar: 'year', timeZone: 'UTC' });
+    expect(plain?.window).toEqual(y?.window);
   });
 
   it('bad rolling windows', () => {
