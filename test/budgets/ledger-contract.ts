@@ -270,7 +270,7 @@ export function ledgerContract(
       if (!s) return ctx.skip();
       const l = s.ledger;
       await l.add(ref('badc'), 0.25, { tokens: 10 });
-      const before = l.stats?.().invalidArguments ?? 0;
+      const before = Number(l.stats?.().invalidArguments ?? 0);
       expect(
         await l.reserve(day('badc'), 0, 1, true, { tokens: { amount: -1, limit: 100 } }),
       ).toEqual({
