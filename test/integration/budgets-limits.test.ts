@@ -15,7 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
 import { BudgetExceededError, type BudgetInput, createSpanLedger } from '../../src/index.js';
 import { gpt4oChat, useContextManager } from '../support/fixtures.js';
-import { type RawRedis, type RedisServer, startTestRedis, stopTestRedis } from './redis-server.js';
+import {
+  type RawRedis,
+  type RedisServer,
+  startFaultProxy,
+  startTestRedis,
+  stopTestRedis,
+  waitFor,
+} from './redis-server.js';
 
 useContextManager();
 
@@ -259,5 +266,74 @@ describe('a quarterly budget in Europe/Paris, fiscal year from April, in Redis',
     expect(ttl3).toBeGreaterThan(92 * 24 * HOUR + HOUR - 60_000);
     expect(ttl3).toBeLessThanOrEqual(92 * 24 * HOUR + HOUR);
     await ledger.shutdown();
+  }, 30_000);
+});
+
+describe('counters when Redis does not answer (fail-open), and their replay', () => {
+  it('decides from the last totals plus what this process holds; lost writes land once', async (ctx) => {
+    if (!server || !raw) return ctx.skip();
+    const proxy = await startFaultProxy(server.port);
+    const prefix = `bf:${randomUUID()}:`;
+    const l = new RedisLedger({
+      url: proxy.url,
+      keyPrefix: prefix,
+      timeoutMs: 100,
+      failure: 'open',
+    });
+    try {
+      expect(await l.ready()).toBe(true);
+      const DAY = 86_400_000;
+      const w = { writeKey: 'k', readKeys: ['k'], ttlMs: DAY };
+      const k = { key: 'k', ttlMs: DAY };
+      const call = { llm_calls: { amount: 1, limit: 3 }, tokens: { amount: 500, limit: 2000 } };
+      const names = ['llm_calls', 'tokens'];
+      await l.add(k, 0, { tokens: 1000 });
+      expect((await l.reserve(w, 0, Number.POSITIVE_INFINITY, true, call)).ok).toBe(true);
+
+      proxy.mode = 'blackhole';
+      // Decided locally: 1000 spent + 500 held in Redis + 500 more fits 2000 exactly.
+      expect(await l.reserve(w, 0, Number.POSITIVE_INFINITY, true, call)).toEqual({
+        ok: true,
+        spentUsd: 0,
+        reservedUsd: 0,
+        counts: { llm_calls: { spent: 0, reserved: 2 }, tokens: { spent: 1000, reserved: 1000 } },
+      });
+      expect(await l.reserve(w, 0, Number.POSITIVE_INFINITY, true, call)).toMatchObject({
+        ok: false,
+        counts: { tokens: { spent: 1000, reserved: 1000 } },
+      });
+      // The reservation taken in Redis settles; the write is sent, its outcome unknown.
+      const settled = {
+        reserved: { llm_calls: 1, tokens: 500 },
+        actual: { llm_calls: 1, tokens: 400 },
+      };
+      expect(await l.settle(k, 0, k, 0, settled)).toBeUndefined();
+      // Unknown is not zero: the spend counts at once. A settle gives back the reservation this
+      // process took locally first (the one Redis holds is released below, through Redis).
+      expect((await l.get(['k'], names)).counts).toEqual({
+        llm_calls: { spent: 1, reserved: 1 },
+        tokens: { spent: 1400, reserved: 500 },
+      });
+      await l.release(k, 0, { llm_calls: 1, tokens: 500 });
+
+      proxy.mode = 'pass';
+      proxy.cut();
+      await waitFor('the ledger to reconnect and replay', () => {
+        const st = l.stats();
+        return st.connects >= 2 && st.shadowKeys === 0;
+      });
+      const stored = await raw.hGetAll(`${prefix}k`);
+      expect({
+        tokens: [stored['spent:tokens'], Number(stored['reserved:tokens'])],
+        calls: [stored['spent:llm_calls'], Number(stored['reserved:llm_calls'])],
+      }).toEqual({ tokens: ['1400', 0], calls: ['1', 0] });
+      expect((await l.get(['k'], names)).counts).toEqual({
+        llm_calls: { spent: 1, reserved: 0 },
+        tokens: { spent: 1400, reserved: 0 },
+      });
+    } finally {
+      await l.close();
+      await proxy.close();
+    }
   }, 30_000);
 });
