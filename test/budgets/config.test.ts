@@ -405,7 +405,15 @@ describe('docs/budgets.md', () => {
       'tenant-monthly:block',
       'payments-bots-daily:degrade',
       'planner-burst:alert',
+      'support-quarterly:block',
     ]);
     expect(budgets[1]?.warnAt).toEqual([0.5, 0.8, 0.95]);
+    expect(budgets[4]).toMatchObject({
+      window: { calendar: 'quarter', timeZone: 'Europe/Paris', fiscalYearStartMonth: 4 },
+      maxTokens: { input: 1_600_000_000, output: 400_000_000 },
+      maxLlmCalls: 5_000_000,
+      maxToolCalls: 2_000_000,
+      warnAt: [0.8],
+    });
   });
 });
