@@ -151,8 +151,6 @@ export class BudgetEngine {
   private readonly runBlocks: boolean;
   /** Counter limits of each calendar and rolling budget (calls, tokens). */
   private readonly limits = new Map<Budget, readonly CounterLimit[]>();
-  /** Whether any budget counts calls or tokens (spans then report their work). */
-  readonly countsWork: boolean;
   /** Last known counter totals of rolling windows (write key and counter), for crossings. */
   private readonly lastCounts = new Map<string, number>();
 
@@ -161,7 +159,6 @@ export class BudgetEngine {
     for (const b of options.budgets) {
       if (b.window !== 'trace') this.limits.set(b, counterLimits(b));
     }
-    this.countsWork = [...this.limits.values()].some((l) => l.length > 0);
     this.runBlocks = options.budgets.some((b) => b.window === 'trace' && b.action === 'block');
     this.dimensions = options.dimensions ?? BUILTIN;
     this.ledger = options.ledger;
