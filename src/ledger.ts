@@ -15,7 +15,13 @@ import { detectResources, envDetector } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { createAlwaysRecordSampler, type Sampler } from '@opentelemetry/sdk-trace';
 import { Attribution, type AttributionOptions } from './attribution/attribution.js';
-import { type Budget, type BudgetInput, validateBudgets } from './budgets/config.js';
+import {
+  type Budget,
+  type BudgetInput,
+  TOKEN_TYPES,
+  type TokenCounts,
+  validateBudgets,
+} from './budgets/config.js';
 import {
   type BudgetDecision,
   BudgetExceededError,
@@ -104,8 +110,9 @@ export interface SpanLedgerOptions {
 export interface Reservation {
   /** The estimate held, USD. */
   readonly estimateUsd: number;
-  /** Turn the hold into spend of `actualUsd` (once; later calls do nothing). */
-  settle(actualUsd: number): Promise<void>;
+  /** Turn the hold into spend of `actualUsd` (once; later calls do nothing). Calls held count
+   * as made; tokens held count as used unless `actual.tokens` gives the call's real tokens. */
+  settle(actualUsd: number, actual?: { tokens?: number | TokenCounts }): Promise<void>;
   /** Give the hold back without spend (once). */
   release(): Promise<void>;
 }
@@ -196,6 +203,13 @@ const OPTION_RULES: Readonly<Record<string, OptionRule>> = {
 
 const finiteUsd = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const USD_RULE = 'must be a finite non-negative number of USD';
+const TOKEN_KEYS = new Set<string>(TOKEN_TYPES);
+/** A token count: a finite non-negative number, or one per token type. */
+const validTokens = (v: unknown): boolean =>
+  finiteUsd(v) ||
+  (isObject(v) &&
+    Object.keys(v).every((k) => TOKEN_KEYS.has(k) && (v[k] === undefined || finiteUsd(v[k]))));
+const TOKENS_RULE = `must be a finite non-negative number of tokens, or one per type (${TOKEN_TYPES.join(', ')})`;
 
 // Built only for call options that the plain check below cannot vouch for.
 const callOptionsSchema = lazily(() => {
@@ -204,6 +218,10 @@ const callOptionsSchema = lazily(() => {
     estimateUsd: z
       .unknown()
       .refine(finiteUsd, { error: (iss) => `${USD_RULE}, got ${shown(iss.input)}` })
+      .optional(),
+    estimateTokens: z
+      .unknown()
+      .refine(validTokens, { error: (iss) => `${TOKENS_RULE}, got ${shown(iss.input)}` })
       .optional(),
     call: z
       .strictObject({
@@ -233,6 +251,7 @@ const callOptionsSchema = lazily(() => {
 });
 const CALL_OPTION_KEYS = [
   'estimateUsd',
+  'estimateTokens',
   'call',
   'dimensions',
   'context',
@@ -250,6 +269,8 @@ function plainCallOptions(o: BudgetCallOptions): boolean {
     if (v === undefined) continue;
     if (k === 'estimateUsd') {
       if (!finiteUsd(v)) return false;
+    } else if (k === 'estimateTokens') {
+      if (!validTokens(v)) return false;
     } else if (k === 'call') {
       if (!isObject(v) || Object.keys(v).some((c) => !CALL_KEYS.has(c))) return false;
       if (v.kind === 'tool') {
@@ -431,9 +452,13 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   const hold = async (
     estimateUsd: number,
     dims: Readonly<Record<string, string | undefined>>,
+    o: BudgetCallOptions | undefined,
     account?: { closed: boolean },
   ) => {
-    const holds: Hold[] = await engine.reserve(estimateUsd, dims);
+    const holds: Hold[] = await engine.reserve(estimateUsd, dims, {
+      call: o?.call,
+      estimateTokens: o?.estimateTokens,
+    });
     let done = false;
     const finish = async (action: () => Promise<void>): Promise<void> => {
       if (done) return;
@@ -452,7 +477,8 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     timer.unref();
     return {
       holds,
-      settle: (actualUsd?: number) => finish(() => engine.settle(holds, actualUsd)),
+      settle: (actualUsd?: number, tokens?: number | TokenCounts) =>
+        finish(() => engine.settle(holds, actualUsd, tokens)),
       release: () => finish(() => engine.release(holds)),
     };
   };
@@ -462,10 +488,10 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         `spanledger: reserve(estimateUsd): estimateUsd ${USD_RULE}, got ${shown(estimateUsd)}`,
       );
     }
-    const h = await hold(estimateUsd, where(validCall(o, 'reserve(estimateUsd, options)')).dims);
+    const h = await hold(estimateUsd, where(validCall(o, 'reserve(estimateUsd, options)')).dims, o);
     return {
       estimateUsd,
-      settle: (actualUsd) => {
+      settle: (actualUsd, actual) => {
         if (!finiteUsd(actualUsd)) {
           return Promise.reject(
             new TypeError(
@@ -473,7 +499,14 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
             ),
           );
         }
-        return h.settle(actualUsd);
+        if (actual?.tokens !== undefined && !validTokens(actual.tokens)) {
+          return Promise.reject(
+            new TypeError(
+              `spanledger: settle(actualUsd, actual): actual.tokens ${TOKENS_RULE}, got ${shown(actual.tokens)}`,
+            ),
+          );
+        }
+        return h.settle(actualUsd, actual?.tokens);
       },
       release: h.release,
     };
@@ -494,7 +527,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     const state = { closed: false };
     let h: Awaited<ReturnType<typeof hold>>;
     try {
-      h = await hold(o?.estimateUsd ?? 0, w.dims, state);
+      h = await hold(o?.estimateUsd ?? 0, w.dims, o, state);
     } catch (e) {
       releaseRun();
       throw e;

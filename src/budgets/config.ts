@@ -24,13 +24,19 @@ export type ScopeMatchers = Readonly<Record<string, ScopeMatcher>>;
 /** `'trace'`: every run; or dimension matchers. */
 export type BudgetScope = 'trace' | ScopeMatchers;
 
+/** The calendar periods a window can span. */
+export type CalendarPeriod = 'day' | 'week' | 'month' | 'quarter' | 'year';
+
 /** A calendar window in a named IANA time zone. */
 export interface CalendarWindow {
-  calendar: 'day' | 'week' | 'month';
+  calendar: CalendarPeriod;
   /** IANA time zone, e.g. `America/New_York`; windows start at local midnight. */
   timeZone: string;
   /** First day of a week (`calendar: 'week'` only). Default `monday` (ISO 8601). */
   weekStartsOn?: 'monday' | 'sunday';
+  /** Month the fiscal year starts in, 1-12 (`calendar: 'quarter'` and `'year'` only). Quarters
+   * start in this month and every third month after. Default 1 (January). */
+  fiscalYearStartMonth?: number;
 }
 
 /** A rolling window of the last `rollingMs` milliseconds. */
@@ -51,6 +57,16 @@ export interface DegradeSuggestion {
   skipOptional?: boolean;
 }
 
+/** Token types a token limit may name, as usage records count them (docs/pricing.md, "How token
+ * counts are read"): `input` includes cache reads and writes, `output` includes reasoning. */
+export const TOKEN_TYPES = ['input', 'output', 'cacheRead', 'cacheWrite', 'reasoning'] as const;
+
+/** One of {@link TOKEN_TYPES}. */
+export type TokenType = (typeof TOKEN_TYPES)[number];
+
+/** Token counts (or limits) by type. */
+export type TokenCounts = Partial<Record<TokenType, number>>;
+
 /** A budget as written by users (YAML/JSON entry or object in code). */
 export interface BudgetInput {
   /** Unique name; also the budget's identity in the ledger (rename to start afresh). */
@@ -58,15 +74,20 @@ export interface BudgetInput {
   scope: BudgetScope;
   /** Required unless the scope is `'trace'` (then it defaults to `'trace'`). */
   window?: BudgetWindow;
-  /** USD limit per window. Required unless the window is `'trace'`. */
+  /** USD limit per window (or run). A budget needs at least one limit. */
   limitUsd?: number;
-  /** Per-run limits (`window: 'trace'` only). */
+  /** LLM calls per window (or run). */
   maxLlmCalls?: number;
+  /** Tool calls per window (or run). */
   maxToolCalls?: number;
-  maxTokens?: number;
-  /** How many identical tool calls (same name and arguments) a run may make. */
+  /** Tokens per window (or run): input plus output, or, on calendar and rolling windows, a
+   * limit per token type (`{ input: 1_500_000, output: 500_000 }`), each enforced. */
+  maxTokens?: number | TokenCounts;
+  /** How many identical tool calls (same name and arguments) a run may make (`window: 'trace'`
+   * only). */
   maxRepeatedToolCalls?: number;
-  /** Warning thresholds as fractions of `limitUsd`, each in (0, 1). Default `[0.5, 0.8]`. */
+  /** Warning thresholds as fractions of each limit, each in (0, 1). Default `[0.5, 0.8]`. Per-run
+   * budgets warn on `limitUsd` only. */
   warnAt?: readonly number[];
   /** Default `alert`. */
   action?: BudgetAction;
@@ -82,7 +103,7 @@ export interface Budget {
   limitUsd?: number;
   maxLlmCalls?: number;
   maxToolCalls?: number;
-  maxTokens?: number;
+  maxTokens?: number | TokenCounts;
   maxRepeatedToolCalls?: number;
   warnAt: readonly number[];
   action: BudgetAction;
@@ -95,12 +116,8 @@ export interface BudgetsSchemaOptions {
   dimensions?: Dimensions;
 }
 
-const TRACE_ONLY_LIMITS = [
-  'maxLlmCalls',
-  'maxToolCalls',
-  'maxTokens',
-  'maxRepeatedToolCalls',
-] as const;
+const COUNT_LIMITS = ['maxLlmCalls', 'maxToolCalls', 'maxTokens', 'maxRepeatedToolCalls'] as const;
+const LIMITS = ['limitUsd', ...COUNT_LIMITS] as const;
 
 /** Rolling windows are kept in 60 buckets: anything under a second is a typo. */
 const MIN_ROLLING_MS = 1000;
@@ -192,13 +209,21 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
     return zod().NEVER;
   }
   for (const k of keys) {
-    if (k !== 'calendar' && k !== 'timeZone' && k !== 'weekStartsOn') {
-      fail(ctx, [k], `unknown key (calendar windows take calendar, timeZone, weekStartsOn)`);
+    if (!CALENDAR_KEYS.has(k)) {
+      fail(
+        ctx,
+        [k],
+        `unknown key (calendar windows take calendar, timeZone, weekStartsOn, fiscalYearStartMonth)`,
+      );
     }
   }
-  const { calendar, timeZone, weekStartsOn } = value;
-  if (calendar !== 'day' && calendar !== 'week' && calendar !== 'month') {
-    fail(ctx, ['calendar'], `expected 'day', 'week' or 'month', got ${JSON.stringify(calendar)}`);
+  const { calendar, timeZone, weekStartsOn, fiscalYearStartMonth } = value;
+  if (!CALENDAR_PERIODS.includes(calendar as CalendarPeriod)) {
+    fail(
+      ctx,
+      ['calendar'],
+      `expected 'day', 'week', 'month', 'quarter' or 'year', got ${JSON.stringify(calendar)}`,
+    );
   }
   if (timeZone === undefined) {
     // No silent UTC: a day in UTC is not the day people in New York budget for.
@@ -213,13 +238,36 @@ function parseWindow(value: unknown, ctx: Ctx): BudgetWindow {
       fail(ctx, ['weekStartsOn'], `expected 'monday' or 'sunday'`);
     }
   }
+  if (fiscalYearStartMonth !== undefined) {
+    if (calendar !== 'quarter' && calendar !== 'year') {
+      fail(ctx, ['fiscalYearStartMonth'], `only applies to calendar: 'quarter' or 'year'`);
+    } else if (
+      typeof fiscalYearStartMonth !== 'number' ||
+      !Number.isInteger(fiscalYearStartMonth) ||
+      fiscalYearStartMonth < 1 ||
+      fiscalYearStartMonth > 12
+    ) {
+      fail(
+        ctx,
+        ['fiscalYearStartMonth'],
+        `expected a month number from 1 (January) to 12, got ${JSON.stringify(fiscalYearStartMonth)}`,
+      );
+    }
+  }
   const out: CalendarWindow = {
-    calendar: calendar as CalendarWindow['calendar'],
+    calendar: calendar as CalendarPeriod,
     timeZone: timeZone as string,
   };
   if (weekStartsOn !== undefined) out.weekStartsOn = weekStartsOn as 'monday' | 'sunday';
+  // Default January is not written out: a window's key and label stay those of a plain year.
+  if (fiscalYearStartMonth !== undefined && fiscalYearStartMonth !== 1) {
+    out.fiscalYearStartMonth = fiscalYearStartMonth as number;
+  }
   return out;
 }
+
+const CALENDAR_PERIODS: readonly CalendarPeriod[] = ['day', 'week', 'month', 'quarter', 'year'];
+const CALENDAR_KEYS = new Set(['calendar', 'timeZone', 'weekStartsOn', 'fiscalYearStartMonth']);
 
 function budgetSchema(known: Dimensions) {
   const z = zod();
@@ -235,7 +283,17 @@ function budgetSchema(known: Dimensions) {
       limitUsd: z.number().finite().nonnegative().optional(),
       maxLlmCalls: count.optional(),
       maxToolCalls: count.optional(),
-      maxTokens: count.optional(),
+      maxTokens: z
+        .union([
+          count,
+          z
+            .object(Object.fromEntries(TOKEN_TYPES.map((t) => [t, count.optional()])))
+            .strict()
+            .refine((o) => Object.values(o).some((v) => v !== undefined), {
+              error: `name at least one token type (${TOKEN_TYPES.join(', ')})`,
+            }),
+        ])
+        .optional(),
       maxRepeatedToolCalls: count.optional(),
       warnAt: z
         .array(
@@ -269,16 +327,22 @@ function budgetSchema(known: Dimensions) {
       } else if (b.scope === 'trace' && window !== 'trace') {
         fail(ctx, ['window'], `scope 'trace' is per run: its window is 'trace'`);
       }
-      if (window !== 'trace') {
-        for (const k of TRACE_ONLY_LIMITS) {
-          if (b[k] !== undefined) fail(ctx, [k], `per-run limit: only with window 'trace'`);
+      const perRun = window === undefined || window === 'trace';
+      if (!perRun) {
+        if (b.maxRepeatedToolCalls !== undefined) {
+          fail(ctx, ['maxRepeatedToolCalls'], `per-run limit: only with window 'trace'`);
         }
-        if (b.limitUsd === undefined) fail(ctx, ['limitUsd'], 'required');
-      } else if (b.limitUsd === undefined && TRACE_ONLY_LIMITS.every((k) => b[k] === undefined)) {
+      } else if (b.maxTokens !== undefined && typeof b.maxTokens !== 'number') {
+        // A run counts input plus output tokens only (its rollup attributes).
+        fail(ctx, ['maxTokens'], 'per token type: calendar and rolling windows only');
+      }
+      if (LIMITS.every((k) => b[k] === undefined)) {
         fail(
           ctx,
           [],
-          `a budget needs limitUsd or a per-run limit (${TRACE_ONLY_LIMITS.join(', ')})`,
+          perRun
+            ? `a budget needs a limit (${LIMITS.join(', ')})`
+            : `a budget needs a limit (${LIMITS.filter((k) => k !== 'maxRepeatedToolCalls').join(', ')})`,
         );
       }
       if (b.degrade !== undefined && b.action !== 'degrade') {
@@ -286,19 +350,31 @@ function budgetSchema(known: Dimensions) {
       }
       const warnAt = [...(b.warnAt ?? [0.5, 0.8])].sort((x, y) => x - y);
       if (new Set(warnAt).size !== warnAt.length) fail(ctx, ['warnAt'], 'duplicate threshold');
-      if (b.warnAt !== undefined && b.warnAt.length > 0 && b.limitUsd === undefined) {
+      // Per-run budgets warn on their USD limit only; window budgets on each limit.
+      const warns = !perRun || b.limitUsd !== undefined;
+      if (b.warnAt !== undefined && b.warnAt.length > 0 && !warns) {
         fail(ctx, ['warnAt'], 'warning thresholds are fractions of limitUsd, which is not set');
       }
       const out: Budget = {
         name: b.name,
         scope: b.scope,
         window: window ?? 'trace',
-        // Thresholds are fractions of the USD limit; without one there is nothing to warn about.
-        warnAt: b.limitUsd === undefined ? [] : warnAt,
+        warnAt: warns ? warnAt : [],
         action: b.action,
       };
       if (b.limitUsd !== undefined) out.limitUsd = b.limitUsd;
-      for (const k of TRACE_ONLY_LIMITS) if (b[k] !== undefined) out[k] = b[k];
+      if (b.maxLlmCalls !== undefined) out.maxLlmCalls = b.maxLlmCalls;
+      if (b.maxToolCalls !== undefined) out.maxToolCalls = b.maxToolCalls;
+      if (b.maxRepeatedToolCalls !== undefined) out.maxRepeatedToolCalls = b.maxRepeatedToolCalls;
+      if (typeof b.maxTokens === 'number') out.maxTokens = b.maxTokens;
+      else if (b.maxTokens !== undefined) {
+        const byType: TokenCounts = {};
+        for (const t of TOKEN_TYPES) {
+          const v = b.maxTokens[t];
+          if (v !== undefined) byType[t] = v;
+        }
+        out.maxTokens = byType;
+      }
       if (b.degrade !== undefined) out.degrade = b.degrade;
       return out;
     });

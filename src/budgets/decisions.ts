@@ -4,9 +4,17 @@
  * decision that is not `allow` names the limit that decided, in its own unit, and why
  * (docs/budgets.md, "Decisions and refusals").
  */
-import type { Budget, BudgetAction, DegradeSuggestion } from './config.js';
+import {
+  type Budget,
+  type BudgetAction,
+  type DegradeSuggestion,
+  TOKEN_TYPES,
+  type TokenCounts,
+  type TokenType,
+} from './config.js';
 import type { RepeatCounter } from './fingerprint.js';
 import { toolCallFingerprint } from './fingerprint.js';
+import type { Amounts, CounterName, CounterTotals } from './types.js';
 
 /** Which limit decided: a budget's limit, or the ledger's state. */
 export type BudgetLimit =
@@ -102,6 +110,11 @@ const FIGURES = [
 export interface CheckInput {
   /** Estimated cost of the call about to be made, USD. Default 0. */
   estimateUsd?: number;
+  /** Estimated tokens of the call about to be made, held on window token limits until it
+   * returns: input plus output (e.g. the prompt's tokens plus the request's max output tokens),
+   * or by type. A total is held on every per-type limit too (no type can exceed it); types not
+   * given count 0. Default 0: the call fits while the window has a token left. */
+  estimateTokens?: number | TokenCounts;
   /** The kind of call: an LLM call counts against `maxLlmCalls`, a tool call against
    * `maxToolCalls` and, with a name, `maxRepeatedToolCalls`. Not given: the call may be of any
    * kind, so a per-run call cap that is already reached refuses it. */
@@ -208,11 +221,10 @@ export function runLimitHit(
       held?.tool,
     );
   }
-  if (
-    b.maxTokens !== undefined &&
-    (pending ? run.tokens > b.maxTokens : run.tokens >= b.maxTokens)
-  ) {
-    return countLimit('max_tokens', run.tokens, b.maxTokens, 'tokens', 'tokens');
+  // Per-run token caps are a number (config.ts refuses per-type caps on runs).
+  const maxTokens = typeof b.maxTokens === 'number' ? b.maxTokens : undefined;
+  if (maxTokens !== undefined && (pending ? run.tokens > maxTokens : run.tokens >= maxTokens)) {
+    return countLimit('max_tokens', run.tokens, maxTokens, 'tokens', 'tokens');
   }
   if (b.maxRepeatedToolCalls !== undefined) {
     if (pending && run.maxRepeat > b.maxRepeatedToolCalls) {
@@ -259,6 +271,160 @@ export function windowLimitHit(
     ...(reservedUsd > 0 ? { reservedUsd } : {}),
     ...(estimateUsd > 0 ? { estimateUsd } : {}),
     reason: `${parts.join(' + ')} ${already ? 'exceeds' : 'would exceed'} ${usd(limitUsd)} USD`,
+  };
+}
+
+/** A calendar or rolling window's limit other than USD, kept as a ledger counter. */
+export interface CounterLimit {
+  /** The ledger counter (`llm_calls`, `tool_calls`, `tokens`, `tokens.input`, ...). */
+  readonly counter: CounterName;
+  readonly limit: 'max_llm_calls' | 'max_tool_calls' | 'max_tokens';
+  readonly unit: 'calls' | 'tokens';
+  readonly max: number;
+  /** What is counted, in messages: `LLM calls`, `tokens`, `input tokens`. */
+  readonly what: string;
+  /** Which calls count against it: LLM calls, tool calls. */
+  readonly kind: 'llm' | 'tool';
+}
+
+const TYPE_WORDS: Record<TokenType, string> = {
+  input: 'input tokens',
+  output: 'output tokens',
+  cacheRead: 'cache read tokens',
+  cacheWrite: 'cache write tokens',
+  reasoning: 'reasoning tokens',
+};
+
+/** The counter limits of a calendar or rolling budget (none for a USD-only budget). */
+export function counterLimits(b: Budget): CounterLimit[] {
+  const out: CounterLimit[] = [];
+  if (b.maxLlmCalls !== undefined) {
+    out.push({
+      counter: 'llm_calls',
+      limit: 'max_llm_calls',
+      unit: 'calls',
+      max: b.maxLlmCalls,
+      what: 'LLM calls',
+      kind: 'llm',
+    });
+  }
+  if (b.maxToolCalls !== undefined) {
+    out.push({
+      counter: 'tool_calls',
+      limit: 'max_tool_calls',
+      unit: 'calls',
+      max: b.maxToolCalls,
+      what: 'tool calls',
+      kind: 'tool',
+    });
+  }
+  const tokens = (counter: string, max: number, what: string): CounterLimit => ({
+    counter,
+    limit: 'max_tokens',
+    unit: 'tokens',
+    max,
+    what,
+    kind: 'llm',
+  });
+  if (typeof b.maxTokens === 'number') out.push(tokens('tokens', b.maxTokens, 'tokens'));
+  else if (b.maxTokens !== undefined) {
+    for (const t of TOKEN_TYPES) {
+      const max = b.maxTokens[t];
+      if (max !== undefined) out.push(tokens(`tokens.${t}`, max, TYPE_WORDS[t]));
+    }
+  }
+  return out;
+}
+
+/** Whether a limit counts calls of this kind (a call of unknown kind may be either). */
+export function countsCall(l: CounterLimit, call: CheckInput['call']): boolean {
+  return call === undefined || call.kind === l.kind;
+}
+
+/** What a call about to be made holds on a counter: one call of its kind, its estimated tokens. */
+export function callAmount(l: CounterLimit, estimateTokens: CheckInput['estimateTokens']): number {
+  if (l.unit === 'calls') return 1;
+  if (estimateTokens === undefined) return 0;
+  if (typeof estimateTokens === 'number') return estimateTokens;
+  if (l.counter === 'tokens') return (estimateTokens.input ?? 0) + (estimateTokens.output ?? 0);
+  return estimateTokens[l.counter.slice('tokens.'.length) as TokenType] ?? 0;
+}
+
+/** The token counts of one model call, as usage records count them. */
+export interface TokenUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+  readonly reasoningTokens: number;
+}
+
+/** What one ended span adds to a counter: an LLM call and its tokens, or a tool call. */
+export function spanAmount(l: CounterLimit, llm: TokenUsage | undefined, tool: boolean): number {
+  switch (l.counter) {
+    case 'llm_calls':
+      return llm === undefined ? 0 : 1;
+    case 'tool_calls':
+      return tool ? 1 : 0;
+  }
+  if (llm === undefined) return 0;
+  switch (l.counter) {
+    case 'tokens':
+      return llm.inputTokens + llm.outputTokens;
+    case 'tokens.input':
+      return llm.inputTokens;
+    case 'tokens.output':
+      return llm.outputTokens;
+    case 'tokens.cacheRead':
+      return llm.cacheReadTokens;
+    case 'tokens.cacheWrite':
+      return llm.cacheWriteTokens;
+    case 'tokens.reasoning':
+      return llm.reasoningTokens;
+  }
+  return 0;
+}
+
+/** Amounts of the counters of `limits` a write carries (`pick(limit)` each; zeros left out). */
+export function amountsOf(
+  limits: readonly CounterLimit[],
+  pick: (l: CounterLimit) => number,
+): Record<CounterName, number> | undefined {
+  let out: Record<CounterName, number> | undefined;
+  for (const l of limits) {
+    const n = pick(l);
+    if (n > 0) {
+      out ??= {};
+      out[l.counter] = n;
+    }
+  }
+  return out;
+}
+
+/** Whether any amount is positive. */
+export function anyAmount(a: Amounts | undefined): boolean {
+  if (a === undefined) return false;
+  for (const k in a) if ((a[k] ?? 0) > 0) return true;
+  return false;
+}
+
+/** A calendar or rolling window's counter limit against its totals, for a call holding
+ * `amount` (the ledger's comparison: a used-up counter admits nothing, not even zero). */
+export function counterLimitHit(
+  l: CounterLimit,
+  t: CounterTotals,
+  amount: number,
+): Omit<BudgetRefusal, 'budget'> | undefined {
+  const used = t.spent + t.reserved;
+  if (amount > 0 ? used + amount <= l.max : used < l.max) return undefined;
+  const inFlight = t.reserved > 0 ? ` (${t.reserved} in flight)` : '';
+  const over = used >= l.max || amount === 0;
+  return {
+    limit: l.limit,
+    unit: l.unit,
+    used,
+    max: l.max,
+    reason: `${used} of ${l.max} ${l.what} used${inFlight}${over ? '' : ` + estimate ${amount} would exceed the limit`}`,
   };
 }
 

@@ -9,9 +9,17 @@ import type { Reporter } from '../diag.js';
 import { BUILTIN, type Dimensions } from '../dimensions.js';
 import { type Budget, matchScope } from './config.js';
 import {
+  amountsOf,
+  anyAmount,
   type BudgetDecision,
   BudgetExceededError,
+  type BudgetRefusal,
   type CheckInput,
+  type CounterLimit,
+  callAmount,
+  counterLimitHit,
+  counterLimits,
+  countsCall,
   decide,
   ledgerStateHit,
   moreSevere,
@@ -19,6 +27,8 @@ import {
   type RunHeld,
   refusalOf,
   runLimitHit,
+  spanAmount,
+  type TokenUsage,
   windowLimitHit,
 } from './decisions.js';
 import { RepeatCounter, toolCallFingerprint } from './fingerprint.js';
@@ -28,7 +38,16 @@ import {
   BudgetSignals,
   type EventTarget,
 } from './signals.js';
-import type { BudgetLedger, KeyRef, WindowRef, WindowTotals } from './types.js';
+import type {
+  Amounts,
+  BudgetLedger,
+  CounterName,
+  CounterRequest,
+  CounterTotals,
+  KeyRef,
+  WindowRef,
+  WindowTotals,
+} from './types.js';
 import { WindowRefCache, writeRef } from './window.js';
 
 /** Per-run budget state: the run's rollup state (TraceState) implements it, so per-run limits
@@ -65,8 +84,12 @@ export interface Hold {
   readonly ref: KeyRef;
   /** USD held. */
   readonly amount: number;
+  /** Counters held (one call of its kind, its estimated tokens), when the budget limits any. */
+  readonly counts: Amounts | undefined;
   /** Cost of the spans that ran under the hold and fall in its window, USD. */
   actualUsd: number;
+  /** Calls and tokens of those spans, on the budget's counters (created by the first). */
+  actualCounts: Record<CounterName, number> | undefined;
 }
 
 /** A guarded call's account, carried in its context: the spans that start under it add their
@@ -93,6 +116,19 @@ export interface BudgetEngineOptions {
   dimensions?: Dimensions;
 }
 
+const ZERO: CounterTotals = Object.freeze({ spent: 0, reserved: 0 });
+
+/** Add `b`'s amounts into `a` (created when needed). */
+function addInto(
+  a: Record<CounterName, number> | undefined,
+  b: Amounts | undefined,
+): Record<CounterName, number> | undefined {
+  if (b === undefined) return a;
+  const out = a ?? {};
+  for (const k in b) out[k] = (out[k] ?? 0) + (b[k] ?? 0);
+  return out;
+}
+
 const scopeId = (b: Budget, scope: Readonly<Record<string, string>>): string => {
   let id = b.name;
   for (const k in scope) id += `\u0000${k}=${scope[k]}`;
@@ -113,9 +149,16 @@ export class BudgetEngine {
   private readonly maxWindows: number;
   private closed = false;
   private readonly runBlocks: boolean;
+  /** Counter limits of each calendar and rolling budget (calls, tokens). */
+  private readonly limits = new Map<Budget, readonly CounterLimit[]>();
+  /** Last known counter totals of rolling windows (write key and counter), for crossings. */
+  private readonly lastCounts = new Map<string, number>();
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
+    for (const b of options.budgets) {
+      if (b.window !== 'trace') this.limits.set(b, counterLimits(b));
+    }
     this.runBlocks = options.budgets.some((b) => b.window === 'trace' && b.action === 'block');
     this.dimensions = options.dimensions ?? BUILTIN;
     this.ledger = options.ledger;
@@ -158,20 +201,31 @@ export class BudgetEngine {
           const hit =
             runLimitHit(b, run, estimate, input.call) ?? runLimitHit(b, run, 0, undefined, true);
           if (hit) d = decide(b, hit);
-        } else if (b.limitUsd === undefined) {
-          continue;
         } else if (this.closed) {
           // Nothing can be accounted any more: block budgets refuse, the others do not stop work.
           if (b.action === 'block') d = decide(b, ledgerStateHit(b, 'ledger_closed'));
         } else {
+          const limits = this.callLimits(b, input.call);
+          if (b.limitUsd === undefined && limits.length === 0) continue;
           const ref = this.refs.get(b, scope, this.now());
-          const t = await this.ledger.get(ref.readKeys);
+          const t = await this.ledger.get(
+            ref.readKeys,
+            limits.length > 0 ? limits.map((l) => l.counter) : undefined,
+          );
           if (t.unavailable === true && b.action === 'block') {
             // Fail-closed and the store is down: the next reservation will be refused, so say so.
             d = decide(b, ledgerStateHit(b, 'ledger_unavailable'));
           } else {
-            room(b.limitUsd - t.spentUsd - t.reservedUsd);
-            const hit = windowLimitHit(b.limitUsd, t.spentUsd, t.reservedUsd, estimate);
+            let hit: Omit<BudgetRefusal, 'budget'> | undefined;
+            if (b.limitUsd !== undefined) {
+              room(b.limitUsd - t.spentUsd - t.reservedUsd);
+              hit = windowLimitHit(b.limitUsd, t.spentUsd, t.reservedUsd, estimate);
+            }
+            for (const l of limits) {
+              if (hit !== undefined) break;
+              const amount = callAmount(l, input.estimateTokens);
+              hit = counterLimitHit(l, t.counts?.[l.counter] ?? ZERO, amount);
+            }
             if (hit) d = decide(b, hit);
           }
         }
@@ -232,10 +286,13 @@ export class BudgetEngine {
   async reserve(
     estimateUsd: number,
     dims: Readonly<Record<string, string | undefined>>,
+    input: Pick<CheckInput, 'call' | 'estimateTokens'> = {},
   ): Promise<Hold[]> {
     const holds: Hold[] = [];
     for (const b of this.budgets) {
-      if (b.window === 'trace' || b.limitUsd === undefined) continue;
+      if (b.window === 'trace') continue;
+      const limits = this.callLimits(b, input.call);
+      if (b.limitUsd === undefined && limits.length === 0) continue;
       const scope = matchScope(b.scope, dims);
       if (scope === undefined) continue;
       if (this.closed) {
@@ -244,19 +301,39 @@ export class BudgetEngine {
         continue;
       }
       const window = this.refs.get(b, scope, this.now());
-      const r = await this.ledger.reserve(window, estimateUsd, b.limitUsd, b.action === 'block');
+      // One call of its kind and its estimated tokens, checked and held with the USD estimate
+      // in one atomic ledger step.
+      let counters: Record<CounterName, CounterRequest> | undefined;
+      for (const l of limits) {
+        counters ??= {};
+        counters[l.counter] = { amount: callAmount(l, input.estimateTokens), limit: l.max };
+      }
+      const r = await this.ledger.reserve(
+        window,
+        estimateUsd,
+        b.limitUsd ?? Number.POSITIVE_INFINITY,
+        b.action === 'block',
+        counters,
+      );
       if (!r.ok) {
         await this.release(holds);
-        const hit =
-          r.unavailable === true
-            ? ledgerStateHit(b, 'ledger_unavailable')
-            : (windowLimitHit(b.limitUsd, r.spentUsd, r.reservedUsd, estimateUsd) ?? {
-                limit: 'limit_usd' as const,
-                unit: 'USD' as const,
-                limitUsd: b.limitUsd,
-                spentUsd: r.spentUsd,
-                reason: 'the ledger refused the reservation',
-              });
+        let hit: Omit<BudgetRefusal, 'budget'> | undefined;
+        if (r.unavailable === true) hit = ledgerStateHit(b, 'ledger_unavailable');
+        else if (b.limitUsd !== undefined) {
+          hit = windowLimitHit(b.limitUsd, r.spentUsd, r.reservedUsd, estimateUsd);
+        }
+        for (const l of limits) {
+          if (hit !== undefined) break;
+          const amount = counters?.[l.counter]?.amount ?? 0;
+          hit = counterLimitHit(l, r.counts?.[l.counter] ?? ZERO, amount);
+        }
+        hit ??= {
+          limit: 'limit_usd' as const,
+          unit: 'USD' as const,
+          ...(b.limitUsd !== undefined ? { limitUsd: b.limitUsd } : {}),
+          spentUsd: r.spentUsd,
+          reason: 'the ledger refused the reservation',
+        };
         throw new BudgetExceededError({ budget: b.name, ...hit });
       }
       holds.push({
@@ -265,35 +342,77 @@ export class BudgetEngine {
         id: scopeId(b, scope),
         ref: writeRef(window),
         amount: estimateUsd,
+        counts: amountsOf(limits, (l) => counters?.[l.counter]?.amount ?? 0),
         actualUsd: 0,
+        actualCounts: undefined,
       });
     }
     return holds;
   }
 
-  /** Turn holds into spend (in the window current now): `actualUsd` on every hold, or, when
-   * absent, each hold's own accounted cost. A hold with no spend is released. */
-  async settle(holds: readonly Hold[], actualUsd?: number): Promise<void> {
+  /**
+   * Turn holds into spend (in the window current now): `actualUsd` on every hold, or, when
+   * absent, each hold's own accounted cost, calls and tokens. With `actualUsd` (a reservation
+   * settled by hand) the calls held count as made, and the tokens held as used unless
+   * `actualTokens` says otherwise. A hold with nothing spent is released.
+   */
+  async settle(
+    holds: readonly Hold[],
+    actualUsd?: number,
+    actualTokens?: CheckInput['estimateTokens'],
+  ): Promise<void> {
     for (const h of holds) {
       const amount = actualUsd ?? h.actualUsd;
+      const counts = actualUsd === undefined ? h.actualCounts : this.settledByHand(h, actualTokens);
       if (this.closed) {
-        if (amount > 0) this.reporter.count('ledger_closed', `spend of budget ${h.budget.name}`);
+        if (amount > 0 || anyAmount(counts)) {
+          this.reporter.count('ledger_closed', `spend of budget ${h.budget.name}`);
+        }
         continue;
       }
-      if (amount === 0) {
-        await this.ledger.release(h.ref, h.amount);
+      if (amount === 0 && !anyAmount(counts)) {
+        await this.ledger.release(h.ref, h.amount, h.counts);
         continue;
       }
       const now = this.refs.get(h.budget, h.scope, this.now());
-      const after = await this.ledger.settle(h.ref, h.amount, writeRef(now), amount);
-      this.afterWrite(h.budget, now, amount, after);
+      const after = await this.ledger.settle(
+        h.ref,
+        h.amount,
+        writeRef(now),
+        amount,
+        h.counts !== undefined || counts !== undefined
+          ? { reserved: h.counts ?? {}, actual: counts ?? {} }
+          : undefined,
+      );
+      this.afterWrite(h.budget, now, amount, after, counts);
     }
   }
 
   /** Release holds without spend. */
   async release(holds: readonly Hold[]): Promise<void> {
     if (this.closed) return;
-    for (const h of holds) await this.ledger.release(h.ref, h.amount);
+    for (const h of holds) await this.ledger.release(h.ref, h.amount, h.counts);
+  }
+
+  /** The counter limits of a calendar or rolling budget a call of this kind counts against. */
+  private callLimits(b: Budget, call: CheckInput['call']): readonly CounterLimit[] {
+    const all = this.limits.get(b);
+    if (all === undefined || all.length === 0) return [];
+    return call === undefined ? all : all.filter((l) => countsCall(l, call));
+  }
+
+  /** What a hold settled by hand spends on its counters (see {@link settle}). */
+  private settledByHand(
+    h: Hold,
+    actualTokens: CheckInput['estimateTokens'],
+  ): Record<CounterName, number> | undefined {
+    if (h.counts === undefined) return undefined;
+    const held = h.counts;
+    return amountsOf(this.limits.get(h.budget) ?? [], (l) =>
+      l.unit === 'tokens' && actualTokens !== undefined
+        ? callAmount(l, actualTokens)
+        : (held[l.counter] ?? 0),
+    );
   }
 
   /**
@@ -308,14 +427,22 @@ export class BudgetEngine {
     dims: Readonly<Record<string, string | undefined>>,
     run: RunBudgetState | undefined,
     guarded?: GuardAccount,
+    llm?: TokenUsage,
+    tool?: boolean,
   ): void {
+    const work = llm !== undefined || tool === true;
     for (const b of this.budgets) {
       if (b.window === 'trace') {
         if (!run || matchScope(b.scope, dims) === undefined) continue;
         this.signals.run(span, b, run);
         continue;
       }
-      if (costUsd <= 0 || b.limitUsd === undefined) continue;
+      const limits = this.limits.get(b);
+      const counts =
+        work && limits !== undefined && limits.length > 0
+          ? amountsOf(limits, (l) => spanAmount(l, llm, tool === true))
+          : undefined;
+      if (costUsd <= 0 && counts === undefined) continue;
       const scope = matchScope(b.scope, dims);
       if (scope === undefined) continue;
       if (guarded !== undefined && guarded.holds.length > 0) {
@@ -323,6 +450,7 @@ export class BudgetEngine {
         const hold = guarded.holds.find((h) => h.id === id);
         if (hold !== undefined) {
           hold.actualUsd += costUsd;
+          hold.actualCounts = addInto(hold.actualCounts, counts);
           continue;
         }
       }
@@ -331,8 +459,8 @@ export class BudgetEngine {
         continue;
       }
       const window = this.refs.get(b, scope, this.now());
-      this.ledger.add(writeRef(window), costUsd).then(
-        (after) => this.afterWrite(b, window, costUsd, after),
+      this.ledger.add(writeRef(window), costUsd, counts).then(
+        (after) => this.afterWrite(b, window, costUsd, after, counts),
         (e: unknown) => this.reporter.count('budget_error', (e as Error).message),
       );
     }
@@ -350,10 +478,20 @@ export class BudgetEngine {
     window: WindowRef,
     amountUsd: number,
     after: WindowTotals | undefined,
+    counts?: Amounts,
   ): void {
     if (b.window !== 'trace' && 'calendar' in b.window && after !== undefined) {
-      this.signals.track(b, window.writeKey, after.spentUsd);
-      this.signals.crossing(b, after.spentUsd - amountUsd, after.spentUsd);
+      if (b.limitUsd !== undefined) {
+        this.signals.track(b, window.writeKey, after.spentUsd);
+        this.signals.crossing(b, after.spentUsd - amountUsd, after.spentUsd);
+      }
+      if (counts === undefined) return;
+      for (const l of this.limits.get(b) ?? []) {
+        const added = counts[l.counter];
+        const t = after.counts?.[l.counter];
+        if (added === undefined || t === undefined) continue;
+        this.signals.crossing(b, t.spent - added, t.spent, l);
+      }
       return;
     }
     void this.refresh(b, window).catch((e: unknown) =>
@@ -372,11 +510,25 @@ export class BudgetEngine {
     if (last !== undefined && now - last < 1000) return;
     if (this.refreshedMs.size >= this.maxWindows) this.refreshedMs.clear();
     this.refreshedMs.set(window.writeKey, now);
-    const t = await this.ledger.get(window.readKeys);
-    if (!Number.isFinite(t.spentUsd)) return;
-    const before = this.signals.lastSpent(window.writeKey) ?? 0;
-    this.signals.track(b, window.writeKey, t.spentUsd);
-    this.signals.crossing(b, before, t.spentUsd);
+    const limits = this.limits.get(b) ?? [];
+    const t = await this.ledger.get(
+      window.readKeys,
+      limits.length > 0 ? limits.map((l) => l.counter) : undefined,
+    );
+    if (b.limitUsd !== undefined && Number.isFinite(t.spentUsd)) {
+      const before = this.signals.lastSpent(window.writeKey) ?? 0;
+      this.signals.track(b, window.writeKey, t.spentUsd);
+      this.signals.crossing(b, before, t.spentUsd);
+    }
+    for (const l of limits) {
+      const spent = t.counts?.[l.counter]?.spent;
+      if (spent === undefined || !Number.isFinite(spent)) continue;
+      const id = `${window.writeKey}\u0000${l.counter}`;
+      const before = this.lastCounts.get(id) ?? 0;
+      if (this.lastCounts.size >= this.maxWindows) this.lastCounts.clear();
+      this.lastCounts.set(id, spent);
+      this.signals.crossing(b, before, spent, l);
+    }
   }
 
   /** Close the ledger; from then on the engine answers by the closed-ledger policy

@@ -7,7 +7,19 @@
  */
 import { Reporter } from '../diag.js';
 import { type Check, checkOptionObject } from '../options.js';
-import type { BudgetLedger, KeyRef, ReserveResult, WindowRef, WindowTotals } from './types.js';
+import {
+  type Amounts,
+  type BudgetLedger,
+  type CounterName,
+  type CounterRequest,
+  type CounterTotals,
+  counterFits,
+  type KeyRef,
+  type ReserveResult,
+  validCounterName,
+  type WindowRef,
+  type WindowTotals,
+} from './types.js';
 
 /** Options of {@link MemoryLedger}. Checked once at construction: unknown keys and bad values
  * throw a `TypeError` naming both. */
@@ -36,6 +48,8 @@ export type MemoryLedgerStats = {
 interface Entry {
   spent: number;
   reserved: number;
+  /** Counters other than USD, created by the first write that names one. */
+  counts: Record<CounterName, CounterTotals> | undefined;
   expiresAt: number;
 }
 
@@ -48,11 +62,46 @@ interface HeapItem {
 // One NaN or negative amount would corrupt a window's totals until it expires.
 const validAmount = (n: number): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
+/** Whether every counter name and amount of a write is valid (absent: nothing to check). */
+const validAmounts = (a: Amounts | undefined): boolean => {
+  if (a === undefined) return true;
+  for (const k in a) if (!validCounterName(k) || !validAmount(a[k] as number)) return false;
+  return true;
+};
+
+/** Whether a counter's limit can be compared with (absent or `Infinity`: no limit). */
+const validLimit = (l: number | undefined): boolean =>
+  l === undefined || l === Number.POSITIVE_INFINITY || Number.isFinite(l);
+
+const describe = (counters: object | undefined): string =>
+  counters === undefined ? '' : `, ${JSON.stringify(counters)}`;
+
 const OPTION_CHECKS: Readonly<Record<keyof MemoryLedgerOptions, Check>> = {
   maxKeys: (v) =>
     Number.isInteger(v) && (v as number) >= 1 ? undefined : 'must be a positive integer',
   now: (v) => (typeof v === 'function' ? undefined : 'must be a function returning epoch ms'),
 };
+
+/** The totals of one counter on an entry, created at zero. */
+function counterOf(e: Entry, name: CounterName): CounterTotals {
+  e.counts ??= {};
+  let c = e.counts[name];
+  if (c === undefined) {
+    c = { spent: 0, reserved: 0 };
+    e.counts[name] = c;
+  }
+  return c;
+}
+
+/** An entry's totals with `counts` of the counters named. */
+function totalsOf(e: Entry, names: readonly CounterName[]): WindowTotals {
+  const counts: Record<CounterName, CounterTotals> = {};
+  for (const name of names) {
+    const c = e.counts?.[name];
+    counts[name] = { spent: c?.spent ?? 0, reserved: c?.reserved ?? 0 };
+  }
+  return { spentUsd: e.spent, reservedUsd: e.reserved, counts };
+}
 
 /** In-memory {@link BudgetLedger}. Money is added and subtracted as plain doubles, never rounded. */
 export class MemoryLedger implements BudgetLedger {
@@ -77,21 +126,45 @@ export class MemoryLedger implements BudgetLedger {
     amountUsd: number,
     limitUsd: number,
     enforce: boolean,
+    counters?: Readonly<Record<CounterName, CounterRequest>>,
   ): Promise<ReserveResult> {
     const now = this.#now();
+    const requests = counters ?? {};
+    const names = counters === undefined ? undefined : Object.keys(counters);
     // An infinite limit is no limit; NaN or -Infinity cannot be compared with (when enforced).
     const badLimit = enforce && limitUsd !== Number.POSITIVE_INFINITY && !Number.isFinite(limitUsd);
-    if (!validAmount(amountUsd) || badLimit) {
-      this.#invalid(`reserve(${amountUsd}, limit ${limitUsd})`);
-      return { ok: false, ...this.#sum(window.readKeys, now) };
+    let badCounter = false;
+    for (const name of names ?? []) {
+      const c = requests[name] as CounterRequest;
+      if (!validCounterName(name) || !validAmount(c.amount) || (enforce && !validLimit(c.limit))) {
+        badCounter = true;
+      }
+    }
+    if (!validAmount(amountUsd) || badLimit || badCounter) {
+      this.#invalid(`reserve(${amountUsd}, limit ${limitUsd}${describe(counters)})`);
+      return { ok: false, ...this.#sum(window.readKeys, now, names) };
     }
     this.#sweep(now);
-    const totals = this.#sum(window.readKeys, now);
+    const totals = this.#sum(window.readKeys, now, names);
     // The order of the sum is the contract's: (spent + reserved over readKeys) + amount.
-    const ok = !enforce || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
+    let ok = !enforce || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
+    if (ok && enforce && names !== undefined) {
+      for (const name of names) {
+        const t = totals.counts?.[name] as CounterTotals;
+        const c = requests[name] as CounterRequest;
+        if (!counterFits(t.spent + t.reserved, c.amount, c.limit)) ok = false;
+      }
+    }
     if (ok) {
-      this.#entry(window.writeKey, window.ttlMs, now).reserved += amountUsd;
+      const entry = this.#entry(window.writeKey, window.ttlMs, now);
+      entry.reserved += amountUsd;
       totals.reservedUsd += amountUsd;
+      for (const name of names ?? []) {
+        const amount = (requests[name] as CounterRequest).amount;
+        if (amount === 0) continue;
+        counterOf(entry, name).reserved += amount;
+        (totals.counts?.[name] as CounterTotals).reserved += amount;
+      }
     }
     return { ok, ...totals };
   }
@@ -101,43 +174,57 @@ export class MemoryLedger implements BudgetLedger {
     reservedUsd: number,
     spend: KeyRef,
     actualUsd: number,
+    counters?: { readonly reserved: Amounts; readonly actual: Amounts },
   ): Promise<WindowTotals | undefined> {
-    if (!validAmount(reservedUsd) || !validAmount(actualUsd)) {
-      this.#invalid(`settle(${reservedUsd}, ${actualUsd})`);
+    if (
+      !validAmount(reservedUsd) ||
+      !validAmount(actualUsd) ||
+      !validAmounts(counters?.reserved) ||
+      !validAmounts(counters?.actual)
+    ) {
+      this.#invalid(`settle(${reservedUsd}, ${actualUsd}${describe(counters)})`);
       return undefined;
     }
     const now = this.#now();
     this.#sweep(now);
-    this.#unreserve(reservation, reservedUsd, now);
+    this.#unreserve(reservation, reservedUsd, counters?.reserved, now);
     const entry = this.#entry(spend.key, spend.ttlMs, now);
     entry.spent += actualUsd;
-    return { spentUsd: entry.spent, reservedUsd: entry.reserved };
+    if (counters === undefined) return { spentUsd: entry.spent, reservedUsd: entry.reserved };
+    for (const name in counters.actual) counterOf(entry, name).spent += counters.actual[name] ?? 0;
+    return totalsOf(entry, [...Object.keys(counters.reserved), ...Object.keys(counters.actual)]);
   }
 
-  async release(reservation: KeyRef, reservedUsd: number): Promise<void> {
-    if (!validAmount(reservedUsd)) {
-      this.#invalid(`release(${reservedUsd})`);
+  async release(reservation: KeyRef, reservedUsd: number, counters?: Amounts): Promise<void> {
+    if (!validAmount(reservedUsd) || !validAmounts(counters)) {
+      this.#invalid(`release(${reservedUsd}${describe(counters)})`);
       return;
     }
     const now = this.#now();
     this.#sweep(now);
-    this.#unreserve(reservation, reservedUsd, now);
+    this.#unreserve(reservation, reservedUsd, counters, now);
   }
 
-  async add(spend: KeyRef, amountUsd: number): Promise<WindowTotals | undefined> {
-    if (!validAmount(amountUsd)) {
-      this.#invalid(`add(${amountUsd})`);
+  async add(
+    spend: KeyRef,
+    amountUsd: number,
+    counters?: Amounts,
+  ): Promise<WindowTotals | undefined> {
+    if (!validAmount(amountUsd) || !validAmounts(counters)) {
+      this.#invalid(`add(${amountUsd}${describe(counters)})`);
       return undefined;
     }
     const now = this.#now();
     this.#sweep(now);
     const entry = this.#entry(spend.key, spend.ttlMs, now);
     entry.spent += amountUsd;
-    return { spentUsd: entry.spent, reservedUsd: entry.reserved };
+    if (counters === undefined) return { spentUsd: entry.spent, reservedUsd: entry.reserved };
+    for (const name in counters) counterOf(entry, name).spent += counters[name] ?? 0;
+    return totalsOf(entry, Object.keys(counters));
   }
 
-  async get(keys: readonly string[]): Promise<WindowTotals> {
-    return this.#sum(keys, this.#now());
+  async get(keys: readonly string[], counters?: readonly CounterName[]): Promise<WindowTotals> {
+    return this.#sum(keys, this.#now(), counters);
   }
 
   /** Holds no connection or timer: nothing to release. Operations after it keep answering from
@@ -162,25 +249,47 @@ export class MemoryLedger implements BudgetLedger {
     this.#reporter.count('invalid_argument', detail);
   }
 
-  #sum(keys: readonly string[], now: number): WindowTotals {
+  #sum(keys: readonly string[], now: number, counters?: readonly CounterName[]): WindowTotals {
     let spentUsd = 0;
     let reservedUsd = 0;
+    let counts: Record<CounterName, CounterTotals> | undefined;
+    if (counters !== undefined) {
+      counts = {};
+      for (const name of counters) counts[name] = { spent: 0, reserved: 0 };
+    }
     for (const key of keys) {
       const e = this.#entries.get(key);
       if (e === undefined || e.expiresAt <= now) continue;
       spentUsd += e.spent;
       reservedUsd += e.reserved;
+      if (counts === undefined || e.counts === undefined) continue;
+      for (const name in counts) {
+        const c = e.counts[name];
+        if (c === undefined) continue;
+        const t = counts[name] as CounterTotals;
+        t.spent += c.spent;
+        t.reserved += c.reserved;
+      }
     }
-    return { spentUsd, reservedUsd };
+    return counts === undefined ? { spentUsd, reservedUsd } : { spentUsd, reservedUsd, counts };
   }
 
-  #unreserve(reservation: KeyRef, amountUsd: number, now: number): void {
+  #unreserve(
+    reservation: KeyRef,
+    amountUsd: number,
+    counters: Amounts | undefined,
+    now: number,
+  ): void {
     const e = this.#entries.get(reservation.key);
     // The window expired (or was evicted) with the reservation: nothing left to give back, and
     // a negative reservation would hand out budget that was never held.
     if (e === undefined || e.expiresAt <= now) return;
     // Clamp at zero for the same reason (a double release, or the last bits of double noise).
     e.reserved = Math.max(0, e.reserved - amountUsd);
+    for (const name in counters) {
+      const c = e.counts?.[name];
+      if (c !== undefined) c.reserved = Math.max(0, c.reserved - (counters[name] ?? 0));
+    }
     this.#touch(reservation.key, e, reservation.ttlMs, now);
   }
 
@@ -194,7 +303,7 @@ export class MemoryLedger implements BudgetLedger {
     }
     if (e === undefined) {
       if (this.#entries.size >= this.#maxKeys) this.#evict();
-      e = { spent: 0, reserved: 0, expiresAt: now + ttlMs };
+      e = { spent: 0, reserved: 0, counts: undefined, expiresAt: now + ttlMs };
       this.#entries.set(key, e);
       this.#push({ expiresAt: e.expiresAt, key });
     } else {

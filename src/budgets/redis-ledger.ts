@@ -7,7 +7,8 @@
  *   without Redis and of the replay (on an injected clock).
  *
  * Key layout: one Redis HASH per ledger key, `<keyPrefix><key>` (default prefix empty: the window
- * keys start with `spanledger:b:`), with the fields `spent` and `reserved` (USD) and one
+ * keys start with `spanledger:b:`), with the fields `spent` and `reserved` (USD), `spent:<counter>`
+ * and `reserved:<counter>` for the other counters a budget limits (calls, tokens), and one
  * `w:<writer>` field per writing ledger instance (which of its write sequence numbers were
  * applied, so a replayed write is never counted twice; see redis/scripts.ts). Every write sets `PEXPIRE` to the window's `ttlMs`, so
  * windows expire by themselves. With Redis Cluster, all keys of one operation share a slot: the
@@ -34,8 +35,20 @@ import {
   type RedisLedgerClusterClient,
 } from './redis/connection.js';
 import { SCRIPTS } from './redis/scripts.js';
-import { type PendingWrite, Shadow } from './redis/shadow.js';
-import type { BudgetLedger, KeyRef, ReserveResult, WindowRef, WindowTotals } from './types.js';
+import { type CounterWrite, type PendingWrite, Shadow } from './redis/shadow.js';
+import {
+  type Amounts,
+  type BudgetLedger,
+  type CounterName,
+  type CounterRequest,
+  type CounterTotals,
+  counterFits,
+  type KeyRef,
+  type ReserveResult,
+  validCounterName,
+  type WindowRef,
+  type WindowTotals,
+} from './types.js';
 
 export type {
   RedisClusterOption,
@@ -105,6 +118,38 @@ const RETRY_MS = 250;
 const usd = (n: number): string => String(n);
 const ttl = (ms: number): string => String(Math.max(1, Math.ceil(Number.isFinite(ms) ? ms : 1)));
 const validAmount = (n: number): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+const validAmounts = (a: Amounts | undefined): boolean => {
+  if (a === undefined) return true;
+  for (const k in a) if (!validCounterName(k) || !validAmount(a[k] as number)) return false;
+  return true;
+};
+const validLimit = (l: number | undefined): boolean =>
+  l === undefined || l === Number.POSITIVE_INFINITY || Number.isFinite(l);
+const describe = (counters: object | undefined): string =>
+  counters === undefined ? '' : `, ${JSON.stringify(counters)}`;
+
+/** Totals with the `counts` of `names` added (none named: USD alone, as the contract says). */
+function withCounts(
+  totals: WindowTotals,
+  names: readonly CounterName[] | undefined,
+  counts: Record<CounterName, CounterTotals> | undefined,
+): WindowTotals {
+  return names === undefined || counts === undefined ? totals : { ...totals, counts };
+}
+
+/** Sum two sets of counter totals (reservations never below zero). */
+function addCounts(
+  a: Record<CounterName, CounterTotals>,
+  b: Record<CounterName, CounterTotals>,
+): Record<CounterName, CounterTotals> {
+  const out: Record<CounterName, CounterTotals> = {};
+  for (const name in a) {
+    const x = a[name] as CounterTotals;
+    const y = b[name] ?? { spent: 0, reserved: 0 };
+    out[name] = { spent: x.spent + y.spent, reserved: Math.max(0, x.reserved + y.reserved) };
+  }
+  return out;
+}
 
 const OPTION_CHECKS: Readonly<Record<keyof RedisLedgerOptions, Check>> = {
   url: (v) =>
@@ -133,6 +178,48 @@ interface WritePart {
   ref: KeyRef;
   unreserve: number;
   spent: number;
+  /** The same for counters other than USD. */
+  counts?: Record<CounterName, CounterWrite> | undefined;
+}
+
+/** Counter writes of a settle, release or add (undefined when it names no counter). */
+function counterWrites(
+  unreserve: Amounts | undefined,
+  spent: Amounts | undefined,
+): Record<CounterName, CounterWrite> | undefined {
+  if (unreserve === undefined && spent === undefined) return undefined;
+  const out: Record<CounterName, CounterWrite> = {};
+  for (const name in unreserve) out[name] = { unreserve: unreserve[name] ?? 0, spent: 0 };
+  for (const name in spent) {
+    const c = out[name] ?? { unreserve: 0, spent: 0 };
+    c.spent += spent[name] ?? 0;
+    out[name] = c;
+  }
+  return out;
+}
+
+/** The ARGV of one key's writes in APPLY (scripts.ts): counter names, then per write its
+ * sequence number, USD and one pair per counter. */
+function applyArgs(
+  ttlMs: number,
+  low: number,
+  writes: readonly {
+    seq: number;
+    unreserve: number;
+    spent: number;
+    counts?: Record<CounterName, CounterWrite> | undefined;
+  }[],
+): { args: string[]; names: CounterName[] } {
+  const names = [...new Set(writes.flatMap((w) => (w.counts ? Object.keys(w.counts) : [])))];
+  const args = [ttl(ttlMs), String(low), String(writes.length), String(names.length), ...names];
+  for (const w of writes) {
+    args.push(String(w.seq), usd(w.unreserve), usd(w.spent));
+    for (const name of names) {
+      const c = w.counts?.[name];
+      args.push(usd(c?.unreserve ?? 0), usd(c?.spent ?? 0));
+    }
+  }
+  return { args, names };
 }
 
 /** The Redis ledger: see the module comment and docs/budgets.md. */
@@ -206,34 +293,67 @@ export class RedisLedger implements BudgetLedger {
     amountUsd: number,
     limitUsd: number,
     enforce: boolean,
+    counters?: Readonly<Record<CounterName, CounterRequest>>,
   ): Promise<ReserveResult> {
     this.#counters.operations++;
     const readKeys = [window.writeKey, ...window.readKeys.filter((k) => k !== window.writeKey)];
+    const requests = counters ?? {};
+    const names = counters === undefined ? undefined : Object.keys(counters);
     // An infinite limit is no limit; NaN or -Infinity cannot be compared with.
     const enforceLimit = enforce && limitUsd !== Number.POSITIVE_INFINITY;
-    if (!validAmount(amountUsd) || (enforceLimit && !Number.isFinite(limitUsd))) {
-      this.#invalid(`reserve(${amountUsd}, limit ${limitUsd})`);
-      return { ok: false, ...this.#shadow.local(readKeys) };
+    let badCounter = false;
+    for (const name of names ?? []) {
+      const c = requests[name] as CounterRequest;
+      if (!validCounterName(name) || !validAmount(c.amount) || (enforce && !validLimit(c.limit))) {
+        badCounter = true;
+      }
+    }
+    if (!validAmount(amountUsd) || (enforceLimit && !Number.isFinite(limitUsd)) || badCounter) {
+      this.#invalid(`reserve(${amountUsd}, limit ${limitUsd}${describe(counters)})`);
+      return { ok: false, ...this.#local(readKeys, names) };
     }
     this.#maybeFlush();
     const held = this.#shadow.held(readKeys);
-    const r = await this.#conn.call(SCRIPTS.reserve, this.#keys(readKeys), [
+    const heldCounts = names === undefined ? undefined : this.#shadow.heldCounts(readKeys, names);
+    const args = [
       usd(amountUsd),
       enforceLimit ? usd(limitUsd) : '0',
       enforceLimit ? '1' : '0',
       ttl(window.ttlMs),
       usd(held.spentUsd + held.reservedUsd),
-    ]);
+      String(names?.length ?? 0),
+    ];
+    for (const name of names ?? []) {
+      const c = requests[name] as CounterRequest;
+      const h = heldCounts?.[name] as CounterTotals;
+      const limited = enforce && c.limit !== undefined && c.limit !== Number.POSITIVE_INFINITY;
+      args.push(
+        name,
+        usd(c.amount),
+        limited ? usd(c.limit as number) : '',
+        usd(h.spent + h.reserved),
+      );
+    }
+    const r = await this.#conn.call(SCRIPTS.reserve, this.#keys(readKeys), args);
     if (r.ok) {
       const reply = r.reply as unknown[];
       const remote = this.#shadow.remember(readKeys, reply, 1);
-      return {
+      const totals: ReserveResult = {
         ok: reply[0] === 1,
         spentUsd: remote.spentUsd + held.spentUsd,
         reservedUsd: remote.reservedUsd + held.reservedUsd,
       };
+      if (names === undefined || heldCounts === undefined) return totals;
+      const sum = this.#zeros(names);
+      readKeys.forEach((key, i) => {
+        const offset = 1 + 2 * readKeys.length + 2 * i * names.length;
+        this.#shadow.rememberCounts(key, names, reply, offset, sum);
+      });
+      return { ...totals, counts: addCounts(sum, heldCounts) };
     }
     this.#counters.degradedReserves++;
+    const amounts: Record<CounterName, number> = {};
+    for (const name of names ?? []) amounts[name] = (requests[name] as CounterRequest).amount;
     // A timed-out script may still run. Whatever this call answers, its reservation (if any) is
     // not the one in Redis: fail-closed said no, fail-open holds it in the shadow. So a late
     // success is released again, or it would hold budget until the window expires.
@@ -241,10 +361,12 @@ export class RedisLedger implements BudgetLedger {
       (reply) => {
         if (!Array.isArray(reply)) return;
         this.#shadow.remember(readKeys, reply, 1);
-        if (reply[0] === 1 && amountUsd > 0) {
+        if (reply[0] === 1) {
+          const counts = names === undefined ? undefined : counterWrites(amounts, undefined);
+          if (amountUsd <= 0 && !Object.values(amounts).some((n) => n > 0)) return;
           this.#counters.lateReleases++;
           const ref = { key: window.writeKey, ttlMs: window.ttlMs };
-          void this.#write([{ ref, unreserve: amountUsd, spent: 0 }], ref.key);
+          void this.#write([{ ref, unreserve: amountUsd, spent: 0, counts }], ref.key);
         }
       },
       () => {
@@ -252,15 +374,30 @@ export class RedisLedger implements BudgetLedger {
         // stays until the window expires, which errs on the safe side).
       },
     );
-    const totals = this.#shadow.local(readKeys);
+    const totals = this.#local(readKeys, names);
     if (this.#failure === 'closed') return { ok: false, ...totals, unavailable: true };
     // The contract's comparison, exactly as MemoryLedger makes it (no tolerance).
-    const fits = !enforceLimit || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
+    let fits = !enforceLimit || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
+    for (const name of enforce ? (names ?? []) : []) {
+      const t = totals.counts?.[name] as CounterTotals;
+      const c = requests[name] as CounterRequest;
+      if (!counterFits(t.spent + t.reserved, c.amount, c.limit)) fits = false;
+    }
     // A reservation the shadow cannot hold (full) is refused: it could not be accounted for.
-    if (!fits || !this.#shadow.reserveLocally(window.writeKey, window.ttlMs, amountUsd)) {
+    if (!fits || !this.#shadow.reserveLocally(window.writeKey, window.ttlMs, amountUsd, amounts)) {
       return { ok: false, ...totals };
     }
-    return { ok: true, spentUsd: totals.spentUsd, reservedUsd: totals.reservedUsd + amountUsd };
+    const counts = totals.counts;
+    for (const name of names ?? []) {
+      const t = counts?.[name] as CounterTotals;
+      t.reserved += amounts[name] ?? 0;
+    }
+    return {
+      ok: true,
+      ...totals,
+      spentUsd: totals.spentUsd,
+      reservedUsd: totals.reservedUsd + amountUsd,
+    };
   }
 
   async settle(
@@ -268,62 +405,109 @@ export class RedisLedger implements BudgetLedger {
     reservedUsd: number,
     spend: KeyRef,
     actualUsd: number,
+    counters?: { readonly reserved: Amounts; readonly actual: Amounts },
   ): Promise<WindowTotals | undefined> {
     this.#counters.operations++;
-    if (!validAmount(reservedUsd) || !validAmount(actualUsd)) {
-      this.#invalid(`settle(${reservedUsd}, ${actualUsd})`);
+    if (
+      !validAmount(reservedUsd) ||
+      !validAmount(actualUsd) ||
+      !validAmounts(counters?.reserved) ||
+      !validAmounts(counters?.actual)
+    ) {
+      this.#invalid(`settle(${reservedUsd}, ${actualUsd}${describe(counters)})`);
       return undefined;
     }
     this.#maybeFlush();
     const unreserve = this.#shadow.takeLocalReservation(reservation.key, reservedUsd);
+    const unreserveCounts = this.#shadow.takeLocalCounts(reservation.key, counters?.reserved);
+    const names =
+      counters === undefined
+        ? undefined
+        : [...new Set([...Object.keys(counters.reserved), ...Object.keys(counters.actual)])];
     return this.#write(
       [
-        { ref: reservation, unreserve, spent: 0 },
-        { ref: spend, unreserve: 0, spent: actualUsd },
+        {
+          ref: reservation,
+          unreserve,
+          spent: 0,
+          counts: counters === undefined ? undefined : counterWrites(unreserveCounts, undefined),
+        },
+        {
+          ref: spend,
+          unreserve: 0,
+          spent: actualUsd,
+          counts: counters === undefined ? undefined : counterWrites(undefined, counters.actual),
+        },
       ],
       spend.key,
+      names,
     );
   }
 
-  async release(reservation: KeyRef, reservedUsd: number): Promise<void> {
+  async release(reservation: KeyRef, reservedUsd: number, counters?: Amounts): Promise<void> {
     this.#counters.operations++;
-    if (!validAmount(reservedUsd)) {
-      this.#invalid(`release(${reservedUsd})`);
+    if (!validAmount(reservedUsd) || !validAmounts(counters)) {
+      this.#invalid(`release(${reservedUsd}${describe(counters)})`);
       return;
     }
     this.#maybeFlush();
     const unreserve = this.#shadow.takeLocalReservation(reservation.key, reservedUsd);
-    if (unreserve > 0) {
-      await this.#write([{ ref: reservation, unreserve, spent: 0 }], reservation.key);
+    const unreserveCounts = this.#shadow.takeLocalCounts(reservation.key, counters);
+    const counts = counterWrites(unreserveCounts, undefined);
+    const any = unreserve > 0 || Object.values(unreserveCounts ?? {}).some((n) => n > 0);
+    if (any) {
+      await this.#write([{ ref: reservation, unreserve, spent: 0, counts }], reservation.key);
     }
   }
 
-  async add(spend: KeyRef, amountUsd: number): Promise<WindowTotals | undefined> {
+  async add(
+    spend: KeyRef,
+    amountUsd: number,
+    counters?: Amounts,
+  ): Promise<WindowTotals | undefined> {
     this.#counters.operations++;
-    if (!validAmount(amountUsd)) {
-      this.#invalid(`add(${amountUsd})`);
+    if (!validAmount(amountUsd) || !validAmounts(counters)) {
+      this.#invalid(`add(${amountUsd}${describe(counters)})`);
       return undefined;
     }
     this.#maybeFlush();
-    return this.#write([{ ref: spend, unreserve: 0, spent: amountUsd }], spend.key);
+    return this.#write(
+      [{ ref: spend, unreserve: 0, spent: amountUsd, counts: counterWrites(undefined, counters) }],
+      spend.key,
+      counters === undefined ? undefined : Object.keys(counters),
+    );
   }
 
-  async get(keys: readonly string[]): Promise<WindowTotals> {
+  async get(keys: readonly string[], counters?: readonly CounterName[]): Promise<WindowTotals> {
     this.#counters.operations++;
     const unique = [...new Set(keys)];
-    if (unique.length === 0) return { spentUsd: 0, reservedUsd: 0 };
+    const names = counters === undefined ? undefined : [...new Set(counters)];
+    if (names !== undefined && !names.every(validCounterName)) {
+      this.#invalid(`get(${JSON.stringify(names)})`);
+      return this.#local(unique, names?.filter(validCounterName));
+    }
+    if (unique.length === 0) {
+      return withCounts({ spentUsd: 0, reservedUsd: 0 }, names, this.#zeros(names ?? []));
+    }
     this.#maybeFlush();
-    const r = await this.#conn.call(SCRIPTS.get, this.#keys(unique), []);
+    const r = await this.#conn.call(SCRIPTS.get, this.#keys(unique), names ?? []);
     if (!r.ok) {
-      const totals = this.#shadow.local(unique);
+      const totals = this.#local(unique, names);
       return this.#failure === 'closed' ? { ...totals, unavailable: true } : totals;
     }
-    const remote = this.#shadow.remember(unique, r.reply as unknown[], 0);
+    const reply = r.reply as unknown[];
+    const remote = this.#shadow.remember(unique, reply, 0);
     const held = this.#shadow.held(unique);
-    return {
+    const totals = {
       spentUsd: remote.spentUsd + held.spentUsd,
       reservedUsd: Math.max(0, remote.reservedUsd + held.reservedUsd),
     };
+    if (names === undefined) return totals;
+    const sum = this.#zeros(names);
+    unique.forEach((key, i) => {
+      this.#shadow.rememberCounts(key, names, reply, 2 * unique.length + 2 * i * names.length, sum);
+    });
+    return { ...totals, counts: addCounts(sum, this.#shadow.heldCounts(unique, names)) };
   }
 
   /** Counters since construction, and the current shadow size. */
@@ -363,6 +547,21 @@ export class RedisLedger implements BudgetLedger {
     return keys.map((k) => this.#prefix + k);
   }
 
+  /** Zero totals of each counter named. */
+  #zeros(names: readonly CounterName[]): Record<CounterName, CounterTotals> {
+    const out: Record<CounterName, CounterTotals> = {};
+    for (const name of names) out[name] = { spent: 0, reserved: 0 };
+    return out;
+  }
+
+  /** The shadow's best totals (see Shadow.local), with the counters named. */
+  #local(keys: readonly string[], names: readonly CounterName[] | undefined): WindowTotals {
+    const totals = this.#shadow.local(keys);
+    return names === undefined
+      ? totals
+      : { ...totals, counts: this.#shadow.localCounts(keys, names) };
+  }
+
   #invalid(detail: string): void {
     this.#counters.invalidArguments++;
     this.#reporter.count('invalid_argument', detail);
@@ -375,16 +574,37 @@ export class RedisLedger implements BudgetLedger {
    * away, replayed in one call). Resolves to the totals of `resultKey` after the write,
    * or undefined when Redis did not confirm it.
    */
-  async #write(parts: WritePart[], resultKey: string): Promise<WindowTotals | undefined> {
+  async #write(
+    parts: WritePart[],
+    resultKey: string,
+    names?: readonly CounterName[],
+  ): Promise<WindowTotals | undefined> {
     // Two parts on one key are one part (a settle in the same bucket).
     const merged = new Map<string, WritePart>();
     for (const p of parts) {
       const m = merged.get(p.ref.key);
-      if (m === undefined) merged.set(p.ref.key, { ...p });
-      else {
+      if (m === undefined) {
+        // Copied: the parts are this call's, but their counts must not be shared with the shadow.
+        let counts: Record<CounterName, CounterWrite> | undefined;
+        if (p.counts !== undefined) {
+          counts = {};
+          for (const name in p.counts) counts[name] = { ...(p.counts[name] as CounterWrite) };
+        }
+        merged.set(p.ref.key, { ...p, counts });
+      } else {
         m.unreserve += p.unreserve;
         m.spent += p.spent;
         m.ref = { key: p.ref.key, ttlMs: Math.max(m.ref.ttlMs, p.ref.ttlMs) };
+        for (const name in p.counts) {
+          const c = p.counts[name] as CounterWrite;
+          m.counts ??= {};
+          const into = m.counts[name];
+          if (into === undefined) m.counts[name] = { ...c };
+          else {
+            into.unreserve += c.unreserve;
+            into.spent += c.spent;
+          }
+        }
       }
     }
     const list = [...merged.values()];
@@ -395,17 +615,23 @@ export class RedisLedger implements BudgetLedger {
     }
     const seq = ++this.#seq;
     const args = [this.#writer];
+    const namesByKey: CounterName[][] = [];
     for (const p of list) {
-      args.push(ttl(p.ref.ttlMs), String(this.#low(p.ref.key, seq)), '1');
-      args.push(String(seq), usd(p.unreserve), usd(p.spent));
+      const a = applyArgs(p.ref.ttlMs, this.#low(p.ref.key, seq), [
+        { seq, unreserve: p.unreserve, spent: p.spent, counts: p.counts },
+      ]);
+      args.push(...a.args);
+      namesByKey.push(a.names);
     }
     const keys = list.map((p) => p.ref.key);
     for (const key of keys) this.#track(key, seq, true);
     const r = await this.#conn.call(SCRIPTS.apply, this.#keys(keys), args, true);
     if (r.ok) {
       for (const key of keys) this.#track(key, seq, false);
-      this.#shadow.remember(keys, r.reply as unknown[], 2);
-      return this.#shadow.lastKnown(resultKey);
+      this.#applied(keys, namesByKey, r.reply as unknown[]);
+      const known = this.#shadow.lastKnown(resultKey);
+      if (known === undefined || names === undefined) return known;
+      return { ...known, counts: this.#shadow.lastKnownCounts(resultKey, names) };
     }
     // Kept before it stops counting as in flight: its number must stay in every `low` sent.
     const kept = this.#keep(list, r.sent, seq);
@@ -417,7 +643,7 @@ export class RedisLedger implements BudgetLedger {
         for (const [key, w] of kept) this.#shadow.resolve(key, [w]);
         this.#counters.lateConfirmed += kept.length;
         // The newest answer on the connection: Redis' totals include this write now.
-        this.#shadow.remember(keys, reply, 2);
+        this.#applied(keys, namesByKey, reply);
       },
       () => {
         // Unknown still: replayed with its sequence number (skipped if Redis had applied it).
@@ -432,7 +658,15 @@ export class RedisLedger implements BudgetLedger {
     const kept: Array<[string, PendingWrite]> = [];
     for (const p of parts) {
       const next = () => (sent && seq !== undefined ? seq : ++this.#seq);
-      const w = this.#shadow.pend(p.ref.key, p.ref.ttlMs, next, p.unreserve, p.spent, sent);
+      const w = this.#shadow.pend(
+        p.ref.key,
+        p.ref.ttlMs,
+        next,
+        p.unreserve,
+        p.spent,
+        sent,
+        p.counts,
+      );
       if (w === undefined) continue;
       this.#counters.keptWrites++;
       kept.push([p.ref.key, w]);
@@ -490,17 +724,17 @@ export class RedisLedger implements BudgetLedger {
         const batch = this.#shadow.takeForReplay(key);
         if (batch === undefined) continue;
         const low = this.#low(key, batch.writes[0]?.seq ?? this.#seq);
-        const args = [this.#writer, ttl(batch.ttlMs), String(low), String(batch.writes.length)];
-        for (const w of batch.writes) args.push(String(w.seq), usd(w.unreserve), usd(w.spent));
+        const a = applyArgs(batch.ttlMs, low, batch.writes);
+        const args = [this.#writer, ...a.args];
         const r = await this.#conn.call(SCRIPTS.apply, this.#keys([key]), args, true);
         if (r.ok) {
-          this.#replayed(key, batch.writes, r.reply as unknown[]);
+          this.#replayed(key, batch.writes, r.reply as unknown[], a.names);
           progress = true;
           continue;
         }
         r.late?.then(
           (reply) => {
-            if (Array.isArray(reply)) this.#replayed(key, batch.writes, reply);
+            if (Array.isArray(reply)) this.#replayed(key, batch.writes, reply, a.names);
           },
           () => {},
         );
@@ -527,10 +761,26 @@ export class RedisLedger implements BudgetLedger {
     this.#retryTimer.unref();
   }
 
-  #replayed(key: string, writes: readonly PendingWrite[], reply: unknown[]): void {
+  #replayed(
+    key: string,
+    writes: readonly PendingWrite[],
+    reply: unknown[],
+    names: CounterName[],
+  ): void {
     this.#shadow.resolve(key, writes);
     this.#counters.replayedWrites += writes.length;
     this.#counters.replaysSkipped += Number(reply[1] ?? 0);
-    this.#shadow.remember([key], reply, 2);
+    this.#applied([key], [names], reply);
+  }
+
+  /** Records the totals of an APPLY reply: USD pairs per key, then each key's counter pairs. */
+  #applied(keys: readonly string[], namesByKey: readonly CounterName[][], reply: unknown[]): void {
+    this.#shadow.remember(keys, reply, 2);
+    let offset = 2 + 2 * keys.length;
+    keys.forEach((key, i) => {
+      const names = namesByKey[i] ?? [];
+      this.#shadow.rememberCounts(key, names, reply, offset, {});
+      offset += 2 * names.length;
+    });
   }
 }

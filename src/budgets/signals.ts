@@ -8,7 +8,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Reporter } from '../diag.js';
 import * as A from '../semconv.js';
 import type { Budget, BudgetAction } from './config.js';
-import { runLimitHit } from './decisions.js';
+import { type CounterLimit, runLimitHit } from './decisions.js';
 import type { RunBudgetState } from './engine.js';
 
 /** A budget signal, given to the user callback and written as a span event. */
@@ -22,6 +22,11 @@ export interface BudgetEvent {
   threshold?: number;
   /** Which limit (`limit_usd`, `max_llm_calls`, ...). */
   limit: string;
+  /** Limits other than USD on calendar and rolling windows: the unit, the calls or tokens used
+   * and the limit. */
+  unit?: 'calls' | 'tokens';
+  used?: number;
+  max?: number;
 }
 
 /** Last known totals of one calendar or rolling window, as the gauges report them. */
@@ -128,8 +133,13 @@ export class BudgetSignals {
     }
   }
 
-  /** The thresholds a window's spend crossed between two known totals. */
-  crossing(b: Budget, before: number, after: number): void {
+  /** The thresholds a window's spend (or, given a counter limit, its calls or tokens) crossed
+   * between two known totals. */
+  crossing(b: Budget, before: number, after: number, counter?: CounterLimit): void {
+    if (counter !== undefined) {
+      this.counterCrossing(b, before, after, counter);
+      return;
+    }
     const limitUsd = b.limitUsd as number;
     for (const t of b.warnAt) {
       if (before < t * limitUsd && after >= t * limitUsd) {
@@ -153,6 +163,18 @@ export class BudgetSignals {
         spentUsd: after,
         limit: 'limit_usd',
       });
+    }
+  }
+
+  private counterCrossing(b: Budget, before: number, after: number, l: CounterLimit): void {
+    const figures = { budget: b.name, action: b.action, limit: l.limit, unit: l.unit, max: l.max };
+    for (const t of b.warnAt) {
+      if (before < t * l.max && after >= t * l.max) {
+        this.emit(undefined, { kind: 'warning', ...figures, used: after, threshold: t });
+      }
+    }
+    if (before <= l.max && after > l.max) {
+      this.emit(undefined, { kind: 'exceeded', ...figures, used: after });
     }
   }
 

@@ -1,8 +1,35 @@
 /**
  * The contract between budget definitions, windows, ledgers and the decision API
- * (docs/budgets.md, "Ledgers"). Ledgers store money per key; they know nothing about dimensions,
+ * (docs/budgets.md, "Ledgers"). Ledgers store counters per key: USD always, and the other
+ * counters a budget limits (calls, tokens) when asked to; they know nothing about dimensions,
  * windows or actions. `test/budgets/ledger-contract.ts` holds every ledger to it.
  */
+
+/**
+ * A counter kept beside USD: `llm_calls`, `tool_calls`, `tokens` (input plus output, as the
+ * per-run cap counts them) or `tokens.<type>` for one token type (`tokens.input`,
+ * `tokens.output`, `tokens.cacheRead`, `tokens.cacheWrite`, `tokens.reasoning`). Names are
+ * letters, digits, `.` and `_` (they become field names in a store).
+ */
+export type CounterName = string;
+
+/** Amounts by counter name. */
+export type Amounts = Readonly<Record<CounterName, number>>;
+
+/** One counter's totals in a window. */
+export interface CounterTotals {
+  /** Settled (calls made, tokens used). */
+  spent: number;
+  /** Held by reservations of calls in flight. */
+  reserved: number;
+}
+
+/** A counter to reserve on: the amount held, and the limit it must fit under (absent or
+ * `Infinity`: held, never refused). */
+export interface CounterRequest {
+  amount: number;
+  limit?: number;
+}
 
 /** Totals of one budget window in a ledger. */
 export interface WindowTotals {
@@ -10,6 +37,9 @@ export interface WindowTotals {
   spentUsd: number;
   /** Reservations held for calls in flight, USD. */
   reservedUsd: number;
+  /** The other counters the operation named (and only those; absent when it named none),
+   * summed like USD. */
+  counts?: Record<CounterName, CounterTotals>;
   /** Set when the store could not be reached and the ledger's policy is to refuse spending
    * (fail-closed): the totals are only what this process last saw. */
   unavailable?: boolean;
@@ -48,44 +78,66 @@ export type BudgetLedgerStats = {
 };
 
 /**
- * Budget state store. Every operation is atomic (a concurrent caller never sees a half-applied
- * update, and two reservations can never both pass a limit only one fits). Amounts are USD
- * doubles, never rounded. Unknown or expired keys read as zeros.
+ * Budget state store. Every operation is atomic over all its counters (a concurrent caller never
+ * sees a half-applied update, and two reservations can never both pass a limit only one fits).
+ * USD amounts are doubles, never rounded; counter amounts are non-negative numbers (whole in
+ * practice). Unknown or expired keys read as zeros.
  *
- * No operation throws or rejects. An invalid amount (negative, NaN, infinite) or limit is
- * counted and ignored: `reserve` answers `ok: false` with the current totals, `settle` and `add`
- * resolve to undefined, `release` does nothing. After `close()` operations still answer (by the
- * ledger's stated policy), never with an exception.
+ * Counters are optional trailing arguments: a call that names none deals in USD alone and
+ * answers totals without `counts`.
+ *
+ * No operation throws or rejects. An invalid amount (negative, NaN, infinite), limit or counter
+ * name is counted and ignored: `reserve` answers `ok: false` with the current totals, `settle`
+ * and `add` resolve to undefined, `release` does nothing. After `close()` operations still
+ * answer (by the ledger's stated policy), never with an exception.
  */
 export interface BudgetLedger {
-  /** Reserve `amountUsd` on `window.writeKey` if sum(spent + reserved over readKeys) +
-   * amountUsd <= limitUsd. With `enforce` false the reservation is always taken (alert and
-   * degrade budgets still account for calls in flight). */
+  /** Reserve `amountUsd` and every counter's amount on `window.writeKey`, all or nothing, if
+   * every limit fits over readKeys: USD when sum(spent + reserved) + amountUsd <= limitUsd; a
+   * counter when sum(spent + reserved) + amount <= limit, and, for an amount of zero, when
+   * sum(spent + reserved) < limit (a used-up counter admits nothing more). With `enforce` false
+   * the reservation is always taken (alert and degrade budgets still account for calls in
+   * flight). */
   reserve(
     window: WindowRef,
     amountUsd: number,
     limitUsd: number,
     enforce: boolean,
+    counters?: Readonly<Record<CounterName, CounterRequest>>,
   ): Promise<ReserveResult>;
-  /** Turn a reservation into spend: `reservedUsd` leaves the key it was reserved on, `actualUsd`
-   * lands on `spend` (the bucket current at settle time; the same key for calendar windows).
-   * Resolves to the `spend` key's totals right after this write (atomically with it), or
-   * undefined when the store could not be reached (the write is kept and replayed). */
+  /** Turn a reservation into spend: `reservedUsd` (and `counters.reserved`) leaves the key it was
+   * reserved on, `actualUsd` (and `counters.actual`) lands on `spend` (the bucket current at
+   * settle time; the same key for calendar windows). Resolves to the `spend` key's totals right
+   * after this write (atomically with it; `counts` of the counters named), or undefined when the
+   * store could not be reached (the write is kept and replayed). */
   settle(
     reservation: KeyRef,
     reservedUsd: number,
     spend: KeyRef,
     actualUsd: number,
+    counters?: { readonly reserved: Amounts; readonly actual: Amounts },
   ): Promise<WindowTotals | undefined>;
   /** Drop a reservation without spend (error, timeout). */
-  release(reservation: KeyRef, reservedUsd: number): Promise<void>;
+  release(reservation: KeyRef, reservedUsd: number, counters?: Amounts): Promise<void>;
   /** Record spend that had no reservation. Resolves like `settle`: the key's totals right after
    * this write, so exactly one writer sees a threshold being crossed. */
-  add(spend: KeyRef, amountUsd: number): Promise<WindowTotals | undefined>;
-  /** Current totals summed over `keys`. */
-  get(keys: readonly string[]): Promise<WindowTotals>;
+  add(spend: KeyRef, amountUsd: number, counters?: Amounts): Promise<WindowTotals | undefined>;
+  /** Current totals summed over `keys`, with `counts` of the `counters` named. */
+  get(keys: readonly string[], counters?: readonly CounterName[]): Promise<WindowTotals>;
   /** Release resources (connections, timers); idempotent. */
   close(): Promise<void>;
   /** Counters since construction (what went wrong and how often), for `SpanLedger.stats()`. */
   stats?(): BudgetLedgerStats;
+}
+
+/** Whether a counter name is one a ledger accepts (a store field name, see {@link CounterName}). */
+export function validCounterName(name: string): boolean {
+  return /^[A-Za-z0-9_.]{1,64}$/.test(name);
+}
+
+/** Whether a counter reservation of `amount` fits `limit` given `used` (spent plus reserved):
+ * the contract's comparison, which every ledger makes exactly this way. */
+export function counterFits(used: number, amount: number, limit: number | undefined): boolean {
+  if (limit === undefined || limit === Number.POSITIVE_INFINITY) return true;
+  return amount > 0 ? used + amount <= limit : used < limit;
 }

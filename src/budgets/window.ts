@@ -166,12 +166,25 @@ function windowBounds(def: CalendarWindow, ld: LocalDate): { start: number; next
     }
     case 'month':
       return { start: wallMidnight(ld.y, ld.m, 1), next: wallMidnight(ld.y, ld.m + 1, 1) };
+    case 'quarter':
+    case 'year': {
+      // Months since the fiscal year began; quarters begin every third month from its start.
+      // Month numbers below 1 roll back into the previous year (wallMidnight normalises them).
+      const intoYear = (ld.m - (def.fiscalYearStartMonth ?? 1) + 12) % 12;
+      const months = def.calendar === 'year' ? 12 : 3;
+      const first = ld.m - (intoYear % months);
+      return { start: wallMidnight(ld.y, first, 1), next: wallMidnight(ld.y, first + months, 1) };
+    }
   }
 }
 
+/** Window ids name the period's first local day: `day:2026-11-30`, `week:2026-11-30`, and the
+ * first month of longer periods: `month:2026-11`, `quarter:2026-07`, `year:2026-04` (a fiscal
+ * year starting in April). A quarter is the same months whatever the fiscal year, so it keeps one
+ * key when only `fiscalYearStartMonth` changes. */
 function spanId(def: CalendarWindow, start: number): string {
   const date = dateId(start);
-  const period = def.calendar === 'month' ? date.slice(0, 7) : date;
+  const period = def.calendar === 'day' || def.calendar === 'week' ? date : date.slice(0, 7);
   return `${def.calendar}:${period}@${def.timeZone}`;
 }
 
@@ -179,14 +192,15 @@ const spanCache = new Map<string, CalendarSpan>();
 
 /**
  * The calendar window containing `nowMs`: it starts at local midnight of its first day (day,
- * Monday or Sunday of the week, the 1st of the month) in `def.timeZone`, whatever the UTC offset
+ * Monday or Sunday of the week, the 1st of the month, of the quarter's first month or of the
+ * fiscal year's) in `def.timeZone`, whatever the UTC offset
  * on that day, and ends where the next one starts. Day windows are 23 or 25 hours long across
  * DST changes.
  */
 export function calendarWindow(def: CalendarWindow, nowMs: number): CalendarSpan {
   // Windows partition time, so the last answer per definition is right for any instant inside
   // it: the Intl work runs once per window, not per call.
-  const cacheKey = `${def.calendar}|${def.weekStartsOn ?? ''}|${def.timeZone}`;
+  const cacheKey = `${def.calendar}|${def.weekStartsOn ?? ''}|${def.fiscalYearStartMonth ?? 1}|${def.timeZone}`;
   const cached = spanCache.get(cacheKey);
   if (cached !== undefined && nowMs >= cached.startMs && nowMs < cached.endMs) return cached;
   let { start, next } = windowBounds(def, localDate(nowMs, def.timeZone));

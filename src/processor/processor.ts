@@ -318,6 +318,8 @@ export class CostProcessor implements SpanProcessor {
         this.budgets.dimensionsOf(span.attributes, root.attributes),
         undefined,
         reservation,
+        cost.llmCall,
+        cost.llmCall === undefined && cost.own === 'tool',
       );
       return;
     }
@@ -353,12 +355,16 @@ export class CostProcessor implements SpanProcessor {
         break;
       default:
     }
+    // Window budgets count calls and tokens as the run does: an LLM call by its usage, a tool
+    // call by the span's own category.
     this.budgets?.record(
       span,
       priced,
       this.budgets.dimensionsOf(span.attributes, root.attributes),
       state,
       reservation,
+      cost.llmCall,
+      own === 'tool',
     );
   }
 

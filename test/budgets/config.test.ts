@@ -120,8 +120,8 @@ describe('validateBudgets: errors name origin, entry and reason', () => {
     expect(invalid({ ...monthly, window: { calendar: 'month' } })).toContain(
       'budgets[0].window.timeZone: required',
     );
-    expect(invalid({ ...monthly, window: { calendar: 'year', timeZone: 'UTC' } })).toContain(
-      `budgets[0].window.calendar: expected 'day', 'week' or 'month', got "year"`,
+    expect(invalid({ ...monthly, window: { calendar: 'fortnight', timeZone: 'UTC' } })).toBe(
+      `spanledger: invalid budgets in options.budgets: budgets[0].window.calendar: expected 'day', 'week', 'month', 'quarter' or 'year', got "fortnight"`,
     );
     expect(
       invalid({
@@ -137,6 +137,81 @@ describe('validateBudgets: errors name origin, entry and reason', () => {
     ).toContain(`budgets[0].window.weekStartsOn: expected 'monday' or 'sunday'`);
   });
 
+  it('fiscalYearStartMonth: a month number, on quarters and years only', () => {
+    const window = (w: object) => ({ ...monthly, window: { timeZone: 'Europe/Paris', ...w } });
+    expect(invalid(window({ calendar: 'month', fiscalYearStartMonth: 4 }))).toBe(
+      `spanledger: invalid budgets in options.budgets: budgets[0].window.fiscalYearStartMonth: only applies to calendar: 'quarter' or 'year'`,
+    );
+    for (const bad of [0, 13, 4.5, 'april']) {
+      expect(invalid(window({ calendar: 'quarter', fiscalYearStartMonth: bad }))).toBe(
+        `spanledger: invalid budgets in options.budgets: budgets[0].window.fiscalYearStartMonth: expected a month number from 1 (January) to 12, got ${JSON.stringify(bad)}`,
+      );
+    }
+    expect(invalid(window({ calendar: 'year', fiscalStart: 4 }))).toContain(
+      'budgets[0].window.fiscalStart: unknown key (calendar windows take calendar, timeZone, weekStartsOn, fiscalYearStartMonth)',
+    );
+  });
+
+  it('quarter and year windows: the fiscal start month is kept, January is the default', () => {
+    const [q, y, plain] = validateBudgets(
+      [
+        {
+          ...monthly,
+          name: 'q',
+          window: { calendar: 'quarter', timeZone: 'Europe/Paris', fiscalYearStartMonth: 4 },
+        },
+        {
+          ...monthly,
+          name: 'y',
+          window: { calendar: 'year', timeZone: 'UTC', fiscalYearStartMonth: 1 },
+        },
+        { ...monthly, name: 'p', window: { calendar: 'year', timeZone: 'UTC' } },
+      ],
+      'options.budgets',
+    );
+    expect(q?.window).toEqual({
+      calendar: 'quarter',
+      timeZone: 'Europe/Paris',
+      fiscalYearStartMonth: 4,
+    });
+    expect(y?.window).toEqual({ calendar: 'year', timeZone: 'UTC' });
+    expect(plain?.window).toEqual(y?.window);
+  });
+
+  it('calls and tokens on calendar and rolling windows, with or without a USD limit', () => {
+    const { limitUsd: _l, ...noLimit } = monthly;
+    const [tokens, calls, both] = validateBudgets(
+      [
+        { ...noLimit, name: 't', maxTokens: 2_000_000 },
+        {
+          ...noLimit,
+          name: 'c',
+          window: { rollingMs: 60_000 },
+          maxLlmCalls: 100,
+          maxToolCalls: 50,
+        },
+        { ...monthly, name: 'b', maxTokens: { input: 1_500_000, output: 500_000 }, warnAt: [0.9] },
+      ],
+      'options.budgets',
+    );
+    expect(tokens).toEqual({
+      name: 't',
+      scope: { team: 'payments' },
+      window: { calendar: 'month', timeZone: 'America/New_York' },
+      maxTokens: 2_000_000,
+      // Warnings at fractions of every limit the budget has.
+      warnAt: [0.5, 0.8],
+      action: 'block',
+    });
+    expect(calls).toMatchObject({ maxLlmCalls: 100, maxToolCalls: 50, warnAt: [0.5, 0.8] });
+    expect(calls?.limitUsd).toBeUndefined();
+    expect(both).toMatchObject({
+      limitUsd: 500,
+      maxTokens: { input: 1_500_000, output: 500_000 },
+      warnAt: [0.9],
+    });
+  });
+
   it('bad rolling windows', () => {
     expect(invalid({ ...monthly, window: { rollingMs: 500 } })).toContain(
       'budgets[0].window.rollingMs: must be between 1000 and',
@@ -149,9 +224,12 @@ describe('validateBudgets: errors name origin, entry and reason', () => {
     );
   });
 
-  it('trace-only limits on calendar or rolling windows', () => {
-    expect(invalid({ ...monthly, maxLlmCalls: 10 })).toContain(
-      `budgets[0].maxLlmCalls: per-run limit: only with window 'trace'`,
+  it('per-run-only limits on calendar or rolling windows; per-type token limits on runs', () => {
+    expect(invalid({ ...monthly, maxRepeatedToolCalls: 3 })).toBe(
+      `spanledger: invalid budgets in options.budgets: budgets[0].maxRepeatedToolCalls: per-run limit: only with window 'trace'`,
+    );
+    expect(invalid({ name: 'r', scope: 'trace', maxTokens: { input: 10 } })).toBe(
+      'spanledger: invalid budgets in options.budgets: budgets[0].maxTokens: per token type: calendar and rolling windows only',
     );
     expect(
       invalid({ ...monthly, window: { rollingMs: 60_000 }, maxRepeatedToolCalls: 3 }),
@@ -193,9 +271,19 @@ describe('validateBudgets: errors name origin, entry and reason', () => {
 
   it('limits, thresholds, actions, degrade', () => {
     const { limitUsd: _l, ...noLimit } = monthly;
-    expect(invalid(noLimit)).toContain('budgets[0].limitUsd: required');
-    expect(invalid({ name: 'x', scope: 'trace' })).toContain(
-      'budgets[0]: a budget needs limitUsd or a per-run limit',
+    expect(invalid(noLimit)).toBe(
+      'spanledger: invalid budgets in options.budgets: budgets[0]: a budget needs a limit (limitUsd, maxLlmCalls, maxToolCalls, maxTokens)',
+    );
+    expect(invalid({ name: 'x', scope: 'trace' })).toBe(
+      'spanledger: invalid budgets in options.budgets: budgets[0]: a budget needs a limit (limitUsd, maxLlmCalls, maxToolCalls, maxTokens, maxRepeatedToolCalls)',
+    );
+    expect(invalid({ ...noLimit, maxTokens: {} })).toContain(
+      'budgets[0].maxTokens: name at least one token type (input, output, cacheRead, cacheWrite, reasoning)',
+    );
+    expect(invalid({ ...noLimit, maxTokens: { prompt: 5 } })).toContain('budgets[0].maxTokens');
+    expect(invalid({ ...noLimit, maxTokens: { input: -5 } })).toContain('budgets[0].maxTokens');
+    expect(invalid({ name: 'r', scope: 'trace', maxLlmCalls: 3, warnAt: [0.5] })).toContain(
+      'budgets[0].warnAt: warning thresholds are fractions of limitUsd, which is not set',
     );
     expect(invalid({ ...monthly, warnAt: [0.5, 1] })).toContain(
       'budgets[0].warnAt[1]: a warning threshold is a fraction in (0, 1), e.g. 0.8',
@@ -317,7 +405,15 @@ describe('docs/budgets.md', () => {
       'tenant-monthly:block',
       'payments-bots-daily:degrade',
       'planner-burst:alert',
+      'support-quarterly:block',
     ]);
     expect(budgets[1]?.warnAt).toEqual([0.5, 0.8, 0.95]);
+    expect(budgets[4]).toMatchObject({
+      window: { calendar: 'quarter', timeZone: 'Europe/Paris', fiscalYearStartMonth: 4 },
+      maxTokens: { input: 1_600_000_000, output: 400_000_000 },
+      maxLlmCalls: 5_000_000,
+      maxToolCalls: 2_000_000,
+      warnAt: [0.8],
+    });
   });
 });

@@ -140,15 +140,163 @@ export function ledgerContract(
       const s = await make();
       if (!s) return ctx.skip();
       expect((await s.ledger.reserve(day('short', 200), 0.25, 1, true)).ok).toBe(true);
-      await s.ledger.add(ref('short', 200), 0.125);
-      await s.ledger.add(ref('long'), 0.125);
+      await s.ledger.add(ref('short', 200), 0.125, { tokens: 100 });
+      await s.ledger.add(ref('long'), 0.125, { tokens: 7 });
       await s.elapse(400);
       expect(await s.ledger.get(['short', 'long'])).toEqual({ spentUsd: 0.125, reservedUsd: 0 });
+      expect((await s.ledger.get(['short', 'long'], ['tokens'])).counts).toEqual({
+        tokens: { spent: 7, reserved: 0 },
+      });
       await s.ledger.release(ref('short', 200), 0.25);
       expect(await s.ledger.settle(ref('short', 200), 0.25, ref('short', 200), 0.125)).toEqual({
         spentUsd: 0.125,
         reservedUsd: 0,
       });
+    });
+
+    it('several counters per key: every limit checked and all reserved in one step, all or nothing', async (ctx) => {
+      const s = await make();
+      if (!s) return ctx.skip();
+      const w = day('counters');
+      const call = (tokens: number) => ({
+        llm_calls: { amount: 1, limit: 5 },
+        tokens: { amount: tokens, limit: 1000 },
+      });
+      // Tokens decide: 3 x 300 fit in 1000, a 4th does not (calls would allow 5).
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          s.ledger.reserve(w, 0.125, Number.POSITIVE_INFINITY, true, call(300)),
+        ),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(3);
+      const held = {
+        spentUsd: 0,
+        reservedUsd: 0.375,
+        counts: { llm_calls: { spent: 0, reserved: 3 }, tokens: { spent: 0, reserved: 900 } },
+      };
+      expect(await s.ledger.get(w.readKeys, ['llm_calls', 'tokens'])).toEqual(held);
+      // Calls would fit, tokens do not: nothing is taken, on any counter.
+      expect(await s.ledger.reserve(w, 0, 1, true, call(200))).toEqual({ ok: false, ...held });
+      // Up to the limit exactly; then a used-up counter admits nothing, not even zero.
+      expect((await s.ledger.reserve(w, 0, 1, true, call(100))).ok).toBe(true);
+      expect((await s.ledger.reserve(w, 0, 1, true, call(0))).ok).toBe(false);
+      // A USD limit still decides beside the counters.
+      expect((await s.ledger.reserve(w, 0.75, 1, true, { llm_calls: { amount: 1 } })).ok).toBe(
+        false,
+      );
+      // Not enforced: taken beyond every limit.
+      expect(await s.ledger.reserve(w, 0, 1, false, call(500))).toMatchObject({
+        ok: true,
+        counts: { llm_calls: { reserved: 5 }, tokens: { reserved: 1500 } },
+      });
+      // A call that names no counter deals in USD alone.
+      expect(await s.ledger.get(w.readKeys)).toEqual({ spentUsd: 0, reservedUsd: 0.375 });
+    });
+
+    it('counters settle, release and add like USD, and answer the counts they name', async (ctx) => {
+      const s = await make();
+      if (!s) return ctx.skip();
+      const w = day('tally');
+      const req = { llm_calls: { amount: 1, limit: 10 }, 'tokens.output': { amount: 400 } };
+      expect((await s.ledger.reserve(w, 0.25, 1, true, req)).ok).toBe(true);
+      expect((await s.ledger.reserve(w, 0.25, 1, true, req)).ok).toBe(true);
+      const reserved = { llm_calls: 1, 'tokens.output': 400 };
+      expect(
+        await s.ledger.settle(ref('tally'), 0.25, ref('tally'), 0.125, {
+          reserved,
+          actual: { llm_calls: 1, 'tokens.output': 250 },
+        }),
+      ).toEqual({
+        spentUsd: 0.125,
+        reservedUsd: 0.25,
+        counts: {
+          llm_calls: { spent: 1, reserved: 1 },
+          'tokens.output': { spent: 250, reserved: 400 },
+        },
+      });
+      await s.ledger.release(ref('tally'), 0.25, reserved);
+      expect(await s.ledger.add(ref('tally'), 0.125, { tool_calls: 2 })).toEqual({
+        spentUsd: 0.25,
+        reservedUsd: 0,
+        counts: { tool_calls: { spent: 2, reserved: 0 } },
+      });
+      expect(
+        await s.ledger.get(
+          ['tally', 'unknown'],
+          ['llm_calls', 'tokens.output', 'tool_calls', 'tokens'],
+        ),
+      ).toEqual({
+        spentUsd: 0.25,
+        reservedUsd: 0,
+        counts: {
+          llm_calls: { spent: 1, reserved: 0 },
+          'tokens.output': { spent: 250, reserved: 0 },
+          tool_calls: { spent: 2, reserved: 0 },
+          tokens: { spent: 0, reserved: 0 },
+        },
+      });
+      // A release never drives a counter below zero.
+      await s.ledger.release(ref('tally'), 0, { tool_calls: 5, llm_calls: 5 });
+      expect(await s.ledger.get(['tally'], ['llm_calls'])).toMatchObject({
+        counts: { llm_calls: { spent: 1, reserved: 0 } },
+      });
+    });
+
+    it('rolling windows: counter limits apply to the sum over readKeys', async (ctx) => {
+      const s = await make();
+      if (!s) return ctx.skip();
+      await s.ledger.add(ref('cr:1'), 0, { tool_calls: 2 });
+      await s.ledger.add(ref('cr:2'), 0, { tool_calls: 1 });
+      const now: WindowRef = { writeKey: 'cr:3', readKeys: ['cr:1', 'cr:2', 'cr:3'], ttlMs: HOUR };
+      const tool = { tool_calls: { amount: 1, limit: 4 } };
+      expect(await s.ledger.reserve(now, 0, 1, true, tool)).toEqual({
+        ok: true,
+        spentUsd: 0,
+        reservedUsd: 0,
+        counts: { tool_calls: { spent: 3, reserved: 1 } },
+      });
+      expect((await s.ledger.reserve(now, 0, 1, true, tool)).ok).toBe(false);
+      // The oldest bucket left the window: room again.
+      const later: WindowRef = {
+        writeKey: 'cr:4',
+        readKeys: ['cr:2', 'cr:3', 'cr:4'],
+        ttlMs: HOUR,
+      };
+      expect((await s.ledger.reserve(later, 0, 1, true, tool)).ok).toBe(true);
+    });
+
+    it('invalid counter names, amounts and limits are counted and ignored', async (ctx) => {
+      const s = await make();
+      if (!s) return ctx.skip();
+      const l = s.ledger;
+      await l.add(ref('badc'), 0.25, { tokens: 10 });
+      const before = Number(l.stats?.().invalidArguments ?? 0);
+      expect(
+        await l.reserve(day('badc'), 0, 1, true, { tokens: { amount: -1, limit: 100 } }),
+      ).toEqual({
+        ok: false,
+        spentUsd: 0.25,
+        reservedUsd: 0,
+        counts: { tokens: { spent: 10, reserved: 0 } },
+      });
+      expect(
+        (await l.reserve(day('badc'), 0, 1, true, { tokens: { amount: 1, limit: Number.NaN } })).ok,
+      ).toBe(false);
+      expect((await l.reserve(day('badc'), 0, 1, true, { 'a b': { amount: 1 } })).ok).toBe(false);
+      await expect(l.add(ref('badc'), 0, { tokens: Number.NaN })).resolves.toBeUndefined();
+      await expect(l.add(ref('badc'), 0, { 'x:y': 1 })).resolves.toBeUndefined();
+      await expect(
+        l.settle(ref('badc'), 0, ref('badc'), 0, { reserved: {}, actual: { tokens: -5 } }),
+      ).resolves.toBeUndefined();
+      await expect(
+        l.release(ref('badc'), 0, { tokens: Number.POSITIVE_INFINITY }),
+      ).resolves.toBeUndefined();
+      expect(await l.get(['badc'], ['tokens'])).toEqual({
+        spentUsd: 0.25,
+        reservedUsd: 0,
+        counts: { tokens: { spent: 10, reserved: 0 } },
+      });
+      expect(l.stats?.().invalidArguments).toBe(before + 7);
     });
 
     it('close is idempotent, and a closed ledger never throws', async (ctx) => {

@@ -212,6 +212,127 @@ describe('calendar week windows', () => {
   });
 });
 
+describe('calendar quarter and year windows', () => {
+  const PARIS = 'Europe/Paris';
+  const fiscalQuarter: CalendarWindow = {
+    calendar: 'quarter',
+    timeZone: PARIS,
+    fiscalYearStartMonth: 4,
+  };
+
+  it('a quarter of a fiscal year starting in April rolls over at local midnight on 1 July', () => {
+    // 2026-07-01T00:00 in Paris is 22:00Z the day before (CEST, UTC+2): not UTC midnight.
+    expect(span(fiscalQuarter, '2026-06-30T21:59:59.999Z')).toEqual({
+      id: 'quarter:2026-04@Europe/Paris',
+      start: '2026-03-31T22:00:00.000Z',
+      end: '2026-06-30T22:00:00.000Z',
+      hours: 91 * 24,
+    });
+    expect(span(fiscalQuarter, '2026-06-30T22:00:00Z')).toEqual({
+      id: 'quarter:2026-07@Europe/Paris',
+      start: '2026-06-30T22:00:00.000Z',
+      end: '2026-09-30T22:00:00.000Z',
+      hours: 92 * 24,
+    });
+    // At UTC midnight the new quarter is two hours old.
+    expect(span(fiscalQuarter, '2026-07-01T00:00:00Z').id).toBe('quarter:2026-07@Europe/Paris');
+  });
+
+  it('quarters across DST: the autumn one holds the extra hour, the winter one loses one', () => {
+    // DST ends on 2026-10-25 and starts on 2027-03-28 in Paris.
+    expect(span(fiscalQuarter, '2026-11-15T12:00:00Z')).toEqual({
+      id: 'quarter:2026-10@Europe/Paris',
+      start: '2026-09-30T22:00:00.000Z',
+      end: '2026-12-31T23:00:00.000Z',
+      hours: 92 * 24 + 1,
+    });
+    expect(span(fiscalQuarter, '2027-02-01T12:00:00Z')).toEqual({
+      id: 'quarter:2027-01@Europe/Paris',
+      start: '2026-12-31T23:00:00.000Z',
+      end: '2027-03-31T22:00:00.000Z',
+      hours: 90 * 24 - 1,
+    });
+    // The last quarter of the fiscal year ends at local midnight on 1 April, in summer time.
+    expect(span(fiscalQuarter, '2027-03-31T21:59:59Z').id).toBe('quarter:2027-01@Europe/Paris');
+    expect(span(fiscalQuarter, '2027-03-31T22:00:00Z').id).toBe('quarter:2027-04@Europe/Paris');
+  });
+
+  it('calendar quarters by default; a fiscal start late in the year reaches into the last one', () => {
+    expect(span({ calendar: 'quarter', timeZone: 'UTC' }, '2026-02-15T00:00:00Z')).toEqual({
+      id: 'quarter:2026-01@UTC',
+      start: '2026-01-01T00:00:00.000Z',
+      end: '2026-04-01T00:00:00.000Z',
+      hours: 90 * 24,
+    });
+    // Fiscal year from November: January 2026 is in the quarter November 2025 - January 2026.
+    const nov: CalendarWindow = { calendar: 'quarter', timeZone: 'UTC', fiscalYearStartMonth: 11 };
+    expect(span(nov, '2026-01-31T23:59:59Z')).toEqual({
+      id: 'quarter:2025-11@UTC',
+      start: '2025-11-01T00:00:00.000Z',
+      end: '2026-02-01T00:00:00.000Z',
+      hours: 92 * 24,
+    });
+    expect(span(nov, '2026-02-01T00:00:00Z').id).toBe('quarter:2026-02@UTC');
+  });
+
+  it('the same quarter keys the same window whatever the fiscal year it belongs to', () => {
+    const jan = span({ calendar: 'quarter', timeZone: PARIS }, '2026-08-01T00:00:00Z');
+    expect(jan).toEqual(span(fiscalQuarter, '2026-08-01T00:00:00Z'));
+  });
+
+  it('a fiscal year from April in Paris: local midnight to local midnight, both in summer time', () => {
+    const year: CalendarWindow = { calendar: 'year', timeZone: PARIS, fiscalYearStartMonth: 4 };
+    expect(span(year, '2027-01-15T00:00:00Z')).toEqual({
+      id: 'year:2026-04@Europe/Paris',
+      start: '2026-03-31T22:00:00.000Z',
+      end: '2027-03-31T22:00:00.000Z',
+      hours: 365 * 24,
+    });
+    expect(span(year, '2026-03-31T21:59:59.999Z').id).toBe('year:2025-04@Europe/Paris');
+  });
+
+  it('a calendar year in New York starts at local midnight on 1 January (EST)', () => {
+    expect(span({ calendar: 'year', timeZone: NY }, '2027-01-01T04:59:59Z')).toEqual({
+      id: 'year:2026-01@America/New_York',
+      start: '2026-01-01T05:00:00.000Z',
+      end: '2027-01-01T05:00:00.000Z',
+      hours: 365 * 24,
+    });
+    expect(span({ calendar: 'year', timeZone: NY }, '2027-01-01T05:00:00Z').id).toBe(
+      'year:2027-01@America/New_York',
+    );
+  });
+
+  it('consecutive quarters and years tile time for a decade in several zones', () => {
+    for (const timeZone of [PARIS, NY, 'Australia/Sydney', 'America/Santiago']) {
+      for (const def of [
+        { calendar: 'quarter', timeZone, fiscalYearStartMonth: 4 },
+        { calendar: 'quarter', timeZone },
+        { calendar: 'year', timeZone, fiscalYearStartMonth: 7 },
+      ] as CalendarWindow[]) {
+        let w = calendarWindow(def, at('2026-01-01T12:00:00Z'));
+        const n = def.calendar === 'year' ? 10 : 40;
+        for (let i = 0; i < n; i++) {
+          const next = calendarWindow(def, w.endMs);
+          expect(next.startMs).toBe(w.endMs);
+          expect(next.id).not.toBe(w.id);
+          expect(calendarWindow(def, w.endMs - 1).id).toBe(w.id);
+          w = next;
+        }
+      }
+    }
+  });
+
+  it('ledger keys expire by themselves: TTL to the end of the quarter plus grace', () => {
+    const ref = windowRef('q', {}, fiscalQuarter, at('2026-06-30T21:00:00Z'));
+    expect(ref.writeKey).toBe('spanledger:b:{q:_}:quarter:2026-04@Europe/Paris');
+    expect(ref.ttlMs).toBe(HOUR + DEFAULT_GRACE_MS);
+    const next = windowRef('q', {}, fiscalQuarter, at('2026-06-30T22:00:00Z'));
+    expect(next.writeKey).toBe('spanledger:b:{q:_}:quarter:2026-07@Europe/Paris');
+    expect(next.ttlMs).toBe(92 * 24 * HOUR + DEFAULT_GRACE_MS);
+  });
+});
+
 describe('rolling windows', () => {
   it('one hour in 60 buckets of one minute: write the current one, read the 61 overlapping', () => {
     const now = at('2026-11-01T12:00:30Z');
@@ -313,6 +434,10 @@ describe('WindowRefCache', () => {
       { name: 'rolling-7s', window: { rollingMs: 7000 } },
       { name: 'rolling-1h', window: { rollingMs: 3_600_000 } },
       { name: 'month-ny', window: { calendar: 'month' as const, timeZone: 'America/New_York' } },
+      {
+        name: 'quarter-paris',
+        window: { calendar: 'quarter' as const, timeZone: 'Europe/Paris', fiscalYearStartMonth: 4 },
+      },
     ];
     let seed = 11;
     const rand = () => {

@@ -407,6 +407,8 @@ describe('the write script (APPLY) on Redis: each write counts once, whatever or
         '60000',
         String(low),
         String(writes.length),
+        // No counters other than USD.
+        '0',
         ...writes.flatMap(([seq, spent]) => [String(seq), '0', String(spent)]),
       ])) as unknown[];
     // 5 arrives before 3 (a resend overtook it): both count.

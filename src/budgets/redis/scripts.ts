@@ -10,13 +10,18 @@
  */
 import { createHash } from 'node:crypto';
 
-/** KEYS: writeKey, then the other readKeys. ARGV: amount, limit, enforce (1/0), ttlMs, extra
- * (USD this process holds outside Redis for these keys). Returns {ok, spent1, reserved1, ...}. */
+/** KEYS: writeKey, then the other readKeys. ARGV: amount, limit, enforce the USD limit (1/0),
+ * ttlMs, extra (USD this process holds outside Redis for these keys), n (counters other than
+ * USD), then per counter: name, amount, limit ('' for none, or not enforced), extra. USD lives in the fields `spent` and
+ * `reserved`, a counter in `spent:<name>` and `reserved:<name>`. Every limit is checked and, if
+ * all fit, every amount reserved: one step. Returns {ok, spent1, reserved1, ..., spentK,
+ * reservedK, then per key, per counter: spent, reserved}. */
 const RESERVE = `
 local amount = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local enforce = ARGV[3] == '1'
 local total = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
 local out = {0}
 for i = 1, #KEYS do
   local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
@@ -26,10 +31,42 @@ for i = 1, #KEYS do
   out[2 * i + 1] = r
   total = total + tonumber(s) + tonumber(r)
 end
-if (not enforce) or (total + amount <= limit) then
+local ok = (not enforce) or (total + amount <= limit)
+local base = 2 * #KEYS + 1
+for j = 1, n do
+  local a = 6 + 4 * (j - 1)
+  local name = ARGV[a + 1]
+  local camount = tonumber(ARGV[a + 2])
+  local climit = ARGV[a + 3]
+  local used = tonumber(ARGV[a + 4])
+  for i = 1, #KEYS do
+    local v = redis.call('HMGET', KEYS[i], 'spent:' .. name, 'reserved:' .. name)
+    local s = v[1] or '0'
+    local r = v[2] or '0'
+    local at = base + 2 * ((i - 1) * n + j) - 1
+    out[at] = s
+    out[at + 1] = r
+    used = used + tonumber(s) + tonumber(r)
+  end
+  if climit ~= '' then
+    local l = tonumber(climit)
+    if camount > 0 then
+      if used + camount > l then ok = false end
+    elseif used >= l then
+      ok = false
+    end
+  end
+end
+if ok then
   out[1] = 1
   if amount > 0 then
     out[3] = redis.call('HINCRBYFLOAT', KEYS[1], 'reserved', ARGV[1])
+  end
+  for j = 1, n do
+    local a = 6 + 4 * (j - 1)
+    if tonumber(ARGV[a + 2]) > 0 then
+      out[base + 2 * j] = redis.call('HINCRBYFLOAT', KEYS[1], 'reserved:' .. ARGV[a + 1], ARGV[a + 2])
+    end
   end
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
@@ -47,10 +84,12 @@ return out
  * smallest number it still has in flight or pending there), which moves `lo` up and prunes the
  * list: the list holds only writes whose answer the writer has not had yet.
  *
- * KEYS: the keys written. ARGV: writer field, then per key: ttlMs, low, n, then n triples
- * (seq, unreserve, spent). A reservation is given back only on a key that still exists (an
- * expired window holds nothing) and never below zero.
- * Returns {applied, skipped, spent1, reserved1, spent2, reserved2, ...}.
+ * KEYS: the keys written. ARGV: writer field, then per key: ttlMs, low, n, m, the m names of the
+ * counters other than USD the writes touch, then n writes, each seq, unreserve, spent (USD) and m
+ * pairs (unreserve, spent), one per counter. A reservation is given back only on a key that
+ * still exists (an expired window holds nothing) and never below zero.
+ * Returns {applied, skipped, spent1, reserved1, ..., spentK, reservedK, then per key, per
+ * counter named for it: spent, reserved}.
  */
 const APPLY = `
 local field = ARGV[1]
@@ -58,12 +97,22 @@ local applied = 0
 local skipped = 0
 local j = 2
 local out = {0, 0}
+local c = 2 * #KEYS + 3
+local function unreserve(key, f, amount)
+  if tonumber(amount) > 0 and redis.call('EXISTS', key) == 1 then
+    local r = tonumber(redis.call('HINCRBYFLOAT', key, f, '-' .. amount))
+    if r < 0 then redis.call('HSET', key, f, '0') end
+  end
+end
 for i = 1, #KEYS do
   local key = KEYS[i]
   local ttl = ARGV[j]
   local low = tonumber(ARGV[j + 1])
   local n = tonumber(ARGV[j + 2])
-  j = j + 3
+  local m = tonumber(ARGV[j + 3])
+  local names = {}
+  for k = 1, m do names[k] = ARGV[j + 3 + k] end
+  j = j + 4 + m
   local lo = 0
   local seen = {}
   local state = redis.call('HGET', key, field)
@@ -76,23 +125,26 @@ for i = 1, #KEYS do
   local changed = false
   for _ = 1, n do
     local seq = tonumber(ARGV[j])
-    local unreserve = ARGV[j + 1]
-    local spent = ARGV[j + 2]
-    j = j + 3
     if seq < lo or seen[seq] then
       skipped = skipped + 1
     else
       seen[seq] = true
       changed = true
       applied = applied + 1
-      if tonumber(unreserve) > 0 and redis.call('EXISTS', key) == 1 then
-        local r = tonumber(redis.call('HINCRBYFLOAT', key, 'reserved', '-' .. unreserve))
-        if r < 0 then redis.call('HSET', key, 'reserved', '0') end
+      unreserve(key, 'reserved', ARGV[j + 1])
+      if tonumber(ARGV[j + 2]) > 0 then
+        redis.call('HINCRBYFLOAT', key, 'spent', ARGV[j + 2])
       end
-      if tonumber(spent) > 0 then
-        redis.call('HINCRBYFLOAT', key, 'spent', spent)
+      for k = 1, m do
+        local u = ARGV[j + 1 + 2 * k]
+        local s = ARGV[j + 2 + 2 * k]
+        unreserve(key, 'reserved:' .. names[k], u)
+        if tonumber(s) > 0 then
+          redis.call('HINCRBYFLOAT', key, 'spent:' .. names[k], s)
+        end
       end
     end
+    j = j + 3 + 2 * m
   end
   if low > lo then lo = low changed = true end
   if changed and redis.call('EXISTS', key) == 1 then
@@ -106,19 +158,33 @@ for i = 1, #KEYS do
   local v = redis.call('HMGET', key, 'spent', 'reserved')
   out[2 * i + 1] = v[1] or '0'
   out[2 * i + 2] = v[2] or '0'
+  for k = 1, m do
+    local w = redis.call('HMGET', key, 'spent:' .. names[k], 'reserved:' .. names[k])
+    out[c] = w[1] or '0'
+    out[c + 1] = w[2] or '0'
+    c = c + 2
+  end
 end
 out[1] = applied
 out[2] = skipped
 return out
 `;
 
-/** KEYS: the keys to read. Returns {spent1, reserved1, ...}. */
+/** KEYS: the keys to read. ARGV: the names of counters other than USD to read. Returns
+ * {spent1, reserved1, ..., spentK, reservedK, then per key, per counter: spent, reserved}. */
 const GET = `
 local out = {}
+local c = 2 * #KEYS + 1
 for i = 1, #KEYS do
   local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
   out[2 * i - 1] = v[1] or '0'
   out[2 * i] = v[2] or '0'
+  for k = 1, #ARGV do
+    local w = redis.call('HMGET', KEYS[i], 'spent:' .. ARGV[k], 'reserved:' .. ARGV[k])
+    out[c] = w[1] or '0'
+    out[c + 1] = w[2] or '0'
+    c = c + 2
+  end
 end
 return out
 `;

@@ -18,7 +18,13 @@
  * Time comes from the injected clock; memory is bounded by `maxKeys` (entries expire with their
  * window's TTL).
  */
-import type { WindowTotals } from '../types.js';
+import type { Amounts, CounterName, CounterTotals, WindowTotals } from '../types.js';
+
+/** A write's effect on one counter other than USD. */
+export interface CounterWrite {
+  unreserve: number;
+  spent: number;
+}
 
 /** A write Redis may not have applied. */
 export interface PendingWrite {
@@ -28,6 +34,8 @@ export interface PendingWrite {
   unreserve: number;
   /** USD of spend. */
   spent: number;
+  /** The same for counters other than USD (calls, tokens), when the write has any. */
+  counts: Record<CounterName, CounterWrite> | undefined;
   /** Sent at least once: Redis may have applied it. An unsent write can take more amounts. */
   sent: boolean;
 }
@@ -35,6 +43,8 @@ export interface PendingWrite {
 interface Entry {
   /** Reservations taken locally while Redis could not answer. */
   reserved: number;
+  /** The same for counters other than USD. */
+  counts: Record<CounterName, number> | undefined;
   /** In sequence order; only the last one can be unsent. */
   writes: PendingWrite[];
   ttlMs: number;
@@ -57,6 +67,8 @@ const positiveTtl = (ms: number): number => (Number.isFinite(ms) && ms > 0 ? ms 
 export class Shadow {
   readonly #entries = new Map<string, Entry>();
   readonly #lastKnown = new Map<string, WindowTotals>();
+  /** Last counter totals Redis reported, per key (bounded with `#lastKnown`). */
+  readonly #lastCounts = new Map<string, Record<CounterName, CounterTotals>>();
   readonly #now: () => number;
   readonly #maxKeys: number;
   readonly #onFull: () => void;
@@ -80,11 +92,38 @@ export class Shadow {
   }
 
   /** Hold a reservation taken without Redis; false when the shadow is full. */
-  reserveLocally(key: string, ttlMs: number, amountUsd: number): boolean {
+  reserveLocally(key: string, ttlMs: number, amountUsd: number, counts?: Amounts): boolean {
     const e = this.#entry(key, ttlMs);
     if (e === undefined) return false;
     e.reserved += amountUsd;
+    for (const name in counts) {
+      const n = counts[name] ?? 0;
+      if (n <= 0) continue;
+      e.counts ??= {};
+      e.counts[name] = (e.counts[name] ?? 0) + n;
+    }
     return true;
+  }
+
+  /** {@link takeLocalReservation} for counters: returns the parts reserved in Redis. */
+  takeLocalCounts(key: string, counts: Amounts | undefined): Amounts | undefined {
+    if (counts === undefined) return undefined;
+    const e = this.#live(key);
+    if (e?.counts === undefined) return counts;
+    const remote: Record<CounterName, number> = {};
+    for (const name in counts) {
+      const want = counts[name] ?? 0;
+      const local = Math.min(e.counts[name] ?? 0, want);
+      if (local > 0) {
+        const left = (e.counts[name] ?? 0) - local;
+        if (left > 0) e.counts[name] = left;
+        else delete e.counts[name];
+      }
+      remote[name] = want - local;
+    }
+    if (Object.keys(e.counts).length === 0) e.counts = undefined;
+    this.#dropIfEmpty(key, e);
+    return remote;
   }
 
   /** Applies a release or settle first to the reservations this process took locally on `key`;
@@ -116,17 +155,30 @@ export class Shadow {
     unreserve: number,
     spent: number,
     sent: boolean,
+    counts?: Readonly<Record<CounterName, CounterWrite>>,
   ): PendingWrite | undefined {
-    if (unreserve <= 0 && spent <= 0) return undefined;
+    let any = unreserve > 0 || spent > 0;
+    for (const name in counts) {
+      const c = counts[name] as CounterWrite;
+      if (c.unreserve > 0 || c.spent > 0) any = true;
+    }
+    if (!any) return undefined;
     const e = this.#entry(key, ttlMs);
     if (e === undefined) return undefined;
     const last = e.writes[e.writes.length - 1];
     if (!sent && last !== undefined && !last.sent) {
       last.unreserve += unreserve;
       last.spent += spent;
+      last.counts = mergeCounts(last.counts, counts);
       return last;
     }
-    const w: PendingWrite = { seq: seq(), unreserve, spent, sent };
+    const w: PendingWrite = {
+      seq: seq(),
+      unreserve,
+      spent,
+      counts: mergeCounts(undefined, counts),
+      sent,
+    };
     // In sequence order: a write sent before an unsent one was kept can time out after it.
     let i = e.writes.length;
     while (i > 0 && (e.writes[i - 1] as PendingWrite).seq > w.seq) i--;
@@ -180,6 +232,97 @@ export class Shadow {
       }
     }
     return { spentUsd, reservedUsd };
+  }
+
+  /** {@link held} for counters other than USD. */
+  heldCounts(
+    keys: readonly string[],
+    names: readonly CounterName[],
+  ): Record<CounterName, CounterTotals> {
+    const out: Record<CounterName, CounterTotals> = {};
+    for (const name of names) out[name] = { spent: 0, reserved: 0 };
+    for (const key of keys) {
+      const e = this.#live(key);
+      if (e === undefined) continue;
+      for (const name of names) {
+        const t = out[name] as CounterTotals;
+        t.reserved += e.counts?.[name] ?? 0;
+        for (const w of e.writes) {
+          const c = w.counts?.[name];
+          if (c === undefined) continue;
+          t.spent += c.spent;
+          if (!w.sent) t.reserved -= c.unreserve;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** {@link local} for counters other than USD. */
+  localCounts(
+    keys: readonly string[],
+    names: readonly CounterName[],
+  ): Record<CounterName, CounterTotals> {
+    const out = this.heldCounts(keys, names);
+    for (const key of keys) {
+      const known = this.#lastCounts.get(key);
+      if (known === undefined) continue;
+      for (const name of names) {
+        const k = known[name];
+        if (k === undefined) continue;
+        const t = out[name] as CounterTotals;
+        t.spent += k.spent;
+        t.reserved += k.reserved;
+      }
+    }
+    for (const name of names) {
+      const t = out[name] as CounterTotals;
+      t.reserved = Math.max(0, t.reserved);
+    }
+    return out;
+  }
+
+  /** The last counter totals Redis reported for `key` (zeros for counters it never reported). */
+  lastKnownCounts(key: string, names: readonly CounterName[]): Record<CounterName, CounterTotals> {
+    const known = this.#lastCounts.get(key);
+    const out: Record<CounterName, CounterTotals> = {};
+    for (const name of names) {
+      const k = known?.[name];
+      out[name] = { spent: k?.spent ?? 0, reserved: k?.reserved ?? 0 };
+    }
+    return out;
+  }
+
+  /** Records one key's counter totals from a script reply (`spent, reserved` string pairs, one per
+   * name, from `offset`) and adds them into `sum`. */
+  rememberCounts(
+    key: string,
+    names: readonly CounterName[],
+    reply: readonly unknown[],
+    offset: number,
+    sum: Record<CounterName, CounterTotals>,
+  ): void {
+    if (names.length === 0) return;
+    let known = this.#lastCounts.get(key);
+    if (known === undefined) {
+      if (this.#lastCounts.size >= this.#maxKeys) {
+        const oldest = this.#lastCounts.keys().next().value;
+        if (oldest !== undefined) this.#lastCounts.delete(oldest);
+      }
+      known = {};
+      this.#lastCounts.set(key, known);
+    }
+    names.forEach((name, j) => {
+      const s = Number(reply[offset + 2 * j] ?? 0);
+      const r = Number(reply[offset + 2 * j + 1] ?? 0);
+      const t = { spent: Number.isFinite(s) ? s : 0, reserved: Number.isFinite(r) ? r : 0 };
+      (known as Record<CounterName, CounterTotals>)[name] = t;
+      const into = sum[name];
+      if (into !== undefined) {
+        into.spent += t.spent;
+        into.reserved += t.reserved;
+      }
+    });
   }
 
   /** Best totals without Redis: the last totals Redis reported plus {@link held}. */
@@ -244,7 +387,7 @@ export class Shadow {
         this.#onFull();
         return undefined;
       }
-      e = { reserved: 0, writes: [], ttlMs: 0, expiresAt: 0 };
+      e = { reserved: 0, counts: undefined, writes: [], ttlMs: 0, expiresAt: 0 };
       this.#entries.set(key, e);
     }
     const ms = positiveTtl(ttlMs);
@@ -254,7 +397,9 @@ export class Shadow {
   }
 
   #dropIfEmpty(key: string, e: Entry): void {
-    if (e.reserved === 0 && e.writes.length === 0) this.#entries.delete(key);
+    if (e.reserved === 0 && e.counts === undefined && e.writes.length === 0) {
+      this.#entries.delete(key);
+    }
   }
 
   /** Drop the entries whose window has expired. */
@@ -262,4 +407,23 @@ export class Shadow {
     const now = this.#now();
     for (const [key, e] of this.#entries) if (e.expiresAt <= now) this.#entries.delete(key);
   }
+}
+
+/** Add counter writes into `a` (a copy is made when `a` is undefined). */
+function mergeCounts(
+  a: Record<CounterName, CounterWrite> | undefined,
+  b: Readonly<Record<CounterName, CounterWrite>> | undefined,
+): Record<CounterName, CounterWrite> | undefined {
+  if (b === undefined) return a;
+  const out = a ?? {};
+  for (const name in b) {
+    const add = b[name] as CounterWrite;
+    const c = out[name];
+    if (c === undefined) out[name] = { unreserve: add.unreserve, spent: add.spent };
+    else {
+      c.unreserve += add.unreserve;
+      c.spent += add.spent;
+    }
+  }
+  return out;
 }

@@ -81,4 +81,42 @@ describe('Shadow (what a process holds beyond Redis’ last answer)', () => {
     // The replay's TTL is what is left of the window.
     expect(shadow.takeForReplay('b')?.ttlMs).toBe(4_000);
   });
+
+  it('counters beside USD: held, given back and pending like USD, summed with the last totals', () => {
+    const { shadow, next } = setup();
+    // Redis last said: 1000 tokens spent, 500 reserved; 2 LLM calls made.
+    const sum = { tokens: { spent: 0, reserved: 0 }, llm_calls: { spent: 0, reserved: 0 } };
+    shadow.rememberCounts('k', ['tokens', 'llm_calls'], ['1000', '500', '2', '0'], 0, sum);
+    expect(sum).toEqual({
+      tokens: { spent: 1000, reserved: 500 },
+      llm_calls: { spent: 2, reserved: 0 },
+    });
+    // One call reserved locally while Redis did not answer.
+    expect(shadow.reserveLocally('k', 60_000, 0, { tokens: 300, llm_calls: 1 })).toBe(true);
+    // A sent settle of a Redis reservation (500 held, 400 used): spend counts at once, the
+    // reservation it gives back only once confirmed.
+    shadow.pend('k', 60_000, next, 0, 0, true, {
+      tokens: { unreserve: 500, spent: 400 },
+      llm_calls: { unreserve: 1, spent: 1 },
+    });
+    expect(shadow.localCounts(['k'], ['tokens', 'llm_calls', 'tool_calls'])).toEqual({
+      tokens: { spent: 1400, reserved: 800 },
+      llm_calls: { spent: 3, reserved: 1 },
+      tool_calls: { spent: 0, reserved: 0 },
+    });
+    // Settling the local call gives back the local reservation first: nothing of it is Redis'.
+    expect(shadow.takeLocalCounts('k', { tokens: 300, llm_calls: 1 })).toEqual({
+      tokens: 0,
+      llm_calls: 0,
+    });
+    // An unsent write merges into the last unsent one, counters included.
+    const a = shadow.pend('k', 60_000, next, 0, 0, false, { tokens: { unreserve: 0, spent: 10 } });
+    const b = shadow.pend('k', 60_000, next, 0, 0, false, { tokens: { unreserve: 0, spent: 5 } });
+    expect(b).toBe(a);
+    expect(a?.counts).toEqual({ tokens: { unreserve: 0, spent: 15 } });
+    // A write with nothing in it is not kept.
+    expect(
+      shadow.pend('k', 60_000, next, 0, 0, false, { tokens: { unreserve: 0, spent: 0 } }),
+    ).toBeUndefined();
+  });
 });

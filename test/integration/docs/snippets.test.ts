@@ -205,6 +205,13 @@ await ledger.shutdown();
     },
   },
   'budgets-decision': { globals: true, after: 'await ledger.shutdown();\n' },
+  'budgets-limits': {
+    check([run], _telemetry, snippet) {
+      // The output block after it on the page.
+      const output = SNIPPETS[SNIPPETS.indexOf(snippet) + 1] as Snippet;
+      expect(run?.stdout).toBe(output.code);
+    },
+  },
   'budgets-redis': {
     redis: true,
     after:
