@@ -70,7 +70,12 @@ function tagged(ledger: BudgetLedger, tag: string): BudgetLedger {
     get(target, prop) {
       const v = Reflect.get(target, prop, target);
       if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => v.apply(target, args.map(map));
+      // Key lists come first (get); a later array is a list of counter names, not keys.
+      return (...args: unknown[]) =>
+        v.apply(
+          target,
+          args.map((a, i) => (i > 0 && Array.isArray(a) ? a : map(a))),
+        );
     },
   });
 }
