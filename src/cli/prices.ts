@@ -224,7 +224,8 @@ function resolution(c: PriceCard): { resolves: string; problem?: string } {
     r?.perRequestUsd !== undefined ? `, $${r.perRequestUsd} per request` : '',
     r?.perSecondUsd !== undefined ? `, $${r.perSecondUsd} per second` : '',
   ].join('');
-  const what = `${c.provider}/${c.model} (${c.source}, ${c.match}): input ${rate(r?.input)}, output ${rate(r?.output)} per MTok${fees}`;
+  const times = c.multiplier !== undefined ? `, x${c.multiplier} by discounts` : '';
+  const what = `${c.provider}/${c.model} (${c.source}, ${c.match}): input ${rate(r?.input)}, output ${rate(r?.output)} per MTok${fees}${times}`;
   return c.match === 'approximate'
     ? { resolves: what, problem: 'matched only approximately' }
     : { resolves: what };
@@ -253,7 +254,11 @@ export function checkLines(book: PriceBook, at: Date): CheckLine[] {
     });
   });
   (cfg.deployments ?? []).forEach((d, i) => {
-    const c = book.card(d.priceAs.provider ?? d.provider, d.priceAs.model, at);
+    // A named deployment resolves through its name, as its spans do (discounts may name it).
+    const c =
+      d.name !== undefined
+        ? book.card(d.provider, d.name, at)
+        : book.card(d.priceAs.provider ?? d.provider, d.priceAs.model, at);
     out.push({
       entry: `deployments[${i}] ${d.name ?? `/${d.pattern}/`}`,
       ...resolution(c),

@@ -433,8 +433,19 @@ export class PriceBook {
     if (!Number.isFinite(ms)) return unpriced('invalid_time');
     const invalid = validateUsage(usage);
     if (invalid !== undefined) return unpriced(`invalid_usage: ${invalid}`);
-    let result = this.priceAs(usage.model, usage, ms);
     const fallbacks = usage.fallbackModels;
+    // A request model that names a deployment of the prices file (an Azure deployment name) is
+    // that deployment's call: priced through it first, so the deployment's own terms (a discount
+    // or premium naming it) apply even when the response model resolves by itself.
+    if (fallbacks !== undefined && this.deploymentsByName.size !== 0) {
+      for (let i = 0; i < fallbacks.length; i++) {
+        const id = fallbacks[i] as string;
+        if (!this.namedDeployment(usage.provider, id)) continue;
+        const r = this.priceAs(id, usage, ms);
+        if (!noMatch(r)) return r;
+      }
+    }
+    let result = this.priceAs(usage.model, usage, ms);
     if (fallbacks !== undefined) {
       // Under strictModels an approximate id is no match either; if nothing else matches, that
       // is the reason to report (not the last fallback's `unknown_model`).
@@ -636,8 +647,10 @@ export class PriceBook {
     }
 
     const sources: PriceSource[] = [];
-    if (custom) sources.push(this.customSource(custom, provider, model));
-    if (catalog) sources.push(this.catalogSource(catalog, provider, model));
+    // The name the id came through, when a deployment mapped it: discounts can name it.
+    const through = deployment ? rawModel : undefined;
+    if (custom) sources.push(this.customSource(custom, provider, model, through));
+    if (catalog) sources.push(this.catalogSource(catalog, provider, model, through));
     if (sources.length === 0) {
       if (provider === undefined) return { ok: false, reason: 'unknown_model', provider };
       return {
@@ -663,18 +676,20 @@ export class PriceBook {
     return { ok: true, matchedBy, match, sources, dated };
   }
 
-  /** The discounts that match an entry's ids or the id as emitted (canonical provider). */
+  /** The discounts that match an entry's ids, the id as emitted (canonical provider) or the
+   * deployment name the id came through (so a premium can be scoped to one deployment). */
   private discountsFor(
     entryProvider: string,
     entryModel: string,
     provider: string | undefined,
     model: string,
+    deployment: string | undefined,
   ): Discount[] {
     return (this.config.discounts ?? [])
       .filter(
         (d) =>
           globMatch(d.provider && this.provider(d.provider), entryProvider, provider) &&
-          globMatch(d.model, entryModel, model),
+          globMatch(d.model, entryModel, model, deployment),
       )
       .map((d) => ({
         multiplier: d.multiplier,
@@ -687,6 +702,7 @@ export class PriceBook {
     custom: CustomModel,
     provider: string | undefined,
     model: string,
+    deployment: string | undefined,
   ): PriceSource {
     const periods = custom.prices
       .map((p) => ({
@@ -708,7 +724,7 @@ export class PriceBook {
       source: 'override',
       provider: customProvider,
       model: custom.model,
-      discounts: this.discountsFor(customProvider, custom.model, provider, model),
+      discounts: this.discountsFor(customProvider, custom.model, provider, model, deployment),
       periods,
       catalog: undefined,
       fixed: undefined,
@@ -719,13 +735,20 @@ export class PriceBook {
     catalog: CatalogModel,
     provider: string | undefined,
     model: string,
+    deployment: string | undefined,
   ): PriceSource {
     const prices = catalog.info.prices;
     return {
       source: 'catalog',
       provider: catalog.providerId,
       model: catalog.modelId,
-      discounts: this.discountsFor(catalog.providerId, catalog.modelId, provider, model),
+      discounts: this.discountsFor(
+        catalog.providerId,
+        catalog.modelId,
+        provider,
+        model,
+        deployment,
+      ),
       periods: undefined,
       catalog,
       fixed: Array.isArray(prices) ? undefined : catalogCard(prices as CatalogPrices),
@@ -753,14 +776,25 @@ export class PriceBook {
     return findCatalogModel(split[0], split[1]);
   }
 
+  /** Whether `model` is the name (not a pattern match) of a deployment in scope. */
+  private namedDeployment(provider: string | undefined, model: string): boolean {
+    return (this.deploymentsByName.get(model) ?? []).some((d) => this.inScope(d, provider));
+  }
+
   private findDeployment(provider: string | undefined, model: string): Deployment | undefined {
-    const scoped = (d: Deployment): boolean =>
-      d.provider === undefined ||
-      (provider !== undefined && this.provider(d.provider) === this.provider(provider));
-    for (const d of this.deploymentsByName.get(model) ?? []) if (scoped(d)) return d;
+    for (const d of this.deploymentsByName.get(model) ?? [])
+      if (this.inScope(d, provider)) return d;
     for (const { re, entry } of this.deploymentPatterns)
-      if (re.test(model) && scoped(entry)) return entry;
+      if (re.test(model) && this.inScope(entry, provider)) return entry;
     return undefined;
+  }
+
+  /** A deployment scoped to no provider applies to every one. */
+  private inScope(d: Deployment, provider: string | undefined): boolean {
+    return (
+      d.provider === undefined ||
+      (provider !== undefined && this.provider(d.provider) === this.provider(provider))
+    );
   }
 }
 

@@ -40,8 +40,6 @@ describe('the premiums block of docs/pricing.md', () => {
 
   it.each([
     // Global Standard list: $2.50 input, $1.25 cache read, $10 output.
-    ['azure.ai.openai', 'gpt-4o-2024-08-06', (2.5 * 80_000 + 1.25 * 20_000 + 10 * 2_000) / 1e6],
-    ['azure.ai.openai', 'gpt-4o', (2.5 * 80_000 + 1.25 * 20_000 + 10 * 2_000) / 1e6],
     // $1.10 input, $0.28 cache read, $4.40 output.
     ['azure.ai.openai', 'o4-mini', (1.1 * 80_000 + 0.28 * 20_000 + 4.4 * 2_000) / 1e6],
     // Anthropic's list on the global endpoint: $3, $0.30 read, $3.75 write, $15 output.
@@ -58,6 +56,7 @@ describe('the premiums block of docs/pricing.md', () => {
   it.each([
     ['openai', 'gpt-4o'], // the OpenAI API, not Azure
     ['azure.ai.openai', 'gpt-4o-mini'], // another Azure model
+    ['azure.ai.openai', 'gpt-4o-2024-08-06'], // no deployment named: the Global list
     ['anthropic', 'claude-sonnet-4-5'], // Anthropic's API
     ['aws.bedrock', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
     ['gcp.vertex_ai', 'claude-sonnet-4@20250514'], // older Claude: no regional premium
@@ -67,20 +66,45 @@ describe('the premiums block of docs/pricing.md', () => {
     expect(usd(premiums, provider, model)).toBe(usd(list, provider, model));
   });
 
-  it('an `openai` span on an Azure OpenAI host gets the Azure premium', () => {
-    const call = readLlmCall('chat gpt-4o', {
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.system': 'openai',
-      'gen_ai.request.model': 'prod-gpt4o',
-      'gen_ai.response.model': 'gpt-4o-2024-08-06',
-      'server.address': 'acme-eu.openai.azure.com',
-      'gen_ai.usage.input_tokens': 100_000,
-      'gen_ai.usage.output_tokens': 2_000,
-    });
-    expect(call?.provider).toBe('azure.ai.openai');
-    const r = premiums.price(call as UsageRecord, AT);
-    expect(
-      Math.abs((r.costUsd as number) - (1.1 * (2.5 * 100_000 + 10 * 2_000)) / 1e6),
-    ).toBeLessThanOrEqual(1e-12);
-  });
+  it.each([
+    ['chat-eu', 1.1], // the Data Zone deployment
+    ['chat-global', 1], // the Global deployment of the same model
+  ])(
+    'the Azure deployment %s, asked by its name: %s times the list price of its model',
+    (deployment, times) => {
+      // Global Standard list of gpt-4o-2024-08-06: $2.50 input, $1.25 cache read, $10 output.
+      const listUsd = (2.5 * 80_000 + 1.25 * 20_000 + 10 * 2_000) / 1e6;
+      expect(
+        Math.abs(usd(list, 'azure.ai.openai', 'gpt-4o-2024-08-06') - listUsd),
+      ).toBeLessThanOrEqual(1e-12);
+      expect(
+        Math.abs(usd(premiums, 'azure.ai.openai', deployment) - times * listUsd),
+      ).toBeLessThanOrEqual(1e-12);
+    },
+  );
+
+  it.each([
+    ['chat-eu', 1.1],
+    ['chat-global', 1],
+    ['not-a-deployment', 1],
+  ])(
+    'an `openai` span on an Azure OpenAI host, deployment %s: %s times the list, the response model notwithstanding',
+    (deployment, times) => {
+      const call = readLlmCall('chat gpt-4o', {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.system': 'openai',
+        'gen_ai.request.model': deployment,
+        'gen_ai.response.model': 'gpt-4o-2024-08-06',
+        'server.address': 'acme-eu.openai.azure.com',
+        'gen_ai.usage.input_tokens': 100_000,
+        'gen_ai.usage.output_tokens': 2_000,
+      });
+      expect(call?.provider).toBe('azure.ai.openai');
+      const r = premiums.price(call as UsageRecord, AT);
+      expect(r).toMatchObject({ status: 'priced', provider: 'azure', model: 'gpt-4o' });
+      expect(
+        Math.abs((r.costUsd as number) - (times * (2.5 * 100_000 + 10 * 2_000)) / 1e6),
+      ).toBeLessThanOrEqual(1e-12);
+    },
+  );
 });
