@@ -273,3 +273,41 @@ describe('action: pause', () => {
     await ledger.shutdown();
   });
 });
+
+describe('pauses when Redis is unreachable', () => {
+  it('fail-open: a scope this process last saw paused stays refused; one it never saw paused is decided locally', async (ctx) => {
+    const own = await startTestRedis();
+    if (!own) return ctx.skip();
+    try {
+      const make = () =>
+        new RedisLedger({ url: own.server.url, keyPrefix: 'fo:', timeoutMs: 200, failure: 'open' });
+      const seen = make();
+      const unseen = make();
+      expect(await seen.ready()).toBe(true);
+      expect(await unseen.ready()).toBe(true);
+      const w = {
+        writeKey: 'w:{a:_}:day',
+        readKeys: ['w:{a:_}:day'],
+        ttlMs: 60_000,
+        pauseKey: 'w:{a:_}:paused',
+      };
+      const info = { reason: 'incident', by: 'ops', at: Date.now() };
+      expect(await seen.pause('w:{a:_}:paused', info)).toEqual({ ok: true });
+      expect((await unseen.reserve({ ...w, pauseKey: undefined }, 0.01, 1, true)).ok).toBe(true);
+      await own.raw.close();
+      await own.server.kill();
+      // Decided without Redis: the pause this ledger knows holds; the other knows none.
+      expect(await seen.reserve(w, 0.01, 1, true)).toMatchObject({ ok: false, paused: info });
+      expect(await unseen.reserve(w, 0.01, 1, true)).toMatchObject({ ok: true });
+      expect(seen.stats().degradedReserves).toBe(1);
+      // pause and resume need Redis: they say so and change nothing.
+      expect(await seen.resume('w:{a:_}:paused')).toEqual({ ok: false, unavailable: true });
+      expect(await seen.pauses()).toBeUndefined();
+      expect(await seen.reserve(w, 0.01, 1, true)).toMatchObject({ ok: false, paused: info });
+      await seen.close();
+      await unseen.close();
+    } finally {
+      await own.server.stop();
+    }
+  }, 30_000);
+});
