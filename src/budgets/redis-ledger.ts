@@ -15,10 +15,15 @@
  * window keys carry a hash tag per budget scope (`{budget:scope}`, see `window.ts`), so the
  * prefix must not contain braces.
  *
+ * Pauses (docs/budgets.md, "Pause and resume"): a HASH per paused scope at its pause key
+ * (`reason`, `by`, `at`, `until`), with no window TTL, read by the reserve script in the same step
+ * as the limits; a SET `spanledger:b:{pauses}` indexes them for `pauses()`.
+ *
  * Failure policy, when Redis is unreachable, hangs, or is slower than `timeoutMs`:
  * `failure: 'closed'` → `reserve` answers `ok: false, unavailable: true`; `failure: 'open'`
  * (default) → `reserve` is decided locally against the last totals seen from Redis plus what this
- * process has reserved and spent since, including writes whose outcome is unknown. Writes Redis
+ * process has reserved and spent since, including writes whose outcome is unknown, and refused
+ * for a scope this process last saw paused. Writes Redis
  * may have missed are kept and replayed with their sequence numbers. No operation throws or
  * rejects; problems are reported once per kind through OTel `diag` and counted in `stats()`.
  */

@@ -85,7 +85,7 @@ function tagged(ledger: BudgetLedger, tag: string): BudgetLedger {
         v.apply(
           target,
           args.map((a, i) =>
-            typeof a === 'string' ? t(a) : i > 0 && Array.isArray(a) ? a : map(a),
+            typeof a === 'string' && a !== '' ? t(a) : i > 0 && Array.isArray(a) ? a : map(a),
           ),
         );
     },
