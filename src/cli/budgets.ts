@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Budget } from '../budgets/config.js';
 import { counterLimits } from '../budgets/decisions.js';
 import type { BudgetPause } from '../budgets/engine.js';
+import { redisAddress } from '../budgets/redis/connection.js';
 import type { RedisLedger } from '../budgets/redis-ledger.js';
 import type { BudgetLedger, CounterName, PauseInfo } from '../budgets/types.js';
 import { calendarWindow, ledgerKey, windowRef } from '../budgets/window.js';
@@ -103,12 +104,17 @@ async function open(
   if (values.budgets !== undefined) env[ENV.budgetsFile] = requireString('budgets', values.budgets);
   if (values.prices !== undefined) env[ENV.pricesFile] = requireString('prices', values.prices);
   if (values.redis !== undefined) env[ENV.redisUrl] = requireString('redis', values.redis);
-  const where = env[ENV.redisUrl]?.trim();
-  if (where === undefined || where === '') {
+  const url = env[ENV.redisUrl]?.trim();
+  if (url === undefined || url === '') {
     throw new CommandError(
       `no shared budget ledger: budgets in a process' memory cannot be read or paused from outside it; set ${ENV.redisUrl} or --redis URL to the service's Redis`,
     );
   }
+  // host:port only: a URL's password must not reach a terminal or a log.
+  const where = url
+    .split(',')
+    .map((u) => redisAddress(u.trim()))
+    .join(',');
   // Fail-closed, so an answer is Redis' own, never a guess from this process' empty view.
   env[ENV.redisFailure] = 'closed';
   env[ENV.redisTimeoutMs] ??= '2000';
