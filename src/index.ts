@@ -29,6 +29,9 @@ export type {
   BudgetLedger,
   BudgetLedgerStats,
   KeyRef,
+  PausedScope,
+  PauseInfo,
+  PauseResult,
   ReserveResult,
   WindowRef,
   WindowTotals,
@@ -58,7 +61,10 @@ export {
 } from './instrumentation/openai.js';
 export {
   type BudgetCallOptions,
+  type BudgetPause,
+  type BudgetScopeRef,
   createSpanLedger,
+  type PauseOptions,
   type Reservation,
   type SpanLedger,
   type SpanLedgerOptions,

@@ -4,6 +4,8 @@
  * the option or file, the entry and the reason), and hands out the span processor to register
  * first and the budget decision API (docs/budgets.md, "The decision API").
  */
+
+import { hostname, userInfo } from 'node:os';
 import {
   type Attributes,
   context as api,
@@ -28,7 +30,13 @@ import {
   type CheckInput,
   refusalOf,
 } from './budgets/decisions.js';
-import { BudgetEngine, type GuardAccount, type Hold } from './budgets/engine.js';
+import {
+  BudgetEngine,
+  type BudgetPause,
+  type BudgetScopeRef,
+  type GuardAccount,
+  type Hold,
+} from './budgets/engine.js';
 import { MemoryLedger } from './budgets/memory-ledger.js';
 import type { BudgetEvent } from './budgets/signals.js';
 import type { BudgetLedger, BudgetLedgerStats } from './budgets/types.js';
@@ -123,6 +131,40 @@ export interface BudgetCallOptions extends CheckInput {
   context?: Context;
 }
 
+/** Options of {@link SpanLedger.pause}. */
+export interface PauseOptions {
+  /** Why, in one line; shown on every refused call and in `spanledger budgets status`. */
+  reason: string;
+  /** When the pause lifts by itself (a `Date`, epoch ms, or an ISO 8601 string with a zone).
+   * Default: when resumed. */
+  until?: Date | number | string;
+  /** Who paused it. Default `$USER@hostname`. */
+  by?: string;
+}
+
+/** Who pauses by default: the user and host (`alice@ops-1`). */
+export function defaultPauser(): string {
+  let user = process.env.USER ?? process.env.USERNAME;
+  if (user === undefined || user === '') {
+    try {
+      user = userInfo().username;
+    } catch {
+      user = 'unknown';
+    }
+  }
+  return `${user}@${hostname()}`;
+}
+
+/** An instant given as a Date, epoch ms, or ISO 8601 with a zone; undefined when invalid. */
+function instant(v: Date | number | string): number | undefined {
+  let ms: number;
+  if (v instanceof Date) ms = v.getTime();
+  else if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string' && /(Z|[+-]\d{2}:\d{2})$/.test(v)) ms = Date.parse(v);
+  else return undefined;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** Counters since start: spans by pricing outcome, and run-time problems by kind. */
 export interface SpanLedgerStats {
   spans: PricingCounts;
@@ -161,6 +203,18 @@ export interface SpanLedger {
    * in that hold's window (nothing spent: released). Spend outside the held windows is
    * written as it happens, so no spend is ever lost. */
   guard<T>(fn: () => Promise<T> | T, options?: BudgetCallOptions): Promise<T>;
+  /** Pause a budget scope until {@link resume} (or `options.until`): every guarded call,
+   * reservation and enforced check in it is refused with `BudgetExceededError` (`limit:
+   * 'paused'`), in every process sharing the budget ledger, across window rollovers
+   * (docs/budgets.md, "Pause and resume"). `scope`: the budget's name, and for a per-value
+   * budget the value of each `'*'` dimension (`{ budget: 'tenant-monthly', dimensions: {
+   * tenant: 'acme' } }`). Throws `TypeError` for an unknown budget or scope; rejects when the
+   * ledger could not store the pause. */
+  pause(scope: BudgetScopeRef, options: PauseOptions): Promise<BudgetPause>;
+  /** Lift a pause; resolves to whether the scope was paused. */
+  resume(scope: BudgetScopeRef): Promise<boolean>;
+  /** Every paused scope in the budget ledger. */
+  pauses(): Promise<BudgetPause[]>;
   /** Flush and stop; idempotent. Logs the run-time problem counts once through OTel diag.
    * Afterwards the decision API answers by the closed-ledger policy (docs/budgets.md). */
   shutdown(): Promise<void>;
@@ -170,6 +224,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const LEDGER_METHODS = ['reserve', 'settle', 'release', 'add', 'get', 'close'] as const;
+
+export type { BudgetPause, BudgetScopeRef } from './budgets/engine.js';
 
 // Checked in plain code; the schema of these rules names what is wrong (src/options.ts).
 const OPTION_RULES: Readonly<Record<string, OptionRule>> = {
@@ -550,6 +606,58 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     }
   };
 
+  const scopeOf = (scope: BudgetScopeRef, signature: string): BudgetScopeRef => {
+    if (!isObject(scope) || typeof scope.budget !== 'string') {
+      throw new TypeError(`spanledger: ${signature}: scope must be { budget, dimensions? }`);
+    }
+    const dims = (scope as { dimensions?: unknown }).dimensions;
+    if (
+      dims !== undefined &&
+      (!isObject(dims) || Object.values(dims).some((v) => typeof v !== 'string'))
+    ) {
+      throw new TypeError(`spanledger: ${signature}: scope.dimensions must map names to strings`);
+    }
+    for (const name in dims ?? {}) {
+      if (!dimensions.has(name)) {
+        throw new TypeError(
+          `spanledger: ${signature}: dimensions.${name}: unknown dimension "${name}" (known: ${dimensions.names.join(', ')})`,
+        );
+      }
+    }
+    try {
+      engine.resolveScope(scope);
+    } catch (e) {
+      throw new TypeError(`spanledger: ${signature}: ${(e as Error).message}`);
+    }
+    return scope;
+  };
+  const pause = async (scope: BudgetScopeRef, o: PauseOptions): Promise<BudgetPause> => {
+    const signature = 'pause(scope, options)';
+    scopeOf(scope, signature);
+    if (!isObject(o) || typeof o.reason !== 'string' || o.reason.trim() === '') {
+      throw new TypeError(`spanledger: ${signature}: options.reason: say why, in one line`);
+    }
+    if (o.by !== undefined && (typeof o.by !== 'string' || o.by.trim() === '')) {
+      throw new TypeError(`spanledger: ${signature}: options.by: a non-empty name`);
+    }
+    const at = (options.now ?? Date.now)();
+    let until: number | undefined;
+    if (o.until !== undefined) {
+      until = instant(o.until);
+      if (until === undefined || until <= at) {
+        throw new TypeError(
+          `spanledger: ${signature}: options.until: expected a future instant (Date, epoch ms or ISO 8601 with a zone), got ${shown(o.until)}`,
+        );
+      }
+    }
+    return engine.pause(scope, {
+      reason: o.reason.trim(),
+      by: o.by?.trim() ?? defaultPauser(),
+      at,
+      ...(until !== undefined ? { until } : {}),
+    });
+  };
+
   let shutdown: Promise<void> | undefined;
   return {
     processor,
@@ -560,6 +668,9 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     enforce,
     reserve,
     guard,
+    pause,
+    resume: async (scope) => engine.resume(scopeOf(scope, 'resume(scope)')),
+    pauses: () => engine.pauses(),
     stats: () => {
       const own = budgetLedger.stats?.();
       return {

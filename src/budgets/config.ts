@@ -9,7 +9,7 @@ import { ConfigError, describeIssues, zod } from '../config-file.js';
 import { BUILTIN, type Dimensions, dimensionValue } from '../dimensions.js';
 
 /** What happens when a budget is exceeded (docs/budgets.md). */
-export type BudgetAction = 'alert' | 'degrade' | 'block';
+export type BudgetAction = 'alert' | 'degrade' | 'block' | 'pause';
 
 /** Matcher value meaning "any value, one budget window per distinct value". */
 export const PER_VALUE = '*';
@@ -303,7 +303,7 @@ function budgetSchema(known: Dimensions) {
             .lt(1, 'a warning threshold is a fraction in (0, 1), e.g. 0.8'),
         )
         .optional(),
-      action: z.enum(['alert', 'degrade', 'block']).default('alert'),
+      action: z.enum(['alert', 'degrade', 'block', 'pause']).default('alert'),
       degrade: z
         .object({
           model: z.string().min(1).optional(),
@@ -343,6 +343,14 @@ function budgetSchema(known: Dimensions) {
           perRun
             ? `a budget needs a limit (${LIMITS.join(', ')})`
             : `a budget needs a limit (${LIMITS.filter((k) => k !== 'maxRepeatedToolCalls').join(', ')})`,
+        );
+      }
+      if (perRun && b.action === 'pause') {
+        // A run ends by itself; a pause outlives windows, which a run does not have.
+        fail(
+          ctx,
+          ['action'],
+          `'pause' applies to calendar and rolling windows: use 'block' per run`,
         );
       }
       if (b.degrade !== undefined && b.action !== 'degrade') {

@@ -26,7 +26,10 @@ export type BudgetLimit =
   /** A fail-closed ledger cannot reach its store. */
   | 'ledger_unavailable'
   /** The ledger was shut down. */
-  | 'ledger_closed';
+  | 'ledger_closed'
+  /** The budget's scope is paused (by a person, or by an `action: pause` budget at its limit)
+   * until resumed. */
+  | 'paused';
 
 /** The unit a limit counts in. */
 export type LimitUnit = 'USD' | 'calls' | 'tokens';
@@ -52,14 +55,21 @@ export interface BudgetRefusal {
   used?: number;
   /** Count limits: the cap. */
   max?: number;
+  /** `paused`: who paused the scope (`alice@ops-1`, or `spanledger (action: pause)`). */
+  pausedBy?: string;
+  /** `paused`: when, ISO 8601 UTC. */
+  pausedAt?: string;
+  /** `paused`: when the pause lifts by itself, ISO 8601 UTC; absent: when a person resumes it. */
+  until?: string;
   /** One line: `spent 0.032 + estimate 0.02 would exceed 0.05 USD`, `5 of 5 LLM calls used`,
-   * `ledger unavailable (fail-closed)`. */
+   * `ledger unavailable (fail-closed)`, `paused by alice@ops-1 at ...: runaway loop`. */
   reason: string;
 }
 
 /** What a budget check tells the caller to do. */
 export interface BudgetDecision extends Partial<BudgetRefusal> {
-  /** `allow` when no budget is exceeded; otherwise the most severe action of those that are. */
+  /** `allow` when no budget is exceeded; otherwise the most severe action of those that are
+   * (`block` for a paused scope and for a `pause` budget: the caller stops). */
   action: 'allow' | BudgetAction;
   /** USD left under the deciding budget (or the tightest USD budget when allowed). Absent when
    * unknown. */
@@ -81,6 +91,9 @@ export class BudgetExceededError extends Error implements BudgetRefusal {
   readonly estimateUsd?: number;
   readonly used?: number;
   readonly max?: number;
+  readonly pausedBy?: string;
+  readonly pausedAt?: string;
+  readonly until?: string;
   readonly reason: string;
 
   constructor(refusal: BudgetRefusal) {
@@ -104,6 +117,9 @@ const FIGURES = [
   'estimateUsd',
   'used',
   'max',
+  'pausedBy',
+  'pausedAt',
+  'until',
 ] as const satisfies readonly (keyof BudgetRefusal)[];
 
 /** What a check is about. */
@@ -443,9 +459,28 @@ export function ledgerStateHit(
   };
 }
 
-/** The decision of one budget whose limit was hit. */
+/** A paused scope: refused whatever the budget's action, with who paused it, when, and why. */
+export function pausedHit(
+  b: Budget,
+  pause: { reason: string; by: string; at: number; until?: number },
+): Omit<BudgetRefusal, 'budget'> {
+  const at = new Date(pause.at).toISOString();
+  const until = pause.until === undefined ? undefined : new Date(pause.until).toISOString();
+  return {
+    limit: 'paused',
+    ...(b.limitUsd !== undefined ? { limitUsd: b.limitUsd } : {}),
+    pausedBy: pause.by,
+    pausedAt: at,
+    ...(until !== undefined ? { until } : {}),
+    reason: `paused by ${pause.by} at ${at}${until !== undefined ? ` until ${until}` : ''}: ${pause.reason}`,
+  };
+}
+
+/** The decision of one budget whose limit was hit. A paused scope, and a `pause` budget at its
+ * limit, decide `block`: the caller stops, as for a `block` budget. */
 export function decide(b: Budget, hit: Omit<BudgetRefusal, 'budget'>): BudgetDecision {
-  const d: BudgetDecision = { action: b.action, budget: b.name, ...hit };
+  const action = hit.limit === 'paused' || b.action === 'pause' ? 'block' : b.action;
+  const d: BudgetDecision = { action, budget: b.name, ...hit };
   if (hit.limit === 'limit_usd' && hit.limitUsd !== undefined && hit.spentUsd !== undefined) {
     d.remainingUsd = hit.limitUsd - hit.spentUsd - (hit.reservedUsd ?? 0);
   }
@@ -458,6 +493,7 @@ const SEVERITY: Record<'allow' | BudgetAction, number> = {
   alert: 1,
   degrade: 2,
   block: 3,
+  pause: 3,
 };
 
 /** Whether `d` should replace `best`: more severe, or as severe with less room left. */

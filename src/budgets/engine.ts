@@ -23,6 +23,7 @@ import {
   decide,
   ledgerStateHit,
   moreSevere,
+  pausedHit,
   type RunCounters,
   type RunHeld,
   refusalOf,
@@ -45,10 +46,11 @@ import type {
   CounterRequest,
   CounterTotals,
   KeyRef,
+  PauseInfo,
   WindowRef,
   WindowTotals,
 } from './types.js';
-import { WindowRefCache, writeRef } from './window.js';
+import { ledgerKey, WindowRefCache, writeRef } from './window.js';
 
 /** Per-run budget state: the run's rollup state (TraceState) implements it, so per-run limits
  * read the same counters as the `spanledger.trace.*` attributes. */
@@ -118,6 +120,52 @@ export interface BudgetEngineOptions {
 
 const ZERO: CounterTotals = Object.freeze({ spent: 0, reserved: 0 });
 
+/** Who pauses a scope when an `action: pause` budget reaches its limit. */
+export const AUTO_PAUSER = 'spanledger (action: pause)';
+
+/** Whether a budget stops calls at its limit (`pause` does, and then stays stopped). */
+const stops = (b: Budget): boolean => b.action === 'block' || b.action === 'pause';
+
+/** A budget scope: the budget, and the values of its `'*'` dimensions (none for one shared
+ * window), e.g. `{ budget: 'support-month', dimensions: { useCase: 'triage' } }`. */
+export interface BudgetScopeRef {
+  budget: string;
+  dimensions?: Readonly<Record<string, string>>;
+}
+
+/** A paused scope, as `pauses()` lists it. */
+export interface BudgetPause {
+  /** The budget's name (as written in its key). */
+  budget: string;
+  /** The scope's `'*'` dimension values; undefined when the key holds only their digest (a
+   * scope longer than 64 characters, docs/budgets.md "Ledger keys"). */
+  dimensions: Record<string, string> | undefined;
+  /** The ledger key of the pause. */
+  key: string;
+  reason: string;
+  by: string;
+  /** ISO 8601 UTC. */
+  pausedAt: string;
+  /** ISO 8601 UTC; absent: until resumed. */
+  until?: string;
+}
+
+/** The budget and dimensions a pause key names (the inverse of {@link ledgerKey} for pauses). */
+export function parsePauseKey(key: string): Pick<BudgetPause, 'budget' | 'dimensions'> | undefined {
+  const m = /\{([^:{}]*):([^{}]*)\}:paused$/.exec(key);
+  if (m === null) return undefined;
+  const budget = decodeURIComponent(m[1] as string);
+  const scope = m[2] as string;
+  if (scope === '_') return { budget, dimensions: {} };
+  if (scope.startsWith('#')) return { budget, dimensions: undefined };
+  const dimensions: Record<string, string> = {};
+  for (const pair of scope.split(',')) {
+    const [k, v] = pair.split('=');
+    dimensions[decodeURIComponent(k ?? '')] = decodeURIComponent(v ?? '');
+  }
+  return { budget, dimensions };
+}
+
 /** Add `b`'s amounts into `a` (created when needed). */
 function addInto(
   a: Record<CounterName, number> | undefined,
@@ -134,6 +182,29 @@ const scopeId = (b: Budget, scope: Readonly<Record<string, string>>): string => 
   for (const k in scope) id += `\u0000${k}=${scope[k]}`;
   return id;
 };
+
+/** `budget "support-month" (useCase=triage)`, for messages. */
+function describeScope(budget: string, scope: Readonly<Record<string, string>>): string {
+  const dims = Object.entries(scope).map(([k, v]) => `${k}=${v}`);
+  return `budget "${budget}"${dims.length > 0 ? ` (${dims.join(', ')})` : ''}`;
+}
+
+function pauseView(
+  key: string,
+  info: PauseInfo,
+  budget: string,
+  dimensions: Record<string, string> | undefined,
+): BudgetPause {
+  return {
+    budget,
+    dimensions,
+    key,
+    reason: info.reason,
+    by: info.by,
+    pausedAt: new Date(info.at).toISOString(),
+    ...(info.until !== undefined ? { until: new Date(info.until).toISOString() } : {}),
+  };
+}
 
 /** Budget decisions and accounting for one ledger. */
 export class BudgetEngine {
@@ -153,6 +224,10 @@ export class BudgetEngine {
   private readonly limits = new Map<Budget, readonly CounterLimit[]>();
   /** Last known counter totals of rolling windows (write key and counter), for crossings. */
   private readonly lastCounts = new Map<string, number>();
+  /** Whether the ledger keeps pauses (both built-in ledgers do). */
+  private readonly pausable: boolean;
+  /** Pause keys by scope id (bounded). */
+  private readonly pauseKeys = new Map<string, string>();
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
@@ -165,6 +240,8 @@ export class BudgetEngine {
     this.reporter = options.reporter;
     this.now = options.now ?? Date.now;
     this.maxWindows = options.maxTrackedWindows ?? 10_000;
+    this.pausable =
+      typeof options.ledger.pause === 'function' && typeof options.ledger.pauses === 'function';
     this.refs = new WindowRefCache(this.maxWindows);
     this.signals = new BudgetSignals({
       reporter: options.reporter,
@@ -172,6 +249,152 @@ export class BudgetEngine {
       instruments: options.instruments,
       maxTrackedWindows: this.maxWindows,
     });
+    this.instruments = options.instruments;
+    this.observesPauses = this.pausable && options.budgets.some((b) => b.window !== 'trace');
+    this.bindPauseGauge();
+  }
+
+  private readonly instruments: BudgetInstruments | undefined;
+  private readonly observesPauses: boolean;
+  private readonly pauseSource = () => this.pauseCounts();
+
+  /** Hands the paused gauge its source; again on checks, since the metrics bind to the real
+   * meter only once an SDK registered it. */
+  private bindPauseGauge(): void {
+    if (this.observesPauses) this.instruments?.observePauses?.(this.pauseSource);
+  }
+
+  /** The pause key of a budget scope (`spanledger:b:{<budget>:<scope>}:paused`): the scope's
+   * hash tag, so it shares a Redis Cluster slot with the scope's windows. */
+  pauseKeyOf(b: Budget, scope: Readonly<Record<string, string>>): string {
+    const id = scopeId(b, scope);
+    let key = this.pauseKeys.get(id);
+    if (key === undefined) {
+      key = ledgerKey(b.name, scope, 'paused');
+      if (this.pauseKeys.size >= this.maxWindows) this.pauseKeys.clear();
+      this.pauseKeys.set(id, key);
+    }
+    return key;
+  }
+
+  /** A window ref with the scope's pause key, when the ledger keeps pauses. */
+  private withPause(b: Budget, scope: Readonly<Record<string, string>>, ref: WindowRef): WindowRef {
+    return this.pausable ? { ...ref, pauseKey: this.pauseKeyOf(b, scope) } : ref;
+  }
+
+  /** The budget and scope values a {@link BudgetScopeRef} names; throws `TypeError` naming what
+   * is wrong (an unknown budget, a per-run budget, a missing or extra dimension). */
+  resolveScope(ref: BudgetScopeRef): { budget: Budget; scope: Record<string, string> } {
+    const b = this.budgets.find((x) => x.name === ref.budget);
+    if (b === undefined) {
+      const names = this.budgets.filter((x) => x.window !== 'trace').map((x) => x.name);
+      throw new TypeError(
+        `unknown budget "${ref.budget}" (budgets with windows: ${names.join(', ') || 'none'})`,
+      );
+    }
+    if (b.window === 'trace' || b.scope === 'trace') {
+      throw new TypeError(
+        `budget "${b.name}" is per run: only calendar and rolling budgets can be paused`,
+      );
+    }
+    const perValue = Object.keys(b.scope).filter((k) => b.scope !== 'trace' && b.scope[k] === '*');
+    const given = ref.dimensions ?? {};
+    for (const k of Object.keys(given)) {
+      if (!perValue.includes(k)) {
+        throw new TypeError(
+          perValue.length === 0
+            ? `budget "${b.name}" has one shared window: give no dimension (got ${k})`
+            : `budget "${b.name}" has one window per ${perValue.join(', ')}: ${k} is not one of them`,
+        );
+      }
+    }
+    const scope: Record<string, string> = {};
+    for (const k of perValue) {
+      const v = given[k];
+      if (typeof v !== 'string' || v.trim() === '') {
+        throw new TypeError(
+          `budget "${b.name}" has one window per ${perValue.join(', ')}: give ${k} (e.g. ${k}=acme)`,
+        );
+      }
+      scope[k] = v;
+    }
+    return { budget: b, scope };
+  }
+
+  /** Pause a scope (docs/budgets.md, "Pause and resume"). Resolves to what the ledger stored;
+   * rejects when the ledger keeps no pauses or could not store it. */
+  async pause(ref: BudgetScopeRef, info: PauseInfo): Promise<BudgetPause> {
+    const { budget, scope } = this.resolveScope(ref);
+    const ledger = this.ledger;
+    if (ledger.pause === undefined) throw new TypeError('this budget ledger keeps no pauses');
+    const key = this.pauseKeyOf(budget, scope);
+    const r = await ledger.pause(key, info);
+    if (!r.ok) {
+      throw new Error(
+        r.unavailable === true
+          ? `pause of ${describeScope(budget.name, scope)} not stored: the ledger's store did not answer`
+          : `pause of ${describeScope(budget.name, scope)} refused by the ledger (invalid details)`,
+      );
+    }
+    return pauseView(key, info, budget.name, scope);
+  }
+
+  /** Lift a scope's pause; resolves to whether there was one. */
+  async resume(ref: BudgetScopeRef): Promise<boolean> {
+    const { budget, scope } = this.resolveScope(ref);
+    if (this.ledger.resume === undefined) throw new TypeError('this budget ledger keeps no pauses');
+    const r = await this.ledger.resume(this.pauseKeyOf(budget, scope));
+    if (!r.ok) {
+      throw new Error(
+        `resume of ${describeScope(budget.name, scope)} not stored: the ledger's store did not answer`,
+      );
+    }
+    return r.removed === true;
+  }
+
+  /** Every paused scope in the ledger (of any budget sharing it). Rejects when the store does
+   * not answer. */
+  async pauses(): Promise<BudgetPause[]> {
+    if (this.ledger.pauses === undefined) return [];
+    const list = await this.ledger.pauses();
+    if (list === undefined) throw new Error("the ledger's store did not answer");
+    const out: BudgetPause[] = [];
+    for (const p of list) {
+      const named = parsePauseKey(p.key);
+      out.push(pauseView(p.key, p, named?.budget ?? p.key, named?.dimensions));
+    }
+    return out;
+  }
+
+  /** Paused scopes per budget in force (0 for none), for the paused gauge. */
+  private async pauseCounts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const b of this.budgets) if (b.window !== 'trace') counts.set(b.name, 0);
+    if (this.closed) return counts;
+    for (const p of await this.pauses()) {
+      const n = counts.get(p.budget);
+      if (n !== undefined) counts.set(p.budget, n + 1);
+    }
+    return counts;
+  }
+
+  /** An `action: pause` budget reached a limit: pause its scope (errors counted, never thrown;
+   * docs/budgets.md, "Pause and resume"). */
+  private async trip(
+    b: Budget,
+    scope: Readonly<Record<string, string>>,
+    reason: string,
+  ): Promise<PauseInfo | undefined> {
+    if (b.action !== 'pause' || this.ledger.pause === undefined || this.closed) return undefined;
+    const info: PauseInfo = { reason: `limit reached: ${reason}`, by: AUTO_PAUSER, at: this.now() };
+    try {
+      const r = await this.ledger.pause(this.pauseKeyOf(b, scope), info);
+      if (r.ok) return info;
+      this.reporter.count('pause_failed', `budget ${b.name}: the ledger did not store the pause`);
+    } catch (e) {
+      this.reporter.count('budget_error', (e as Error).message);
+    }
+    return undefined;
   }
 
   /** Dimension values of a span's attributes (and its local root's, which carry the request's),
@@ -182,6 +405,7 @@ export class BudgetEngine {
 
   /** The decision for a call about to be made in a run. Never throws. */
   async check(input: CheckInput, run: RunBudgetState | undefined): Promise<BudgetDecision> {
+    this.bindPauseGauge();
     const estimate = input.estimateUsd ?? 0;
     const dims = input.dimensions ?? {};
     let best: BudgetDecision = { action: 'allow' };
@@ -203,16 +427,27 @@ export class BudgetEngine {
           if (hit) d = decide(b, hit);
         } else if (this.closed) {
           // Nothing can be accounted any more: block budgets refuse, the others do not stop work.
-          if (b.action === 'block') d = decide(b, ledgerStateHit(b, 'ledger_closed'));
+          if (stops(b)) d = decide(b, ledgerStateHit(b, 'ledger_closed'));
         } else {
           const limits = this.callLimits(b, input.call);
-          if (b.limitUsd === undefined && limits.length === 0) continue;
+          const pauseKey = this.pausable ? this.pauseKeyOf(b, scope) : undefined;
+          if (b.limitUsd === undefined && limits.length === 0) {
+            // No limit counts this kind of call, but a paused scope stops every call.
+            if (pauseKey === undefined) continue;
+            const t = await this.ledger.get([], undefined, pauseKey);
+            if (t.paused !== undefined) d = decide(b, pausedHit(b, t.paused));
+            if (d !== undefined && moreSevere(d, best)) best = d;
+            continue;
+          }
           const ref = this.refs.get(b, scope, this.now());
           const t = await this.ledger.get(
             ref.readKeys,
             limits.length > 0 ? limits.map((l) => l.counter) : undefined,
+            pauseKey,
           );
-          if (t.unavailable === true && b.action === 'block') {
+          if (t.paused !== undefined) {
+            d = decide(b, pausedHit(b, t.paused));
+          } else if (t.unavailable === true && stops(b)) {
             // Fail-closed and the store is down: the next reservation will be refused, so say so.
             d = decide(b, ledgerStateHit(b, 'ledger_unavailable'));
           } else {
@@ -292,15 +527,24 @@ export class BudgetEngine {
     for (const b of this.budgets) {
       if (b.window === 'trace') continue;
       const limits = this.callLimits(b, input.call);
-      if (b.limitUsd === undefined && limits.length === 0) continue;
       const scope = matchScope(b.scope, dims);
       if (scope === undefined) continue;
+      if (b.limitUsd === undefined && limits.length === 0) {
+        // Nothing to hold for this kind of call; a paused scope still refuses it.
+        if (!this.pausable || this.closed) continue;
+        const t = await this.ledger.get([], undefined, this.pauseKeyOf(b, scope));
+        if (t.paused !== undefined) {
+          await this.release(holds);
+          throw new BudgetExceededError({ budget: b.name, ...pausedHit(b, t.paused) });
+        }
+        continue;
+      }
       if (this.closed) {
-        if (b.action === 'block')
+        if (stops(b))
           throw new BudgetExceededError({ budget: b.name, ...ledgerStateHit(b, 'ledger_closed') });
         continue;
       }
-      const window = this.refs.get(b, scope, this.now());
+      const window = this.withPause(b, scope, this.refs.get(b, scope, this.now()));
       // One call of its kind and its estimated tokens, checked and held with the USD estimate
       // in one atomic ledger step.
       let counters: Record<CounterName, CounterRequest> | undefined;
@@ -312,13 +556,14 @@ export class BudgetEngine {
         window,
         estimateUsd,
         b.limitUsd ?? Number.POSITIVE_INFINITY,
-        b.action === 'block',
+        stops(b),
         counters,
       );
       if (!r.ok) {
         await this.release(holds);
         let hit: Omit<BudgetRefusal, 'budget'> | undefined;
-        if (r.unavailable === true) hit = ledgerStateHit(b, 'ledger_unavailable');
+        if (r.paused !== undefined) hit = pausedHit(b, r.paused);
+        else if (r.unavailable === true) hit = ledgerStateHit(b, 'ledger_unavailable');
         else if (b.limitUsd !== undefined) {
           hit = windowLimitHit(b.limitUsd, r.spentUsd, r.reservedUsd, estimateUsd);
         }
@@ -334,6 +579,11 @@ export class BudgetEngine {
           spentUsd: r.spentUsd,
           reason: 'the ledger refused the reservation',
         };
+        if (b.action === 'pause' && hit.limit !== 'paused' && r.unavailable !== true) {
+          // The limit is reached: the scope stays paused from now on, whatever the window.
+          const info = await this.trip(b, scope, `${hit.limit}: ${hit.reason}`);
+          if (info !== undefined) hit = pausedHit(b, info);
+        }
         throw new BudgetExceededError({ budget: b.name, ...hit });
       }
       holds.push({
@@ -384,7 +634,7 @@ export class BudgetEngine {
           ? { reserved: h.counts ?? {}, actual: counts ?? {} }
           : undefined,
       );
-      this.afterWrite(h.budget, now, amount, after, counts);
+      this.afterWrite(h.budget, h.scope, now, amount, after, counts);
     }
   }
 
@@ -460,7 +710,7 @@ export class BudgetEngine {
       }
       const window = this.refs.get(b, scope, this.now());
       this.ledger.add(writeRef(window), costUsd, counts).then(
-        (after) => this.afterWrite(b, window, costUsd, after, counts),
+        (after) => this.afterWrite(b, scope, window, costUsd, after, counts),
         (e: unknown) => this.reporter.count('budget_error', (e as Error).message),
       );
     }
@@ -475,6 +725,7 @@ export class BudgetEngine {
    */
   private afterWrite(
     b: Budget,
+    scope: Readonly<Record<string, string>>,
     window: WindowRef,
     amountUsd: number,
     after: WindowTotals | undefined,
@@ -484,6 +735,7 @@ export class BudgetEngine {
       if (b.limitUsd !== undefined) {
         this.signals.track(b, window.writeKey, after.spentUsd);
         this.signals.crossing(b, after.spentUsd - amountUsd, after.spentUsd);
+        this.tripOnReach(b, scope, after.spentUsd - amountUsd, after.spentUsd);
       }
       if (counts === undefined) return;
       for (const l of this.limits.get(b) ?? []) {
@@ -491,15 +743,39 @@ export class BudgetEngine {
         const t = after.counts?.[l.counter];
         if (added === undefined || t === undefined) continue;
         this.signals.crossing(b, t.spent - added, t.spent, l);
+        this.tripOnReach(b, scope, t.spent - added, t.spent, l);
       }
       return;
     }
-    void this.refresh(b, window).catch((e: unknown) =>
+    void this.refresh(b, scope, window).catch((e: unknown) =>
       this.reporter.count('budget_error', (e as Error).message),
     );
   }
 
-  private async refresh(b: Budget, window: WindowRef): Promise<void> {
+  /** An `action: pause` budget whose spend (or a counter) reached its limit between two known
+   * totals pauses its scope: exactly one write sees that on a calendar window. */
+  private tripOnReach(
+    b: Budget,
+    scope: Readonly<Record<string, string>>,
+    before: number,
+    after: number,
+    l?: CounterLimit,
+  ): void {
+    if (b.action !== 'pause') return;
+    const max = l === undefined ? b.limitUsd : l.max;
+    if (max === undefined || !(before < max && after >= max)) return;
+    const reason =
+      l === undefined
+        ? `limit_usd: spent ${after} of ${max} USD`
+        : `${l.limit}: ${after} of ${max} ${l.what} used`;
+    void this.trip(b, scope, reason);
+  }
+
+  private async refresh(
+    b: Budget,
+    scope: Readonly<Record<string, string>>,
+    window: WindowRef,
+  ): Promise<void> {
     // A rolling window's sum needs all its buckets: read it at most once a second per window
     // (real time, whatever the budget clock), which keeps the sixty-key read off the hot path.
     // Crossings are then judged between two reads, so with several replicas a threshold may be
@@ -519,6 +795,7 @@ export class BudgetEngine {
       const before = this.signals.lastSpent(window.writeKey) ?? 0;
       this.signals.track(b, window.writeKey, t.spentUsd);
       this.signals.crossing(b, before, t.spentUsd);
+      this.tripOnReach(b, scope, before, t.spentUsd);
     }
     for (const l of limits) {
       const spent = t.counts?.[l.counter]?.spent;
@@ -528,6 +805,7 @@ export class BudgetEngine {
       if (this.lastCounts.size >= this.maxWindows) this.lastCounts.clear();
       this.lastCounts.set(id, spent);
       this.signals.crossing(b, before, spent, l);
+      this.tripOnReach(b, scope, before, spent, l);
     }
   }
 

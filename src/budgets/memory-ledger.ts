@@ -15,8 +15,13 @@ import {
   type CounterTotals,
   counterFits,
   type KeyRef,
+  type PausedScope,
+  type PauseInfo,
+  type PauseResult,
+  pauseLive,
   type ReserveResult,
   validCounterName,
+  validPauseInfo,
   type WindowRef,
   type WindowTotals,
 } from './types.js';
@@ -106,6 +111,8 @@ function totalsOf(e: Entry, names: readonly CounterName[]): WindowTotals {
 /** In-memory {@link BudgetLedger}. Money is added and subtracted as plain doubles, never rounded. */
 export class MemoryLedger implements BudgetLedger {
   readonly #entries = new Map<string, Entry>();
+  /** Paused scopes by pause key (no window TTL: they stay until resumed or `until`). */
+  readonly #pauses = new Map<string, PauseInfo>();
   /** Min-heap on expiry, with lazy deletion: an item counts only if it matches its entry. */
   #heap: HeapItem[] = [];
   readonly #maxKeys: number;
@@ -146,6 +153,8 @@ export class MemoryLedger implements BudgetLedger {
     }
     this.#sweep(now);
     const totals = this.#sum(window.readKeys, now, names);
+    const paused = this.#paused(window.pauseKey, now);
+    if (paused !== undefined) return { ok: false, ...totals, paused };
     // The order of the sum is the contract's: (spent + reserved over readKeys) + amount.
     let ok = !enforce || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
     if (ok && enforce && names !== undefined) {
@@ -223,8 +232,46 @@ export class MemoryLedger implements BudgetLedger {
     return totalsOf(entry, Object.keys(counters));
   }
 
-  async get(keys: readonly string[], counters?: readonly CounterName[]): Promise<WindowTotals> {
-    return this.#sum(keys, this.#now(), counters);
+  async get(
+    keys: readonly string[],
+    counters?: readonly CounterName[],
+    pauseKey?: string,
+  ): Promise<WindowTotals> {
+    const now = this.#now();
+    const totals = this.#sum(keys, now, counters);
+    const paused = this.#paused(pauseKey, now);
+    return paused === undefined ? totals : { ...totals, paused };
+  }
+
+  /** Pauses a scope in this process (docs/budgets.md, "Pause and resume"). */
+  async pause(key: string, info: PauseInfo): Promise<PauseResult> {
+    if (typeof key !== 'string' || key === '' || !validPauseInfo(info)) {
+      this.#invalid(`pause(${JSON.stringify(key)}, ${JSON.stringify(info)})`);
+      return { ok: false };
+    }
+    this.#pauses.set(key, {
+      reason: info.reason,
+      by: info.by,
+      at: info.at,
+      ...(info.until !== undefined ? { until: info.until } : {}),
+    });
+    return { ok: true };
+  }
+
+  async resume(key: string): Promise<PauseResult> {
+    const live = this.#paused(key, this.#now()) !== undefined;
+    this.#pauses.delete(key);
+    return { ok: true, removed: live };
+  }
+
+  async pauses(): Promise<PausedScope[]> {
+    const now = this.#now();
+    const out: PausedScope[] = [];
+    for (const [key, info] of this.#pauses) {
+      if (pauseLive(info, now)) out.push({ key, ...info });
+      else this.#pauses.delete(key);
+    }
+    return out;
   }
 
   /** Holds no connection or timer: nothing to release. Operations after it keep answering from
@@ -242,6 +289,16 @@ export class MemoryLedger implements BudgetLedger {
       invalidArguments: this.#invalidArguments,
       problems: this.#reporter.snapshot(),
     };
+  }
+
+  /** The live pause of `key` (an expired one is dropped). */
+  #paused(key: string | undefined, now: number): PauseInfo | undefined {
+    if (key === undefined) return undefined;
+    const info = this.#pauses.get(key);
+    if (info === undefined) return undefined;
+    if (pauseLive(info, now)) return { ...info };
+    this.#pauses.delete(key);
+    return undefined;
   }
 
   #invalid(detail: string): void {

@@ -15,10 +15,15 @@
  * window keys carry a hash tag per budget scope (`{budget:scope}`, see `window.ts`), so the
  * prefix must not contain braces.
  *
+ * Pauses (docs/budgets.md, "Pause and resume"): a HASH per paused scope at its pause key
+ * (`reason`, `by`, `at`, `until`), with no window TTL, read by the reserve script in the same step
+ * as the limits; a SET `spanledger:b:{pauses}` indexes them for `pauses()`.
+ *
  * Failure policy, when Redis is unreachable, hangs, or is slower than `timeoutMs`:
  * `failure: 'closed'` → `reserve` answers `ok: false, unavailable: true`; `failure: 'open'`
  * (default) → `reserve` is decided locally against the last totals seen from Redis plus what this
- * process has reserved and spent since, including writes whose outcome is unknown. Writes Redis
+ * process has reserved and spent since, including writes whose outcome is unknown, and refused
+ * for a scope this process last saw paused. Writes Redis
  * may have missed are kept and replayed with their sequence numbers. No operation throws or
  * rejects; problems are reported once per kind through OTel `diag` and counted in `stats()`.
  */
@@ -44,8 +49,13 @@ import {
   type CounterTotals,
   counterFits,
   type KeyRef,
+  type PausedScope,
+  type PauseInfo,
+  type PauseResult,
+  pauseLive,
   type ReserveResult,
   validCounterName,
+  validPauseInfo,
   type WindowRef,
   type WindowTotals,
 } from './types.js';
@@ -113,6 +123,23 @@ const DEFAULT_TIMEOUT_MS = 50;
 const MAX_KEYS = 10_000;
 /** Interval of the replay's retries while writes are pending, ms. */
 const RETRY_MS = 250;
+
+/** The index of paused scopes (a set of pause keys; docs/budgets.md, "Pause and resume"). Its
+ * hash tag has no `:`, so it is never a budget scope's. */
+const PAUSE_INDEX = 'spanledger:b:{pauses}';
+
+/** A pause as the scripts return it (reason, by, at, until; '' for no until) from `offset`. */
+function pauseOf(reply: readonly unknown[], offset: number): PauseInfo | undefined {
+  const reason = reply[offset];
+  if (typeof reason !== 'string') return undefined;
+  const until = String(reply[offset + 3] ?? '');
+  return {
+    reason,
+    by: String(reply[offset + 1] ?? ''),
+    at: Number(reply[offset + 2] ?? 0),
+    ...(until !== '' ? { until: Number(until) } : {}),
+  };
+}
 
 /** Money as it is written to Redis: the shortest string that round-trips the double. */
 const usd = (n: number): string => String(n);
@@ -231,6 +258,10 @@ export class RedisLedger implements BudgetLedger {
   readonly #shadow: Shadow;
   /** This instance's field in every key it writes (see redis/scripts.ts, APPLY). */
   readonly #writer = `w:${randomBytes(8).toString('hex')}`;
+  readonly #now: () => number;
+  /** Each pause key's state as Redis last answered it (undefined: not paused), for decisions
+   * made without Redis under fail-open: a scope last seen paused stays paused. Bounded. */
+  readonly #lastPause = new Map<string, PauseInfo | undefined>();
   #seq = 0;
   readonly #inFlight = new Map<string, Set<number>>();
   #flushing = false;
@@ -251,6 +282,7 @@ export class RedisLedger implements BudgetLedger {
     const o = checkOptionObject<RedisLedgerOptions>('new RedisLedger', options, OPTION_CHECKS);
     this.#prefix = o.keyPrefix ?? '';
     this.#failure = o.failure ?? 'open';
+    this.#now = o.now ?? Date.now;
     this.#shadow = new Shadow({
       now: o.now ?? Date.now,
       maxKeys: MAX_KEYS,
@@ -334,7 +366,13 @@ export class RedisLedger implements BudgetLedger {
         usd(h.spent + h.reserved),
       );
     }
-    const r = await this.#conn.call(SCRIPTS.reserve, this.#keys(readKeys), args);
+    const pauseKey = window.pauseKey;
+    const keys = this.#keys(readKeys);
+    if (pauseKey !== undefined) {
+      keys.push(this.#prefix + pauseKey);
+      args.push('#paused');
+    }
+    const r = await this.#conn.call(SCRIPTS.reserve, keys, args);
     if (r.ok) {
       const reply = r.reply as unknown[];
       const remote = this.#shadow.remember(readKeys, reply, 1);
@@ -343,6 +381,11 @@ export class RedisLedger implements BudgetLedger {
         spentUsd: remote.spentUsd + held.spentUsd,
         reservedUsd: remote.reservedUsd + held.reservedUsd,
       };
+      if (pauseKey !== undefined) {
+        const paused = pauseOf(reply, 1 + 2 * readKeys.length * (1 + (names?.length ?? 0)));
+        this.#seenPause(pauseKey, paused);
+        if (paused !== undefined) totals.paused = paused;
+      }
       if (names === undefined || heldCounts === undefined) return totals;
       const sum = this.#zeros(names);
       readKeys.forEach((key, i) => {
@@ -376,6 +419,10 @@ export class RedisLedger implements BudgetLedger {
     );
     const totals = this.#local(readKeys, names);
     if (this.#failure === 'closed') return { ok: false, ...totals, unavailable: true };
+    // Fail-open: a scope last seen paused stays paused (a pause issued meanwhile arrives with
+    // Redis' next answer).
+    const paused = this.#lastPaused(pauseKey);
+    if (paused !== undefined) return { ok: false, ...totals, paused };
     // The contract's comparison, exactly as MemoryLedger makes it (no tolerance).
     let fits = !enforceLimit || totals.spentUsd + totals.reservedUsd + amountUsd <= limitUsd;
     for (const name of enforce ? (names ?? []) : []) {
@@ -478,7 +525,11 @@ export class RedisLedger implements BudgetLedger {
     );
   }
 
-  async get(keys: readonly string[], counters?: readonly CounterName[]): Promise<WindowTotals> {
+  async get(
+    keys: readonly string[],
+    counters?: readonly CounterName[],
+    pauseKey?: string,
+  ): Promise<WindowTotals> {
     this.#counters.operations++;
     const unique = [...new Set(keys)];
     const names = counters === undefined ? undefined : [...new Set(counters)];
@@ -486,28 +537,116 @@ export class RedisLedger implements BudgetLedger {
       this.#invalid(`get(${JSON.stringify(names)})`);
       return this.#local(unique, names?.filter(validCounterName));
     }
-    if (unique.length === 0) {
+    if (unique.length === 0 && pauseKey === undefined) {
       return withCounts({ spentUsd: 0, reservedUsd: 0 }, names, this.#zeros(names ?? []));
     }
     this.#maybeFlush();
-    const r = await this.#conn.call(SCRIPTS.get, this.#keys(unique), names ?? []);
+    const sent = this.#keys(unique);
+    const args = [...(names ?? [])];
+    if (pauseKey !== undefined) {
+      sent.push(this.#prefix + pauseKey);
+      args.unshift('#paused');
+    }
+    const r = await this.#conn.call(SCRIPTS.get, sent, args);
     if (!r.ok) {
-      const totals = this.#local(unique, names);
+      const totals: WindowTotals = this.#local(unique, names);
+      const paused = this.#lastPaused(pauseKey);
+      if (paused !== undefined) totals.paused = paused;
       return this.#failure === 'closed' ? { ...totals, unavailable: true } : totals;
     }
     const reply = r.reply as unknown[];
     const remote = this.#shadow.remember(unique, reply, 0);
     const held = this.#shadow.held(unique);
-    const totals = {
+    const totals: WindowTotals = {
       spentUsd: remote.spentUsd + held.spentUsd,
       reservedUsd: Math.max(0, remote.reservedUsd + held.reservedUsd),
     };
+    if (pauseKey !== undefined) {
+      const paused = pauseOf(reply, 2 * unique.length * (1 + (names?.length ?? 0)));
+      this.#seenPause(pauseKey, paused);
+      if (paused !== undefined) totals.paused = paused;
+    }
     if (names === undefined) return totals;
     const sum = this.#zeros(names);
     unique.forEach((key, i) => {
       this.#shadow.rememberCounts(key, names, reply, 2 * unique.length + 2 * i * names.length, sum);
     });
     return { ...totals, counts: addCounts(sum, this.#shadow.heldCounts(unique, names)) };
+  }
+
+  /** Pauses a budget scope for every process sharing this Redis (docs/budgets.md, "Pause and
+   * resume"): the pause key first (from then on every reservation naming it is refused), then
+   * the index `pauses()` lists. `unavailable` when Redis did not confirm the pause. */
+  async pause(key: string, info: PauseInfo): Promise<PauseResult> {
+    this.#counters.operations++;
+    if (typeof key !== 'string' || key === '' || !validPauseInfo(info)) {
+      this.#invalid(`pause(${JSON.stringify(key)}, ${JSON.stringify(info)})`);
+      return { ok: false };
+    }
+    const until = info.until === undefined ? '' : String(Math.ceil(info.until));
+    const r = await this.#conn.call(
+      SCRIPTS.pause,
+      [this.#prefix + key],
+      ['set', info.reason, info.by, String(Math.floor(info.at)), until],
+    );
+    if (!r.ok) return { ok: false, unavailable: true };
+    this.#seenPause(key, { ...info });
+    const indexed = await this.#conn.call(
+      SCRIPTS.pause,
+      [this.#prefix + PAUSE_INDEX],
+      ['index-add', key],
+    );
+    // The pause holds; only the listing would miss it. Said, not hidden.
+    if (!indexed.ok) this.#reporter.count('pause_index', `pause of ${key} not listed`);
+    return { ok: true };
+  }
+
+  /** Lifts a pause (and drops it from the index). */
+  async resume(key: string): Promise<PauseResult> {
+    this.#counters.operations++;
+    if (typeof key !== 'string' || key === '') {
+      this.#invalid(`resume(${JSON.stringify(key)})`);
+      return { ok: false };
+    }
+    const r = await this.#conn.call(SCRIPTS.pause, [this.#prefix + key], ['del']);
+    if (!r.ok) return { ok: false, unavailable: true };
+    this.#seenPause(key, undefined);
+    await this.#conn.call(SCRIPTS.pause, [this.#prefix + PAUSE_INDEX], ['index-rem', key]);
+    return { ok: true, removed: r.reply === 1 };
+  }
+
+  /** Every live pause: the index's members, each read from its key (a member whose key is gone,
+   * resumed or past its `until`, is dropped from the index). Undefined when Redis does not
+   * answer. */
+  async pauses(): Promise<PausedScope[] | undefined> {
+    this.#counters.operations++;
+    const index = this.#prefix + PAUSE_INDEX;
+    const r = await this.#conn.call(SCRIPTS.pause, [index], ['index']);
+    if (!r.ok) return undefined;
+    const out: PausedScope[] = [];
+    for (const key of (r.reply as unknown[]).map(String).sort()) {
+      const read = await this.#conn.call(SCRIPTS.pause, [this.#prefix + key], ['read']);
+      if (!read.ok) return undefined;
+      const info = pauseOf(read.reply as unknown[], 0);
+      this.#seenPause(key, info);
+      if (info === undefined) {
+        await this.#conn.call(SCRIPTS.pause, [index], ['index-rem', key]);
+      } else if (pauseLive(info, this.#now())) {
+        out.push({ key, ...info });
+      }
+    }
+    return out;
+  }
+
+  #seenPause(key: string, info: PauseInfo | undefined): void {
+    if (this.#lastPause.size >= MAX_KEYS && !this.#lastPause.has(key)) this.#lastPause.clear();
+    this.#lastPause.set(key, info);
+  }
+
+  #lastPaused(key: string | undefined): PauseInfo | undefined {
+    if (key === undefined) return undefined;
+    const info = this.#lastPause.get(key);
+    return info !== undefined && pauseLive(info, this.#now()) ? info : undefined;
   }
 
   /** Counters since construction, and the current shadow size. */

@@ -45,6 +45,8 @@ export interface BudgetInstruments {
   event(event: BudgetEvent): void;
   /** The windows' totals changed: report `windows()` at the next collection. */
   observeWindows(windows: () => Iterable<WindowSnapshot>): void;
+  /** Report paused scopes per budget (read from the ledger) at each collection. */
+  observePauses?(pauses: () => Promise<ReadonlyMap<string, number>>): void;
 }
 
 /** Something that takes span events (a span still recording). */

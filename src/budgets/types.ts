@@ -43,6 +43,35 @@ export interface WindowTotals {
   /** Set when the store could not be reached and the ledger's policy is to refuse spending
    * (fail-closed): the totals are only what this process last saw. */
   unavailable?: boolean;
+  /** The scope's pause, when the operation named a pause key and the scope is paused. */
+  paused?: PauseInfo;
+}
+
+/** Why and by whom a budget scope was paused (docs/budgets.md, "Pause and resume"). */
+export interface PauseInfo {
+  /** Why, in one line (`runaway loop in triage`, or the limit an `action: pause` budget hit). */
+  reason: string;
+  /** Who: a person (`alice@ops-1`) or `spanledger (action: pause)`. */
+  by: string;
+  /** When it was paused, epoch ms. */
+  at: number;
+  /** When it lifts by itself, epoch ms; absent: until resumed. */
+  until?: number;
+}
+
+/** A paused scope as {@link BudgetLedger.pauses} lists it: its pause key and its pause. */
+export interface PausedScope extends PauseInfo {
+  key: string;
+}
+
+/** The outcome of `pause` or `resume` on a ledger: whether the store has it. */
+export interface PauseResult {
+  /** `pause`: stored; `resume`: the scope is not paused now. */
+  ok: boolean;
+  /** `resume`: a pause was there and was removed. */
+  removed?: boolean;
+  /** The store could not be reached: nothing changed (or not known to have). */
+  unavailable?: boolean;
 }
 
 /** Result of a reservation attempt. */
@@ -64,6 +93,9 @@ export interface WindowRef {
   /** How long `writeKey` must live after this write: the window's remaining length plus grace,
    * so windows expire by themselves. */
   ttlMs: number;
+  /** The budget scope's pause key: when set, `reserve` refuses while the scope is paused, in the
+   * same atomic step (docs/budgets.md, "Pause and resume"). It has no window TTL. */
+  pauseKey?: string;
 }
 
 /** A key and its time to live, for writes that target a specific bucket. */
@@ -93,7 +125,8 @@ export type BudgetLedgerStats = {
  */
 export interface BudgetLedger {
   /** Reserve `amountUsd` and every counter's amount on `window.writeKey`, all or nothing, if
-   * every limit fits over readKeys: USD when sum(spent + reserved) + amountUsd <= limitUsd; a
+   * the scope is not paused (`window.pauseKey` names no live pause: otherwise `ok: false` with
+   * `paused`, whatever `enforce` says) and every limit fits over readKeys: USD when sum(spent + reserved) + amountUsd <= limitUsd; a
    * counter when sum(spent + reserved) + amount <= limit, and, for an amount of zero, when
    * sum(spent + reserved) < limit (a used-up counter admits nothing more). With `enforce` false
    * the reservation is always taken (alert and degrade budgets still account for calls in
@@ -122,8 +155,23 @@ export interface BudgetLedger {
   /** Record spend that had no reservation. Resolves like `settle`: the key's totals right after
    * this write, so exactly one writer sees a threshold being crossed. */
   add(spend: KeyRef, amountUsd: number, counters?: Amounts): Promise<WindowTotals | undefined>;
-  /** Current totals summed over `keys`, with `counts` of the `counters` named. */
-  get(keys: readonly string[], counters?: readonly CounterName[]): Promise<WindowTotals>;
+  /** Current totals summed over `keys`, with `counts` of the `counters` named, and `paused`
+   * when `pauseKey` names a live pause. */
+  get(
+    keys: readonly string[],
+    counters?: readonly CounterName[],
+    pauseKey?: string,
+  ): Promise<WindowTotals>;
+  /** Pause a budget scope by its pause key until {@link resume} (or `info.until`): every
+   * reservation naming the key is refused from the moment this resolves `ok`. The pause is not
+   * a window key: it outlives window rollovers (and, in a shared store, processes). Replaces an
+   * existing pause of the key. Optional: a ledger without it cannot pause. */
+  pause?(key: string, info: PauseInfo): Promise<PauseResult>;
+  /** Lift a pause (`removed: false` when there was none). */
+  resume?(key: string): Promise<PauseResult>;
+  /** Every live pause of the ledger (expired ones left out), or undefined when the store could
+   * not be reached. */
+  pauses?(): Promise<PausedScope[] | undefined>;
   /** Release resources (connections, timers); idempotent. */
   close(): Promise<void>;
   /** Counters since construction (what went wrong and how often), for `SpanLedger.stats()`. */
@@ -140,4 +188,24 @@ export function validCounterName(name: string): boolean {
 export function counterFits(used: number, amount: number, limit: number | undefined): boolean {
   if (limit === undefined || limit === Number.POSITIVE_INFINITY) return true;
   return amount > 0 ? used + amount <= limit : used < limit;
+}
+
+/** Whether a pause still holds at `nowMs` (an `until` in the past lifts it). */
+export function pauseLive(info: PauseInfo, nowMs: number): boolean {
+  return info.until === undefined || nowMs < info.until;
+}
+
+/** Whether pause details can be stored: a non-empty reason and author, finite instants, and an
+ * `until` after `at`. */
+export function validPauseInfo(info: PauseInfo | undefined): boolean {
+  return (
+    typeof info === 'object' &&
+    info !== null &&
+    typeof info.reason === 'string' &&
+    info.reason.trim() !== '' &&
+    typeof info.by === 'string' &&
+    info.by.trim() !== '' &&
+    Number.isFinite(info.at) &&
+    (info.until === undefined || (Number.isFinite(info.until) && info.until > info.at))
+  );
 }

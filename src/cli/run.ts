@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../pricing/config.js';
 import { type CliIO, EXIT, UsageError } from './args.js';
+import { BUDGETS_USAGE, runBudgets } from './budgets.js';
 import { DEMO_USAGE, runDemo } from './demo.js';
 import { PRICE_USAGE, runPrice } from './price.js';
 import { PRICES_USAGE, runPrices } from './prices.js';
@@ -27,6 +28,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'show the price card in force for a model; check what a prices file resolves to',
     usage: PRICES_USAGE,
     run: runPrices,
+  },
+  budgets: {
+    summary: 'budget windows (spent, burn rate, time to exhaustion); pause and resume a scope',
+    usage: BUDGETS_USAGE,
+    run: runBudgets,
   },
   demo: {
     summary: 'run an embedded sample agent through the real processor and report its cost',

@@ -1,6 +1,7 @@
 /**
  * The budget metrics (fixed names, docs/conventions.md): gauges `spanledger.budget.limit.usd` and
- * `spanledger.budget.spent.usd` per budget and window, counter `spanledger.budget.events` by
+ * `spanledger.budget.spent.usd` per budget and window, `spanledger.budget.paused` per budget,
+ * counter `spanledger.budget.events` by
  * budget, kind and action. The budget engine declares what it needs (`BudgetInstruments`); this is
  * the implementation the ledger hands it.
  */
@@ -12,6 +13,7 @@ import { MeterSource } from './meter-source.js';
  * activity (by then a NodeSDK has registered its global provider). */
 export class BudgetMetrics implements BudgetInstruments {
   private source: () => Iterable<WindowSnapshot> = () => [];
+  private pauses: (() => Promise<ReadonlyMap<string, number>>) | undefined;
   private readonly events: () => Counter | undefined;
 
   constructor(meters: MeterSource = new MeterSource()) {
@@ -34,6 +36,18 @@ export class BudgetMetrics implements BudgetInstruments {
         },
         [limit, spent],
       );
+      const paused = meter.createObservableGauge('spanledger.budget.paused', {
+        unit: '{scope}',
+        description: 'Paused scopes of each budget, as the budget ledger holds them',
+      });
+      paused.addCallback(async (result) => {
+        if (this.pauses === undefined) return;
+        try {
+          for (const [budget, n] of await this.pauses()) result.observe(n, { budget });
+        } catch {
+          // The ledger's store did not answer: no figure this time rather than a wrong one.
+        }
+      });
       return meter.createCounter('spanledger.budget.events', {
         unit: '{event}',
         description: 'Budget warnings and exceeded events',
@@ -43,6 +57,11 @@ export class BudgetMetrics implements BudgetInstruments {
 
   event(e: BudgetEvent): void {
     this.events()?.add(1, { budget: e.budget, kind: e.kind, action: e.action });
+  }
+
+  observePauses(pauses: () => Promise<ReadonlyMap<string, number>>): void {
+    this.pauses = pauses;
+    this.events();
   }
 
   observeWindows(windows: () => Iterable<WindowSnapshot>): void {

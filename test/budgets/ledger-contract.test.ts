@@ -6,6 +6,7 @@ ledgerContract('MemoryLedger', async () => {
   let now = Date.parse('2026-11-30T12:00:00Z');
   return {
     ledger: new MemoryLedger({ now: () => now }),
+    now: () => now,
     elapse: async (ms) => {
       now += ms;
     },

@@ -13,6 +13,8 @@ export interface ContractSubject {
   ledger: BudgetLedger;
   /** Let `ms` pass on the ledger's clock (a fake clock moved, or real time waited). */
   elapse(ms: number): Promise<void>;
+  /** The ledger's clock (pauses' `until` is an instant on it). */
+  now(): number;
 }
 
 const HOUR = 3_600_000;
@@ -297,6 +299,94 @@ export function ledgerContract(
         counts: { tokens: { spent: 10, reserved: 0 } },
       });
       expect(l.stats?.().invalidArguments).toBe(before + 7);
+    });
+
+    it('a paused scope refuses every reservation naming its key, whatever enforce says, until resumed', async (ctx) => {
+      const s = await make();
+      if (!s) return ctx.skip();
+      const l = s.ledger;
+      if (!l.pause || !l.resume || !l.pauses) throw new Error('the ledger keeps no pauses');
+      const w: WindowRef = { ...day('p:{a:_}:month'), pauseKey: 'p:{a:_}:paused' };
+      const other: WindowRef = { ...day('p:{b:_}:month'), pauseKey: 'p:{b:_}:paused' };
+      expect((await l.reserve(w, 0.25, 1, true)).ok).toBe(true);
+      const at = Date.parse('2026-11-30T12:00:00Z');
+      const info = { reason: 'runaway loop', by: 'alice@ops-1', at };
+      expect(await l.pause(w.pauseKey as string, info)).toEqual({ ok: true });
+      // Refused with the pause, nothing held; a budget that does not enforce is refused too.
+      expect(await l.reserve(w, 0.125, 1, true)).toEqual({
+        ok: false,
+        spentUsd: 0,
+        reservedUsd: 0.25,
+        paused: info,
+      });
+      expect(
+        await l.reserve(w, 0, Number.POSITIVE_INFINITY, false, { llm_calls: { amount: 1 } }),
+      ).toMatchObject({
+        ok: false,
+        paused: info,
+      });
+      // Another scope, and a reservation that names no pause key, are not affected.
+      expect((await l.reserve(other, 0.125, 1, true)).ok).toBe(true);
+      expect((await l.reserve(day('p:{a:_}:month'), 0.125, 1, true)).ok).toBe(true);
+      // get reports it when asked; writes go on (a call in flight settles).
+      expect(await l.get(w.readKeys, undefined, w.pauseKey)).toEqual({
+        spentUsd: 0,
+        reservedUsd: 0.375,
+        paused: info,
+      });
+      expect(await l.get([], ['tokens'], w.pauseKey)).toEqual({
+        spentUsd: 0,
+        reservedUsd: 0,
+        counts: { tokens: { spent: 0, reserved: 0 } },
+        paused: info,
+      });
+      expect(await l.get(other.readKeys, undefined, other.pauseKey)).toEqual({
+        spentUsd: 0,
+        reservedUsd: 0.125,
+      });
+      expect(await l.settle(ref('p:{a:_}:month'), 0.25, ref('p:{a:_}:month'), 0.25)).toEqual({
+        spentUsd: 0.25,
+        reservedUsd: 0.125,
+      });
+      expect(await l.pauses()).toEqual([{ key: 'p:{a:_}:paused', ...info }]);
+      // A pause replaces the one before; resume lifts it, once.
+      const again = { reason: 'still looping', by: 'bob@ops-2', at: at + 1000 };
+      expect(await l.pause('p:{a:_}:paused', again)).toEqual({ ok: true });
+      expect((await l.reserve(w, 0.125, 1, true)).paused).toEqual(again);
+      expect(await l.resume('p:{a:_}:paused')).toEqual({ ok: true, removed: true });
+      expect(await l.resume('p:{a:_}:paused')).toEqual({ ok: true, removed: false });
+      expect(await l.reserve(w, 0.125, 1, true)).toEqual({
+        ok: true,
+        spentUsd: 0.25,
+        reservedUsd: 0.25,
+      });
+      expect(await l.pauses()).toEqual([]);
+    });
+
+    it('a pause with until lifts by itself; invalid pause details are counted and refused', async (ctx) => {
+      const s = await make();
+      if (!s) return ctx.skip();
+      const l = s.ledger;
+      if (!l.pause || !l.pauses) throw new Error('the ledger keeps no pauses');
+      const w: WindowRef = { ...day('u:{a:_}:day'), pauseKey: 'u:{a:_}:paused' };
+      const at = s.now();
+      const info = { reason: 'maintenance', by: 'ops', at, until: at + 400 };
+      expect(await l.pause('u:{a:_}:paused', info)).toEqual({ ok: true });
+      expect((await l.reserve(w, 0.125, 1, true)).paused).toEqual(info);
+      expect(await l.pauses()).toEqual([{ key: 'u:{a:_}:paused', ...info }]);
+      await s.elapse(600);
+      expect((await l.reserve(w, 0.125, 1, true)).ok).toBe(true);
+      expect(await l.pauses()).toEqual([]);
+      const before = l.stats?.().invalidArguments as number;
+      expect(await l.pause('u:{a:_}:paused', { reason: '', by: 'ops', at })).toEqual({ ok: false });
+      expect(
+        await l.pause('u:{a:_}:paused', { reason: 'x', by: 'ops', at, until: at - 1 }),
+      ).toEqual({
+        ok: false,
+      });
+      expect(await l.pause('', { reason: 'x', by: 'ops', at })).toEqual({ ok: false });
+      expect(l.stats?.().invalidArguments).toBe(before + 3);
+      expect((await l.reserve(w, 0.125, 1, true)).ok).toBe(true);
     });
 
     it('close is idempotent, and a closed ledger never throws', async (ctx) => {

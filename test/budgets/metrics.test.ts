@@ -255,3 +255,51 @@ describe('budget metrics through the global meter', () => {
     await h.ledger.shutdown();
   });
 });
+
+describe('the paused gauge', () => {
+  it('spanledger.budget.paused reports each budget’s paused scopes, read from the ledger at each collection', async () => {
+    const h = harness({
+      now: () => AT,
+      budgets: [
+        {
+          name: 'gauge-tenant-month',
+          scope: { tenant: '*' },
+          window: { calendar: 'month', timeZone: 'UTC' },
+          limitUsd: 10,
+          action: 'block',
+        },
+        {
+          name: 'gauge-shared-day',
+          scope: { team: 'payments' },
+          window: { calendar: 'day', timeZone: 'UTC' },
+          limitUsd: 1,
+          action: 'alert',
+        },
+      ],
+    });
+    const paused = async () => {
+      const out: Record<string, number> = {};
+      for (const p of points(await collect(), 'spanledger.budget.paused')) {
+        const budget = String(p.attributes.budget);
+        if (budget.startsWith('gauge-')) out[budget] = p.value;
+      }
+      return out;
+    };
+    // Every budget with a window has a series, at 0 until something is paused.
+    expect(await paused()).toEqual({ 'gauge-tenant-month': 0, 'gauge-shared-day': 0 });
+    const acme = { budget: 'gauge-tenant-month', dimensions: { tenant: 'acme' } };
+    await h.ledger.pause(acme, { reason: 'loop', by: 'ops' });
+    await h.ledger.pause(
+      { budget: 'gauge-tenant-month', dimensions: { tenant: 'globex' } },
+      { reason: 'loop', by: 'ops' },
+    );
+    await h.ledger.pause({ budget: 'gauge-shared-day' }, { reason: 'incident', by: 'ops' });
+    expect(await paused()).toEqual({ 'gauge-tenant-month': 2, 'gauge-shared-day': 1 });
+    await h.ledger.resume(acme);
+    expect(await paused()).toEqual({ 'gauge-tenant-month': 1, 'gauge-shared-day': 1 });
+    const d = descriptor(await collect(), 'spanledger.budget.paused');
+    expect(d?.descriptor.unit).toBe('{scope}');
+    expect(d?.dataPointType).toBe(DataPointType.GAUGE);
+    await h.ledger.shutdown();
+  });
+});

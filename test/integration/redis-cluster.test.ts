@@ -64,17 +64,29 @@ function tagged(ledger: BudgetLedger, tag: string): BudgetLedger {
     if (typeof o.key === 'string') o.key = t(o.key);
     if (typeof o.writeKey === 'string') o.writeKey = t(o.writeKey);
     if (Array.isArray(o.readKeys)) o.readKeys = map(o.readKeys);
+    if (typeof o.pauseKey === 'string') o.pauseKey = t(o.pauseKey);
     return o;
   };
+  const untag = (k: string) => k.slice(t('').length);
   return new Proxy(ledger, {
     get(target, prop) {
       const v = Reflect.get(target, prop, target);
       if (typeof v !== 'function') return v;
-      // Key lists come first (get); a later array is a list of counter names, not keys.
+      if (prop === 'pauses') {
+        return async () =>
+          ((await v.apply(target, [])) as { key: string }[] | undefined)?.map((p) => ({
+            ...p,
+            key: untag(p.key),
+          }));
+      }
+      // Key lists come first (get); a later array is a list of counter names, not keys. A
+      // string is a key: the pause key (pause, resume; get's third argument).
       return (...args: unknown[]) =>
         v.apply(
           target,
-          args.map((a, i) => (i > 0 && Array.isArray(a) ? a : map(a))),
+          args.map((a, i) =>
+            typeof a === 'string' && a !== '' ? t(a) : i > 0 && Array.isArray(a) ? a : map(a),
+          ),
         );
     },
   });
@@ -86,6 +98,7 @@ ledgerContract('RedisLedger on a Redis Cluster', async () => {
   if (!(await ledger.ready(10_000))) throw new Error('the cluster did not answer');
   return {
     ledger: tagged(ledger, randomUUID()),
+    now: Date.now,
     elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 });

@@ -31,6 +31,7 @@ ledgerContract('RedisLedger', async () => {
   if (!(await ledger.ready())) throw new Error('Redis did not answer');
   return {
     ledger,
+    now: Date.now,
     elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 });

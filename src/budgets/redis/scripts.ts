@@ -12,18 +12,28 @@ import { createHash } from 'node:crypto';
 
 /** KEYS: writeKey, then the other readKeys. ARGV: amount, limit, enforce the USD limit (1/0),
  * ttlMs, extra (USD this process holds outside Redis for these keys), n (counters other than
- * USD), then per counter: name, amount, limit ('' for none, or not enforced), extra. USD lives in the fields `spent` and
+ * USD), then per counter: name, amount, limit ('' for none, or not enforced), extra, and last,
+ * optionally, `#paused`: the last KEY is then the scope's pause key (a hash `reason`, `by`, `at`,
+ * `until`), and a paused scope reserves nothing. USD lives in the fields `spent` and
  * `reserved`, a counter in `spent:<name>` and `reserved:<name>`. Every limit is checked and, if
  * all fit, every amount reserved: one step. Returns {ok, spent1, reserved1, ..., spentK,
- * reservedK, then per key, per counter: spent, reserved}. */
+ * reservedK, then per key, per counter: spent, reserved, then, when paused: reason, by, at,
+ * until}. */
 const RESERVE = `
 local amount = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local enforce = ARGV[3] == '1'
 local total = tonumber(ARGV[5])
 local n = tonumber(ARGV[6])
+local nk = #KEYS
+local pause = nil
+if ARGV[7 + 4 * n] == '#paused' then
+  nk = nk - 1
+  pause = redis.call('HMGET', KEYS[#KEYS], 'reason', 'by', 'at', 'until')
+  if not pause[1] then pause = nil end
+end
 local out = {0}
-for i = 1, #KEYS do
+for i = 1, nk do
   local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
   local s = v[1] or '0'
   local r = v[2] or '0'
@@ -32,14 +42,14 @@ for i = 1, #KEYS do
   total = total + tonumber(s) + tonumber(r)
 end
 local ok = (not enforce) or (total + amount <= limit)
-local base = 2 * #KEYS + 1
+local base = 2 * nk + 1
 for j = 1, n do
   local a = 6 + 4 * (j - 1)
   local name = ARGV[a + 1]
   local camount = tonumber(ARGV[a + 2])
   local climit = ARGV[a + 3]
   local used = tonumber(ARGV[a + 4])
-  for i = 1, #KEYS do
+  for i = 1, nk do
     local v = redis.call('HMGET', KEYS[i], 'spent:' .. name, 'reserved:' .. name)
     local s = v[1] or '0'
     local r = v[2] or '0'
@@ -57,6 +67,7 @@ for j = 1, n do
     end
   end
 end
+if pause then ok = false end
 if ok then
   out[1] = 1
   if amount > 0 then
@@ -69,6 +80,13 @@ if ok then
     end
   end
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+if pause then
+  local at = #out
+  out[at + 1] = pause[1]
+  out[at + 2] = pause[2] or ''
+  out[at + 3] = pause[3] or '0'
+  out[at + 4] = pause[4] or ''
 end
 return out
 `;
@@ -170,23 +188,77 @@ out[2] = skipped
 return out
 `;
 
-/** KEYS: the keys to read. ARGV: the names of counters other than USD to read. Returns
- * {spent1, reserved1, ..., spentK, reservedK, then per key, per counter: spent, reserved}. */
+/** KEYS: the keys to read. ARGV: the names of counters other than USD to read, after an
+ * optional first `#paused` (the last KEY is then the scope's pause key). Returns {spent1,
+ * reserved1, ..., spentK, reservedK, then per key, per counter: spent, reserved, then, when
+ * paused: reason, by, at, until}. */
 const GET = `
 local out = {}
-local c = 2 * #KEYS + 1
-for i = 1, #KEYS do
+local nk = #KEYS
+local first = 1
+if ARGV[1] == '#paused' then
+  nk = nk - 1
+  first = 2
+end
+local c = 2 * nk + 1
+for i = 1, nk do
   local v = redis.call('HMGET', KEYS[i], 'spent', 'reserved')
   out[2 * i - 1] = v[1] or '0'
   out[2 * i] = v[2] or '0'
-  for k = 1, #ARGV do
+  for k = first, #ARGV do
     local w = redis.call('HMGET', KEYS[i], 'spent:' .. ARGV[k], 'reserved:' .. ARGV[k])
     out[c] = w[1] or '0'
     out[c + 1] = w[2] or '0'
     c = c + 2
   end
 end
+if first == 2 then
+  local p = redis.call('HMGET', KEYS[#KEYS], 'reason', 'by', 'at', 'until')
+  if p[1] then
+    out[c] = p[1]
+    out[c + 1] = p[2] or ''
+    out[c + 2] = p[3] or '0'
+    out[c + 3] = p[4] or ''
+  end
+end
 return out
+`;
+
+/**
+ * Pauses (docs/budgets.md, "Pause and resume"). A pause is a hash `reason`, `by`, `at`, `until`
+ * (epoch ms; '' for none) at the scope's pause key, which carries the scope's hash tag (one slot
+ * with its windows, so RESERVE reads it in the same step). It has no window TTL: with `until` it
+ * expires then (`PEXPIREAT`), else it stays until resumed. The index of paused keys (a set) is
+ * another key, in another slot on a cluster: it is only a list to look in, and each key listed is
+ * read for the truth. KEYS[1]: the key; ARGV[1]: the operation:
+ * - `set` reason by at until: write the pause; returns 1;
+ * - `del`: remove it; returns 1 if there was one;
+ * - `read`: returns {reason, by, at, until}, or {} when not paused;
+ * - `index-add` key, `index-rem` key: the index (KEYS[1]) gains or loses a member;
+ * - `index`: the index's members.
+ */
+const PAUSE = `
+local op = ARGV[1]
+local key = KEYS[1]
+if op == 'set' then
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'reason', ARGV[2], 'by', ARGV[3], 'at', ARGV[4], 'until', ARGV[5])
+  if ARGV[5] ~= '' then redis.call('PEXPIREAT', key, ARGV[5]) end
+  return 1
+elseif op == 'del' then
+  return redis.call('DEL', key)
+elseif op == 'read' then
+  local p = redis.call('HMGET', key, 'reason', 'by', 'at', 'until')
+  if not p[1] then return {} end
+  return {p[1], p[2] or '', p[3] or '0', p[4] or ''}
+elseif op == 'index-add' then
+  return redis.call('SADD', key, ARGV[2])
+elseif op == 'index-rem' then
+  return redis.call('SREM', key, ARGV[2])
+elseif op == 'index' then
+  return redis.call('SMEMBERS', key)
+end
+return redis.error_reply('ERR unknown pause operation')
 `;
 
 /** A Lua script and its SHA1 (the name Redis caches it under). */
@@ -207,6 +279,7 @@ export const SCRIPTS = {
   reserve: script('reserve', RESERVE),
   apply: script('apply', APPLY),
   get: script('get', GET),
+  pause: script('pause', PAUSE),
 } as const;
 
 /** The one method of a node-redis client the scripts need. */

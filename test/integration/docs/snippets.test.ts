@@ -212,6 +212,30 @@ await ledger.shutdown();
       expect(run?.stdout).toBe(output.code);
     },
   },
+  'budgets-pause': {
+    check([run], _telemetry, snippet) {
+      // The output block after it on the page.
+      const output = SNIPPETS[SNIPPETS.indexOf(snippet) + 1] as Snippet;
+      expect(run?.stdout).toBe(output.code);
+    },
+  },
+  'budgets-cli': {
+    // Against a real Redis: the pause is stored, status lists it, resume lifts it.
+    redis: true,
+    check([pause, status, resume]) {
+      expect(pause?.stdout).toContain(
+        'paused budget "tenant-monthly" (tenant=acme) for every process sharing',
+      );
+      expect(pause?.stdout).toContain('until   2099-01-01T00:00:00.000Z');
+      expect(status?.stdout).toMatch(
+        /^tenant-monthly \(tenant=acme\) \[PAUSED\] +month:\d{4}-\d{2}@America\/New_York +USD +250\.0000 +0\.0000 +0\.0000 +250\.0000 +0\.0000 +-$/m,
+      );
+      expect(status?.stdout).toMatch(
+        /^ {2}budget "tenant-monthly" \(tenant=acme\): runaway loop \(by \S+ at \S+Z, until 2099-01-01T00:00:00\.000Z\)$/m,
+      );
+      expect(resume?.stdout).toBe('resumed budget "tenant-monthly" (tenant=acme)\n');
+    },
+  },
   'budgets-redis': {
     redis: true,
     after:
@@ -579,7 +603,8 @@ async function runSnippet(s: Snippet, h: Harness): Promise<Run[]> {
     const runs: Run[] = [];
     for (const line of shellLines(s)) {
       if (INSTALL_LINE.test(line)) continue; // the project's node_modules/spanledger link
-      runs.push(await run(dir, 'sh', ['-c', line]));
+      const command = h.redis === true ? line.replaceAll(DOC_REDIS_URL, redis.url) : line;
+      runs.push(await run(dir, 'sh', ['-c', command], h.env));
     }
     return runs;
   }
