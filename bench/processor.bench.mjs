@@ -20,7 +20,7 @@
 // Environment knobs: BENCH_PROCS (processes per task, default 5), BENCH_SPANS (spans per timed
 // round, default 120000), BENCH_ROUNDS (timed rounds per process, default 3), BENCH_WARMUP_SPANS
 // (default 30000), BENCH_BATCH (spans between macrotask yields, default 256), BENCH_SCENARIOS
-// (comma list of a,b,c,e,f; default all), BENCH_TIME_MS (tinybench time per (d) task, default 500),
+// (comma list of a,b,c,e,f,g; default all), BENCH_TIME_MS (tinybench time per (d) task, default 500),
 // BENCH_DIST (path of another build's index.js to measure instead of ../dist/index.js).
 // `--json` prints only the JSON results; `--out FILE` also writes them to FILE.
 //
@@ -42,7 +42,9 @@
 //            (f) an agent run: root + 10 priced LLM children, with the `attrs` pipeline (f0): the
 //                SDK writing the ledger's attributes as constants, the floor under any
 //                implementation. Targets: (a) plain spans keep >= 0.95 of the SDK's throughput;
-//                (f - f0) a priced call costs <= 1.5 µs above that floor (docs/performance.md).
+//                (f - f0) a priced call costs <= 1.5 µs above that floor (docs/performance.md);
+//            (g) the attributes of a real contrib-OpenAI chat span, the span its run's local root,
+//                with the `attrs` floor (g0) and a real meter provider (gm).
 // Each timed round yields one macrotask (setImmediate) every BATCH spans, so the SDK's per-span
 // export promises settle inside the round (their cost belongs to the pipeline; the yield is a
 // fixed cost per batch, the same for both pipelines).
@@ -65,6 +67,7 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { OPENAI_CHAT, replay } from './fixtures/real-spans.mjs';
 import { cpuModel, distUrl, loadAvg, median, noopExporter, num } from './lib.mjs';
 
 // --- options ---------------------------------------------------------------------------------
@@ -200,6 +203,18 @@ const SHAPES = {
         s.end();
       }
       root.end();
+    },
+  },
+  g: {
+    // The captured attributes of a real contrib-OpenAI chat span (bench/fixtures/real-spans.mjs),
+    // set as the instrumentation sets them (5 at start, 8 later), the span its run's local root as
+    // in the overhead bench's app: its own 17 cost attributes, the subtree cost and the 12 run
+    // totals are written on it. In-process timings of the steps: bench/real-span.bench.mjs.
+    label: '(g) real OpenAI chat span, 13 attrs, local root',
+    spansPerOp: 1,
+    pipelines: ['plain', 'ledger', 'attrs', 'metered'],
+    op(tracer) {
+      replay(tracer, OPENAI_CHAT, ROOT_CONTEXT);
     },
   },
   e: {
@@ -365,7 +380,7 @@ const jsonOnly = args.includes('--json');
 const outIdx = args.indexOf('--out');
 const outFile = outIdx >= 0 ? args[outIdx + 1] : undefined;
 const log = jsonOnly ? () => {} : (...a) => console.log(...a);
-const scenarios = (process.env.BENCH_SCENARIOS ?? 'a,b,c,e,f')
+const scenarios = (process.env.BENCH_SCENARIOS ?? 'a,b,c,e,f,g')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -652,6 +667,10 @@ const derived = {
   fAttrs: compare('f', 'plain', 'attrs'), // writing the ledger's attributes, nothing else
   fMetered: compare('f', 'plain', 'metered'), // with a real meter provider
   fOverFloor: compare('f', 'attrs', 'ledger'), // the ledger above writing its attributes
+  g: compare('g', 'plain', 'ledger'), // a real OpenAI chat span, priced, its run's root
+  gAttrs: compare('g', 'plain', 'attrs'),
+  gMetered: compare('g', 'plain', 'metered'),
+  gOverFloor: compare('g', 'attrs', 'ledger'),
 };
 const targets = {};
 if (derived.a) {
@@ -742,6 +761,12 @@ if (!jsonOnly) {
     log(
       `(f - f0) per priced call above the floor = ${us(derived.fOverFloor, 1.1)}  target <= 1.5 µs: min-vs-min ${verdict(targets.callAboveFloorF.met)}, paired ${verdict(targets.callAboveFloorF.metPaired)}`,
     );
+  }
+  if (derived.g) {
+    log(`(g) added per real OpenAI chat span      = ${us(derived.g)}  (13 attrs, its run's root)`);
+    log(`(g0) floor: setAttribute of the same     = ${us(derived.gAttrs)}  (attrs pipeline)`);
+    log(`(gm) with a real meter provider          = ${us(derived.gMetered)}  (metered pipeline)`);
+    log(`(g - g0) above the floor                 = ${us(derived.gOverFloor)}`);
   }
   if (derived.e) {
     log(`(e) added per priced LLM span (20 attrs) = ${us(derived.e)}`);

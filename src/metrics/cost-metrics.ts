@@ -6,8 +6,8 @@
  * The counters are aggregated here, per series, and reported through observable counters at each
  * collection. The SDK's synchronous `Counter.add` builds and hashes an attribute set per call:
  * eight of those per priced span cost about 14 µs, several times the rest of the processor.
- * Here a span costs a string key and a map lookup per family, and the attribute sets are built
- * once per series. The values are the cumulative sums the SDK would have kept, so exporters see
+ * Here a span costs a few map lookups per family, keyed by label values it already holds (see
+ * TupleIndex), and the attribute sets are built once per series. The values are the cumulative sums the SDK would have kept, so exporters see
  * the same numbers, for either temporality. Each family keeps at most `maxSeries` series; later
  * new ones are folded into one series marked `otel.metric.overflow=true`, as the SDK's own
  * cardinality limit does. Series are never dropped (a cumulative counter must not reset).
@@ -50,6 +50,58 @@ function dimensionKey(span: Attributes, root: Attributes | undefined): string {
   return key;
 }
 
+// The key of a span with no dimension values, built once: most spans carry none, and their
+// lookups then hash no new string (docs/performance.md, "per-call cuts on real spans").
+const NO_DIMENSIONS = DIMENSION_KEYS.map(() => SEP + ABSENT).join('');
+
+/** {@link dimensionKey}, without building a string when the span has no dimension values. */
+function dimensionsOf(span: Attributes, root: Attributes | undefined): string {
+  for (const k of DIMENSION_KEYS) {
+    if (dimensionValue(span[k]) !== undefined) return dimensionKey(span, root);
+    if (root !== undefined && dimensionValue(root[k]) !== undefined) {
+      return dimensionKey(span, root);
+    }
+  }
+  return NO_DIMENSIONS;
+}
+
+/**
+ * Series values by a short tuple of label values, as nested maps keyed by the values themselves.
+ * The values are strings the span, the price book or this module already hold, whose hashes V8
+ * caches in the strings: a lookup hashes nothing new, where a concatenated key was a fresh
+ * string to build, flatten and hash on every span. Only series that exist are indexed (past a
+ * family's cap, new tuples are not kept here: they go to its overflow series).
+ */
+class TupleIndex<V> {
+  private readonly root = new Map<string, unknown>();
+
+  get(a: string, b: string, c?: string, d?: string): V | undefined {
+    let node = this.root.get(a) as Map<string, unknown> | undefined;
+    if (node === undefined) return undefined;
+    if (c === undefined) return node.get(b) as V | undefined;
+    node = node.get(b) as Map<string, unknown> | undefined;
+    if (node === undefined) return undefined;
+    if (d === undefined) return node.get(c) as V | undefined;
+    node = node.get(c) as Map<string, unknown> | undefined;
+    return node?.get(d) as V | undefined;
+  }
+
+  set(value: V, a: string, b: string, c?: string, d?: string): void {
+    const parts = [a, b, c, d].filter((x): x is string => x !== undefined);
+    let node = this.root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const p = parts[i] as string;
+      let next = node.get(p) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(p, next);
+      }
+      node = next;
+    }
+    node.set(parts[parts.length - 1] as string, value);
+  }
+}
+
 /** Series of one family: cumulative values by attribute set, capped. */
 class Family<V> {
   private readonly series = new Map<string, { attributes: Attributes; value: V }>();
@@ -67,6 +119,11 @@ class Family<V> {
 
   /** Start the series `key` with its attribute set (the overflow series past the cap). Separate
    * from `get` so that the span path builds attribute sets only for new series. */
+  /** Whether new series now go to the overflow series. */
+  get full(): boolean {
+    return this.series.size >= this.max;
+  }
+
   add(key: string, attributes: Attributes): V {
     if (this.series.size >= this.max) {
       this.overflow ??= { attributes: { [OVERFLOW]: true }, value: this.empty() };
@@ -124,13 +181,15 @@ export class CostMetrics {
   private readonly alternativeIndex = new Map<string, Map<string, Spend>>();
   /** The dimension key of the span `record` last saw (its attributes objects), which the
    * span's counterfactuals reuse instead of reading the dimensions again. */
-  private lastSpan: Attributes | undefined;
-  private lastRoot: Attributes | undefined;
-  private lastWho = '';
+  private readonly operationIndex = new TupleIndex<Count>();
+  private readonly spendIndex = new TupleIndex<Spend>();
+  private readonly usageIndex = new TupleIndex<Usage>();
+  private readonly traceIndex = new TupleIndex<Attributes>();
   private readonly alternativeUnpriced: Family<Count>;
   private readonly traceCost: Histogram;
   /** Attribute sets of the histogram's series, by key; at most `max`, then the overflow one. */
-  private readonly traceSeries = new Map<string, Attributes>();
+  /** Series of the run-cost histogram (the SDK keeps their values; this caps their count). */
+  private traceSeries = 0;
   private readonly max: number;
   /** Attributes the SDK dropped from spans (one series: no attributes). */
   private droppedAttributes = 0;
@@ -259,15 +318,20 @@ export class CostMetrics {
     const model = price?.model ?? (call?.model || undefined);
     const operation = call?.operation ?? cost.category;
     const status = cost.status ?? 'none';
-    const opKey = cost.category + SEP + operation + SEP + status;
-    (
-      this.operations.get(opKey) ??
-      this.operations.add(opKey, {
-        [A.ATTR_COST_CATEGORY]: cost.category,
-        [A.ATTR_GEN_AI_OPERATION_NAME]: operation,
-        [A.ATTR_COST_STATUS]: status,
-      })
-    ).n++;
+    let op = this.operationIndex.get(cost.category, operation, status);
+    if (op === undefined) {
+      const opKey = cost.category + SEP + operation + SEP + status;
+      const full = this.operations.full;
+      op =
+        this.operations.get(opKey) ??
+        this.operations.add(opKey, {
+          [A.ATTR_COST_CATEGORY]: cost.category,
+          [A.ATTR_GEN_AI_OPERATION_NAME]: operation,
+          [A.ATTR_COST_STATUS]: status,
+        });
+      if (!full) this.operationIndex.set(op, cost.category, operation, status);
+    }
+    op.n++;
 
     if (cost.status === 'unpriced') {
       const reason = reasonCode(cost.reason);
@@ -299,24 +363,34 @@ export class CostMetrics {
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced';
     const saved = priced ? (price?.cacheSavingsUsd ?? 0) : 0;
     if (!priced && call === undefined) return;
-    const whoKey = part(provider) + SEP + part(model) + dimensionKey(span, root);
-    // Kept for the span's routing counterfactuals, recorded right after (alternativeKey): the
-    // map lookups below have already hashed it.
-    this.lastSpan = span;
-    this.lastRoot = root;
-    this.lastWho = whoKey;
+    // Series are found by their label values in the indexes; the string keys of the families
+    // are built only for a series not indexed yet.
+    const p = part(provider);
+    const m = part(model);
+    const dims = dimensionsOf(span, root);
     if (priced) {
-      const key = cost.category + SEP + whoKey;
-      (
-        this.spend.get(key) ??
-        this.spend.add(key, {
-          ...who(span, root, provider, model),
-          [A.ATTR_COST_CATEGORY]: cost.category,
-        })
-      ).usd += cost.costUsd as number;
+      let spend = this.spendIndex.get(cost.category, p, m, dims);
+      if (spend === undefined) {
+        const key = cost.category + SEP + p + SEP + m + dims;
+        const full = this.spend.full;
+        spend =
+          this.spend.get(key) ??
+          this.spend.add(key, {
+            ...who(span, root, provider, model),
+            [A.ATTR_COST_CATEGORY]: cost.category,
+          });
+        if (!full) this.spendIndex.set(spend, cost.category, p, m, dims);
+      }
+      spend.usd += cost.costUsd as number;
     }
     if (call !== undefined || saved > 0) {
-      const u = this.usage.get(whoKey) ?? this.usage.add(whoKey, who(span, root, provider, model));
+      let u = this.usageIndex.get(p, m, dims);
+      if (u === undefined) {
+        const key = p + SEP + m + dims;
+        const full = this.usage.full;
+        u = this.usage.get(key) ?? this.usage.add(key, who(span, root, provider, model));
+        if (!full) this.usageIndex.set(u, p, m, dims);
+      }
       if (call !== undefined) {
         const t = u.tokens;
         t[0] += positive(call.inputTokens - call.cacheReadTokens - call.cacheWriteTokens);
@@ -334,29 +408,28 @@ export class CostMetrics {
    * synchronous, but its series are capped here like the counters' (the SDK's own limit
    * applies per reader, and only after it has built and hashed every attribute set). */
   recordTrace(costUsd: number, status: RunCostStatus, root: Attributes): void {
-    const key = status + dimensionKey(root, undefined);
-    let attributes = this.traceSeries.get(key);
+    const dims = dimensionsOf(root, undefined);
+    let attributes = this.traceIndex.get(status, dims);
     if (attributes === undefined) {
-      if (this.traceSeries.size >= this.max) attributes = OVERFLOW_ATTRIBUTES;
+      if (this.traceSeries >= this.max) attributes = OVERFLOW_ATTRIBUTES;
       else {
         attributes = { ...dimensionAttributes(root), [A.ATTR_COST_STATUS]: status };
-        this.traceSeries.set(key, attributes);
+        this.traceIndex.set(attributes, status, dims);
+        this.traceSeries++;
       }
     }
     this.traceCost.record(costUsd, attributes);
   }
 
   /** The part of an alternative's series key that is the same for every alternative of one
-   * span (provider, model and dimensions, as its `spanledger.cost.usd` series): the key that
-   * `record` just built for the span, else built here. */
+   * span (provider, model and dimensions, as its `spanledger.cost.usd` series). */
   alternativeKey(
     provider: string | undefined,
     model: string | undefined,
     span: Attributes,
     root?: Attributes,
   ): string {
-    if (span === this.lastSpan && root === this.lastRoot) return this.lastWho;
-    return part(provider) + SEP + part(model) + dimensionKey(span, root);
+    return part(provider) + SEP + part(model) + dimensionsOf(span, root);
   }
 
   /**

@@ -22,7 +22,7 @@ import type { Reporter } from '../diag.js';
 import type { CostMetrics } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
-import { readLlmCall } from '../usage/normalize.js';
+import { readLlmCall, scanAttributes } from '../usage/normalize.js';
 import type { TraceRegistry, TraceState } from './rollup.js';
 import {
   type CostContext,
@@ -257,9 +257,11 @@ export class CostProcessor implements SpanProcessor {
     // 1. Classify. Most spans (HTTP, database) carry no key spanledger reads; an outcome span
     //    records business value, never cost.
     if (!isRelevant(span.name, attrs) || this.outcome(span, linked)) return undefined;
-    const own = ownCategory(span.name, attrs, this.ctx.rules);
+    //    One pass over its keys first: the steps below skip the rare keys it does not have.
+    const rare = scanAttributes(attrs);
+    const own = ownCategory(span.name, attrs, this.ctx.rules, rare);
     // 2. Read its usage (every emitter's attributes, one record).
-    const call = readLlmCall(span.name, attrs, span.instrumentationScope);
+    const call = readLlmCall(span.name, attrs, span.instrumentationScope, rare);
     // 3. Price it (pure: leaf-only, provider-reported cost first, rules).
     const cost = priceSpan(
       span as unknown as SpanView,
@@ -267,6 +269,7 @@ export class CostProcessor implements SpanProcessor {
       call,
       linked[kWrapped] === true,
       this.ctx,
+      rare,
     );
     if (cost === undefined) return undefined;
     // Work done inside an evaluation, tool or retrieval is charged to it (docs/conventions.md);

@@ -9,7 +9,14 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { PriceBook, PriceResult } from '../pricing/price-book.js';
 import type { CostCategory, CostSource, CostStatus } from '../semconv.js';
 import * as A from '../semconv.js';
-import { type InstrumentationScopeView, isWrapperSpan, type LlmCall } from '../usage/normalize.js';
+import {
+  type InstrumentationScopeView,
+  isWrapperSpan,
+  type LlmCall,
+  RARE_ALL,
+  RARE_CATEGORY,
+  RARE_PRICE,
+} from '../usage/normalize.js';
 import type { RulePrice, UnitRules } from './rules.js';
 
 /** The minimal view of a span this module needs (the SDK Span satisfies it). */
@@ -121,7 +128,16 @@ export function ownCategory(
   name: string,
   attrs: Attributes,
   rules: UnitRules,
+  rare = RARE_ALL,
 ): CostCategory | undefined {
+  if ((rare & RARE_CATEGORY) === 0) {
+    // None of the other signals is present (scanAttributes said so): the operation and the
+    // name decide, as they do below when the rest is absent.
+    const op = attrs[A.ATTR_GEN_AI_OPERATION_NAME];
+    if (op === 'execute_tool') return 'tool';
+    if (op === 'retrieval') return 'retrieval';
+    return name === 'ai.toolCall' ? 'tool' : undefined;
+  }
   const explicit = attrs[A.ATTR_CATEGORY];
   if (typeof explicit === 'string' && CATEGORIES.has(explicit)) return explicit as CostCategory;
   if (attrs[A.ATTR_HUMAN_REVIEW_MINUTES] !== undefined) return 'human_review';
@@ -173,8 +189,9 @@ export function priceSpan(
   call: LlmCall | undefined,
   wrapped: boolean,
   ctx: CostContext,
+  rare = RARE_ALL,
 ): PricedSpan | undefined {
-  const cost = price(span, own, call, wrapped, ctx);
+  const cost = price(span, own, call, wrapped, ctx, rare);
   if (cost !== undefined && own !== undefined) cost.own = own;
   return cost;
 }
@@ -191,15 +208,17 @@ function price(
   call: LlmCall | undefined,
   wrapped: boolean,
   ctx: CostContext,
+  rare: number,
 ): PricedSpan | undefined {
   const attrs = span.attributes;
   const invalid: string[] = [];
-  const manual = finiteNonNegative(attrs[A.ATTR_MANUAL_COST_USD]);
-  const reported = finiteNonNegative(attrs[A.ATTR_REPORTED_COST_USD]);
+  const pricedBy = (rare & RARE_PRICE) !== 0;
+  const manual = pricedBy ? finiteNonNegative(attrs[A.ATTR_MANUAL_COST_USD]) : undefined;
+  const reported = pricedBy ? finiteNonNegative(attrs[A.ATTR_REPORTED_COST_USD]) : undefined;
   if (manual === 'invalid') invalid.push(A.ATTR_MANUAL_COST_USD);
   if (reported === 'invalid') invalid.push(A.ATTR_REPORTED_COST_USD);
   if (call) invalid.push(...call.invalid);
-  const isWrapper = call !== undefined && (wrapped || isWrapperSpan(span.name, attrs));
+  const isWrapper = call !== undefined && (wrapped || isWrapperSpan(span.name, attrs, rare));
   const category = ownOrInherited(own, call);
 
   if (typeof manual === 'number') {
@@ -213,7 +232,7 @@ function price(
     };
   }
   if (call && !isWrapper) {
-    const cost = priceCall(span, call, ctx) as PricedSpan;
+    const cost = priceCall(span, call, ctx, pricedBy) as PricedSpan;
     if (category !== undefined) cost.category = category;
     cost.llmCall = call;
     cost.invalid = invalid;
@@ -232,7 +251,7 @@ function price(
       invalid,
     };
   }
-  const quantity = finiteNonNegative(attrs[A.ATTR_USAGE_QUANTITY]);
+  const quantity = pricedBy ? finiteNonNegative(attrs[A.ATTR_USAGE_QUANTITY]) : undefined;
   if (quantity === 'invalid') invalid.push(A.ATTR_USAGE_QUANTITY);
   const q = typeof quantity === 'number' ? quantity : undefined;
   switch (own) {
@@ -303,13 +322,16 @@ function priceCall(
   span: SpanView,
   call: LlmCall,
   ctx: CostContext,
+  pricedBy: boolean,
 ): Omit<SpanCost, 'category' | 'invalid'> {
   if (call.invalid.some((k) => USAGE_KEY.test(k) && !k.includes('cost'))) {
     // A garbled count would price the call wrongly: unknown, not a smaller number.
     return { status: 'unpriced', reason: 'invalid_usage' };
   }
   if (call.model === '') return { status: 'unpriced', reason: 'unknown_model' };
-  const secondsAttr = finiteNonNegative(span.attributes[A.ATTR_USAGE_SECONDS]);
+  const secondsAttr = pricedBy
+    ? finiteNonNegative(span.attributes[A.ATTR_USAGE_SECONDS])
+    : undefined;
   call.seconds =
     typeof secondsAttr === 'number' ? secondsAttr : span.duration[0] + span.duration[1] / 1e9;
   // The call is its own usage record: priced as read, the request model (a deployment name)

@@ -212,26 +212,75 @@ const F_OUTPUT_AUDIO = 11;
 const F_SERVICE_TIER = 12;
 const F_CACHE_WRITE_1H = 13;
 
+/** Keys that {@link ownCategory}-style checks read besides the operation name (category
+ * signals: an explicit category, human review, evaluation, span kinds, vector databases). */
+export const RARE_CATEGORY = 1;
+/** Manual and reported cost, usage seconds and quantity (read by the pricing step). */
+export const RARE_PRICE = 2;
+/** Provider-reported cost keys (read by {@link reportedCost}). */
+export const RARE_COST = 4;
+/** Usage kept in JSON (Langfuse usage details, Vercel AI SDK provider metadata). */
+export const RARE_USAGE = 8;
+/** Every group: what a caller that did not scan must assume. */
+export const RARE_ALL = RARE_CATEGORY | RARE_PRICE | RARE_COST | RARE_USAGE;
+const RARE_GROUPS: readonly [number, readonly string[]][] = [
+  [
+    RARE_CATEGORY,
+    [
+      A.ATTR_CATEGORY,
+      A.ATTR_HUMAN_REVIEW_MINUTES,
+      A.ATTR_GEN_AI_EVALUATION_NAME,
+      A.ATTR_OPENINFERENCE_SPAN_KIND,
+      A.ATTR_TRACELOOP_SPAN_KIND,
+      A.ATTR_DB_SYSTEM_NAME,
+      A.ATTR_DB_SYSTEM,
+    ],
+  ],
+  [
+    RARE_PRICE,
+    [A.ATTR_MANUAL_COST_USD, A.ATTR_REPORTED_COST_USD, A.ATTR_USAGE_SECONDS, A.ATTR_USAGE_QUANTITY],
+  ],
+  [
+    RARE_COST,
+    [...A.REPORTED_COST_KEYS, A.ATTR_LANGFUSE_COST_DETAILS, A.ATTR_GEN_AI_USAGE_COST_CURRENCY],
+  ],
+  [RARE_USAGE, [A.ATTR_LANGFUSE_USAGE_DETAILS, A.ATTR_AI_RESPONSE_PROVIDER_METADATA]],
+];
+
+// A usage key's slot is field * 64 + rank (>= 0); a rare key's is minus its group's bit.
 const SLOT = new Map<string, number>();
 GROUPS.forEach((keys, field) => {
   keys.forEach((key, rank) => {
     SLOT.set(key, field * 64 + rank);
   });
 });
+for (const [bit, keys] of RARE_GROUPS) for (const key of keys) SLOT.set(key, -bit);
 // Reused across calls: the processor is synchronous, so one scratch array cannot be shared by
 // two reads at once, and the hot path allocates nothing for it.
 const best = new Int8Array(GROUPS.length);
 
-function scan(attrs: Attributes): void {
+/**
+ * One pass over a span's keys: each usage field's most preferred present key (kept in `best` for
+ * the reads that follow), and which groups of rare keys are present (returned as bits), so the
+ * steps after it skip reading keys a span does not have (docs/performance.md, "per-call cuts on
+ * real spans"). The processor calls it once per span, before the category and the call.
+ */
+export function scanAttributes(attrs: Attributes): number {
   best.fill(-1);
+  let rare = 0;
   for (const k in attrs) {
     const slot = SLOT.get(k);
     if (slot === undefined) continue;
+    if (slot < 0) {
+      rare |= -slot;
+      continue;
+    }
     const field = slot >> 6;
     const rank = slot & 63;
     const current = best[field] as number;
     if (current < 0 || rank < current) best[field] = rank;
   }
+  return rare;
 }
 
 /** The first non-empty string among a field's keys, by preference. */
@@ -264,12 +313,14 @@ function tokens(attrs: Attributes, field: number, call: LlmCall): number | undef
 }
 
 /** Whether a span only aggregates the usage of its children (agent, workflow, outer SDK span). */
-export function isWrapperSpan(name: string, attrs: Attributes): boolean {
+export function isWrapperSpan(name: string, attrs: Attributes, rare = RARE_ALL): boolean {
   const op = attrs[A.ATTR_GEN_AI_OPERATION_NAME];
   if (typeof op === 'string' && WRAPPER_OPERATIONS.has(op)) return true;
-  const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND] ?? attrs[A.ATTR_TRACELOOP_SPAN_KIND];
-  if (typeof kind === 'string' && WRAPPER_KINDS.has(kind)) return true;
-  return VERCEL_WRAPPER.test(name);
+  if ((rare & RARE_CATEGORY) !== 0) {
+    const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND] ?? attrs[A.ATTR_TRACELOOP_SPAN_KIND];
+    if (typeof kind === 'string' && WRAPPER_KINDS.has(kind)) return true;
+  }
+  return name.startsWith('ai.') && VERCEL_WRAPPER.test(name);
 }
 
 /** Reported cost in USD from any known cost attribute (first usable wins). */
@@ -313,12 +364,15 @@ export function readLlmCall(
   _name: string,
   attrs: Attributes,
   scope?: InstrumentationScopeView,
+  scanned?: number,
 ): LlmCall | undefined {
-  scan(attrs);
+  // `scanned`: the bits scanAttributes just returned for these attributes (nothing scanned
+  // since), so the scan is not repeated.
+  const rare = scanned ?? scanAttributes(attrs);
   const responseModel = first(attrs, F_RESPONSE_MODEL);
   const requestModel = first(attrs, F_REQUEST_MODEL);
   const operation = str(attrs[A.ATTR_GEN_AI_OPERATION_NAME]);
-  const kind = attrs[A.ATTR_OPENINFERENCE_SPAN_KIND];
+  const kind = (rare & RARE_CATEGORY) !== 0 ? attrs[A.ATTR_OPENINFERENCE_SPAN_KIND] : undefined;
   // Every field present from the start, absent ones `undefined`: one object shape for every
   // call, so the price book's reads of it stay monomorphic whatever the emitter.
   const call: LlmCall = {
@@ -348,7 +402,7 @@ export function readLlmCall(
   let input = tokens(attrs, F_INPUT, call);
   let output = tokens(attrs, F_OUTPUT, call);
   let langfuse: Buckets | undefined;
-  if (input === undefined && output === undefined) {
+  if (input === undefined && output === undefined && (rare & RARE_USAGE) !== 0) {
     langfuse = langfuseUsage(attrs, call);
     if (langfuse) {
       input = langfuse.input;
@@ -361,7 +415,7 @@ export function readLlmCall(
   const exclusiveRead = tokens(attrs, F_EXCLUSIVE_READ, call);
   const exclusiveWrite = tokens(attrs, F_EXCLUSIVE_WRITE, call);
   let exclusive = false;
-  if (cacheWrite === undefined) {
+  if (cacheWrite === undefined && (rare & RARE_USAGE) !== 0) {
     const meta = anthropicMetadata(attrs);
     if (meta) {
       cacheRead = meta.read;
@@ -408,7 +462,7 @@ export function readLlmCall(
   }
   const tier = first(attrs, F_SERVICE_TIER);
   if (tier) call.serviceTier = tier;
-  const reported = reportedCost(attrs, call);
+  const reported = (rare & RARE_COST) !== 0 ? reportedCost(attrs, call) : undefined;
   if (reported) {
     call.reportedCostUsd = reported[0];
     call.reportedCostKey = reported[1];

@@ -207,6 +207,50 @@ describe('cost processor: LLM spans', () => {
   });
 });
 
+describe('cost processor: keys set last on a model-call span', () => {
+  // The processor reads a span's keys in one pass and skips the steps whose keys are absent
+  // (docs/performance.md, "per-call cuts on real spans"): a key of each skipped group, set after
+  // the usage, must still decide.
+  const cases: [string, Attributes, Record<string, unknown>][] = [
+    [
+      'an explicit category',
+      { 'spanledger.cost.category': 'evaluation' },
+      { 'spanledger.cost.category': 'evaluation' },
+    ],
+    [
+      'an OpenInference kind',
+      { 'openinference.span.kind': 'TOOL' },
+      { 'spanledger.cost.category': 'tool' },
+    ],
+    ['a vector database', { 'db.system': 'pinecone' }, { 'spanledger.cost.category': 'retrieval' }],
+    [
+      'a manual cost',
+      { 'spanledger.manual.cost.usd': 0.5 },
+      { 'spanledger.cost.usd': 0.5, 'spanledger.cost.source': 'manual' },
+    ],
+    [
+      'a reported cost',
+      { 'gen_ai.usage.cost': 0.25 },
+      { 'spanledger.cost.usd': 0.25, 'spanledger.cost.source': 'provider' },
+    ],
+  ];
+  for (const [what, extra, expected] of cases) {
+    it(`sees ${what}`, () => {
+      const h = harness();
+      h.run('chat gpt-4o', openaiChat, (span) => span.setAttributes(extra), undefined, AT);
+      expect(h.span('chat gpt-4o').attributes).toMatchObject(expected);
+    });
+  }
+  it('prices the same span without them as the catalog does', () => {
+    const h = harness();
+    h.run('chat gpt-4o', openaiChat, undefined, undefined, AT);
+    const a = h.span('chat gpt-4o').attributes;
+    expect(a['spanledger.cost.category']).toBe('llm');
+    expect(a['spanledger.cost.source']).toBe('catalog');
+    expect(a['spanledger.cost.usd']).toBeCloseTo(OPENAI_CHAT_USD, 12);
+  });
+});
+
 describe('cost processor: leaf-only pricing (SPEC rule 2)', () => {
   it('prices the inner SDK span, not an instrumentation span around it with the same usage', () => {
     const h = harness();
