@@ -2,6 +2,7 @@
  * Argument helpers shared by the CLI commands: one error type for "you typed it wrong" (exit 2,
  * usage on stderr) and strict parsers for the values the commands take.
  */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Where a command writes. Each call writes its string as given (callers add the newlines), so
  * tests can capture output in memory and the entry point can hand it to the process streams. */
@@ -22,6 +23,22 @@ export const EXIT = {
 /** A bad command line. The message says what is wrong; the caller prints it with the usage. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * A command line parsed strictly by Node's `util.parseArgs` (unknown flags refused); its
+ * messages name the flag ("Unknown option '--inptu'") and become usage errors.
+ */
+export function parseCommandLine<O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: O,
+  allowPositionals: boolean,
+): ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: boolean }>> {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /**

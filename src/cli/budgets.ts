@@ -5,7 +5,6 @@
  * `SPANLEDGER_DIMENSIONS`, `SPANLEDGER_REDIS_*`, through the loader `spanledger/register` uses),
  * with flags that override the variables, and talks to the same Redis ledger.
  */
-import { parseArgs } from 'node:util';
 import type { Budget } from '../budgets/config.js';
 import { counterLimits } from '../budgets/decisions.js';
 import type { BudgetPause } from '../budgets/engine.js';
@@ -15,7 +14,14 @@ import type { BudgetLedger, CounterName, PauseInfo } from '../budgets/types.js';
 import { calendarWindow, ledgerKey, windowRef } from '../budgets/window.js';
 import { createSpanLedger, defaultPauser, type SpanLedger } from '../ledger.js';
 import { ENV, ledgerOptionsFromEnv } from '../node/env.js';
-import { type CliIO, EXIT, parseInstant, requireString, UsageError } from './args.js';
+import {
+  type CliIO,
+  EXIT,
+  parseCommandLine,
+  parseInstant,
+  requireString,
+  UsageError,
+} from './args.js';
 
 /** Help text of `spanledger budgets`. */
 export const BUDGETS_USAGE = `Usage: spanledger budgets status [BUDGET] [--dimension K=V]... [--at DATE] [--json]
@@ -70,11 +76,7 @@ const OPTIONS = {
 } as const;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCommandLine(argv, OPTIONS, true);
 }
 
 type Values = ReturnType<typeof parse>['values'];

@@ -2,7 +2,6 @@
  * `spanledger price`: price one model call from the command line, with the same engine (and the
  * same prices file) the span processor uses, so "what would this call cost?" has one answer.
  */
-import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config.js';
 import {
   PriceBook,
@@ -11,7 +10,15 @@ import {
   type UsageRecord,
 } from '../pricing/price-book.js';
 import { callProvider } from '../usage/normalize.js';
-import { type CliIO, EXIT, parseCount, parseInstant, requireString, UsageError } from './args.js';
+import {
+  type CliIO,
+  EXIT,
+  parseCommandLine,
+  parseCount,
+  parseInstant,
+  requireString,
+  UsageError,
+} from './args.js';
 
 /** Help text of `spanledger price`. */
 export const PRICE_USAGE = `Usage: spanledger price --model M [--provider P] --input N --output N [options]
@@ -87,18 +94,7 @@ export function parsePriceArgs(
   argv: string[],
   now: () => Date = () => new Date(),
 ): PriceRequest | 'help' {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    // parseArgs' messages name the flag ("Unknown option '--inptu'"): pass them on as usage errors.
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseCommandLine(argv, OPTIONS, false);
   if (values.help) return 'help';
 
   const model = requireString('model', values.model);

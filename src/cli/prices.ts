@@ -3,13 +3,19 @@
  * (why a span cost what it did), and what each entry of a prices file resolves to, with the same
  * price book the span processor uses.
  */
-import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config.js';
 import type { Rate } from '../pricing/catalog.js';
 import { alternativeLabel } from '../pricing/config.js';
 import { PriceBook, type PriceCard } from '../pricing/price-book.js';
 import { callProvider } from '../usage/normalize.js';
-import { type CliIO, EXIT, parseInstant, requireString, UsageError } from './args.js';
+import {
+  type CliIO,
+  EXIT,
+  parseCommandLine,
+  parseInstant,
+  requireString,
+  UsageError,
+} from './args.js';
 
 /** Help text of `spanledger prices`. */
 export const PRICES_USAGE = `Usage: spanledger prices show MODEL [--provider P] [--at DATE] [--prices FILE] [--json]
@@ -46,11 +52,7 @@ const OPTIONS = {
 } as const;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCommandLine(argv, OPTIONS, true);
 }
 
 /** A rate: flat, or the base and each tier (chosen by the request's total input tokens). */
