@@ -419,8 +419,10 @@ describe('RedisLedger on a Redis Cluster: the master of a budget’s slot crashe
     // settled. Lost: only writes the dead master acknowledged but had not replicated.
     expect(run.lost).toBeGreaterThanOrEqual(-1e-9);
     expect(run.lost).toBeLessThanOrEqual(IN_FLIGHT);
-    // The overshoot bound of fail-closed: the limit, plus what asynchronous replication lost.
-    expect(run.spent).toBeLessThanOrEqual(run.limit + run.lost + 1e-9);
+    // The overshoot bound of fail-closed: the limit, plus what asynchronous replication lost:
+    // spend (`lost`) and reservations the dead master had acknowledged, which the promoted
+    // replica hands out again (at most one per call in flight; seen once as $8.0058 of $8).
+    expect(run.spent).toBeLessThanOrEqual(run.limit + run.lost + IN_FLIGHT + 1e-9);
     // A reservation whose reply the crash cut off stays held until the window expires (safe
     // side): at most one per loop.
     expect(run.reserved).toBeLessThanOrEqual(IN_FLIGHT + 1e-9);
