@@ -19,8 +19,9 @@
       provider: 'gen_ai_provider_name',
       model: 'gen_ai_request_model',
       tokenType: 'gen_ai_token_type',
-      budget: 'spanledger_budget',
-      window: 'spanledger_budget_window',
+      // The budget metrics label by the budget's name and window (src/metrics/budget-metrics.ts).
+      budget: 'budget',
+      window: 'window',
     },
 
     // Dashboards.
@@ -34,6 +35,10 @@
     timezone: 'utc',
     // The value a dashboard filter takes for "no value": spans without a team are shown as this.
     unallocatedLabel: 'unallocated',
+    // Agent cost per trace: the Tempo table lists runs costing more than this (USD).
+    expensiveTraceUsd: 1,
+    // Budgets: the spend rate (and time to exhaustion) is the slope of the spent gauge over this.
+    budgetBurnWindow: '1h',
 
     // Alerts.
     alertRunbookUrlBase: 'https://github.com/spanledger/spanledger/blob/main/docs/dashboards.md#',

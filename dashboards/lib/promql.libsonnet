@@ -1,0 +1,44 @@
+// PromQL building blocks. Money over a time range is increase(...[$__range]) (what the selected
+// range cost, never a counter's lifetime value); rates use $__rate_interval, which Grafana keeps
+// at least four scrape intervals wide.
+{
+  // The dashboard variable that filters a dimension, by the dimension's name in _config.labels.
+  variables:: {
+    service: 'service',
+    team: 'team',
+    costCenter: 'cost_center',
+    tenant: 'tenant',
+    useCase: 'use_case',
+    agent: 'agent',
+    model: 'model',
+    provider: 'provider',
+    budget: 'budget',
+  },
+
+  // The matchers of a selector, without braces: _config.selector, a regex matcher per filter
+  // (label=~"$variable") and `extra` (a matcher string or a list of them), comma separated.
+  matchers(config, filters=[], extra=[])::
+    local extras = if std.isString(extra) then [extra] else extra;
+    std.join(',', std.filter(
+      function(m) m != '',
+      [config.selector]
+      + [config.labels[f] + '=~"$' + $.variables[f] + '"' for f in filters]
+      + extras,
+    )),
+
+  // A series selector: metric{matchers}.
+  selector(metric, config, filters=[], extra=[]):: metric + '{' + $.matchers(config, filters, extra) + '}',
+
+  // Per-second rate of a counter over $__rate_interval.
+  rate(metric, config, filters=[], extra=[])::
+    'rate(' + $.selector(metric, config, filters, extra) + '[$__rate_interval])',
+
+  // What a counter grew by over the dashboard's time range ($__range): money over the range.
+  increaseRange(metric, config, filters=[], extra=[])::
+    'increase(' + $.selector(metric, config, filters, extra) + '[$__range])',
+
+  // sum by (labels) (expr); `by` is a list of label names (empty: one total).
+  sumBy(by, expr)::
+    if std.length(by) == 0 then 'sum(' + expr + ')'
+    else 'sum by (' + std.join(', ', by) + ') (' + expr + ')',
+}
