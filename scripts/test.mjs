@@ -3,7 +3,7 @@
  * `npm test`: every check, in order, from a fresh clone after `npm ci`:
  *   typecheck (tsc) → lint (biome) → build (tsup) → package linters (publint, attw)
  *   → provision the OpenTelemetry Collector and Prometheus 3 (scripts/collector.mjs: Go builds,
- *     cached outside the clone)
+ *     cached outside the clone), and jsonnet (scripts/dashboards.mjs)
  *   → the whole vitest suite on Node 24 LTS against OpenTelemetry JS 3.x (the repository's own
  *     node_modules, which needs Node >= 22.15)
  *   → the whole suite again on this machine's Node (20) against OpenTelemetry JS 2.x.
@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCollector, ensurePrometheus } from './collector.mjs';
+import { ensureJsonnet } from './dashboards.mjs';
 import {
   ensureNode24,
   ensureOtel2,
@@ -182,6 +183,13 @@ phase('provision: OpenTelemetry Collector and Prometheus 3 (Go builds, cached)',
   for (const b of built) console.log(b.path ?? `not built: ${b.reason}`);
   const failed = built.filter((b) => b.path === undefined);
   return failed.length === 0 ? true : missing(failed.map((b) => b.reason).join('; '));
+});
+// jsonnet (go-jsonnet, seconds to install) renders and checks the dashboards mixin in
+// test/dashboards/render.test.ts.
+phase('provision: jsonnet, jsonnetfmt, jsonnet-lint (go install, cached)', () => {
+  const jsonnet = ensureJsonnet();
+  console.log(jsonnet.path ?? `not installed: ${jsonnet.reason}`);
+  return jsonnet.path ? true : missing(jsonnet.reason);
 });
 phase('tests: whole suite on Node 24, OpenTelemetry 3.x', () => {
   if (process.platform !== 'linux' || process.arch !== 'x64') {

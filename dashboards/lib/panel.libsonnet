@@ -55,8 +55,15 @@ local base(type, title, targets, unit, description, w, h) = {
 
   // A table. Prometheus instant queries in table format are merged into one row per label set
   // (several queries become columns); `columns` renames their value columns
-  // ({ 'Value #A': 'Spent' }) and `hide` drops columns (Time, ...).
-  table(title, targets, unit, description='', w=24, h=8, columns={}, hide=['Time'], sortBy=null):: base('table', title, targets, unit, description, w, h) {
+  // ({ 'Value #A': 'Spent' }), `hide` drops columns (Time, ...) and `columnUnits` gives a
+  // column (by its new name) a unit other than the table's ({ Used: 'percentunit' }).
+  table(title, targets, unit, description='', w=24, h=8, columns={}, hide=['Time'], sortBy=null, columnUnits={}):: base('table', title, targets, unit, description, w, h) {
+    fieldConfig+: {
+      overrides: [
+        { matcher: { id: 'byName', options: c }, properties: [{ id: 'unit', value: columnUnits[c] }] }
+        for c in std.objectFields(columnUnits)
+      ],
+    },
     options: {
       showHeader: true,
       cellHeight: 'sm',
