@@ -77,7 +77,8 @@ function output(cmd, args) {
 /** 2-space JSON with a trailing newline, as the rendered dashboards are committed. */
 const json = (value) => `${JSON.stringify(value, null, 2)}\n`;
 
-const HEADER = '# Rendered from dashboards/ by `npm run dashboards`: edit the jsonnet, not this file.\n';
+const HEADER =
+  '# Rendered from dashboards/ by `npm run dashboards`: edit the jsonnet, not this file.\n';
 
 /** The rendered files of the mixin, by path relative to `dashboards/rendered/`. */
 export function renderMixin(jsonnet) {

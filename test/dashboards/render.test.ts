@@ -91,16 +91,23 @@ describe('every dashboard', () => {
         type: 'datasource',
         query: 'prometheus',
       });
-      expect(vars.get('tempo_datasource'), file).toMatchObject({ type: 'datasource', query: 'tempo' });
+      expect(vars.get('tempo_datasource'), file).toMatchObject({
+        type: 'datasource',
+        query: 'tempo',
+      });
       for (const v of d.templating.list.filter((x) => x.type === 'query')) {
         expect(v, `${file} $${v.name}`).toMatchObject({ multi: true, includeAll: true });
       }
       for (const panel of d.panels) {
         for (const target of panel.targets ?? []) {
           const want =
-            target.datasource.type === 'prometheus' ? '${prometheus_datasource}' : '${tempo_datasource}';
+            target.datasource.type === 'prometheus'
+              ? '${prometheus_datasource}'
+              : '${tempo_datasource}';
           expect(target.datasource.uid, `${file}: ${panel.title}`).toBe(want);
-          expect(['prometheus', 'tempo'], `${file}: ${panel.title}`).toContain(target.datasource.type);
+          expect(['prometheus', 'tempo'], `${file}: ${panel.title}`).toContain(
+            target.datasource.type,
+          );
         }
       }
     }
@@ -134,7 +141,10 @@ describe('every dashboard', () => {
           if (fn === 'increase') {
             expect(window, where).toBe('$__range');
             // Money over the range is one figure: an instant query.
-            expect(panel.targets?.every((t) => t.instant), where).toBe(true);
+            expect(
+              panel.targets?.every((t) => t.instant),
+              where,
+            ).toBe(true);
             increases++;
           }
         }

@@ -57,7 +57,13 @@ export interface Dashboard {
   title: string;
   schemaVersion: number;
   templating: {
-    list: Array<{ name: string; type: string; query: unknown; multi?: boolean; includeAll?: boolean }>;
+    list: Array<{
+      name: string;
+      type: string;
+      query: unknown;
+      multi?: boolean;
+      includeAll?: boolean;
+    }>;
   };
   panels: Panel[];
 }
