@@ -503,15 +503,13 @@ export class CostProcessor implements SpanProcessor {
     if (cost.reason !== undefined) out.set(A.ATTR_COST_UNPRICED_REASON, cost.reason);
     if (cost.quantity !== undefined) out.set(A.ATTR_USAGE_QUANTITY, cost.quantity);
     if (cost.unit !== undefined) out.set(A.ATTR_USAGE_UNIT, cost.unit);
-    if (cost.estimatedUsd !== undefined)
-      out.set(A.ATTR_COST_ESTIMATED_USD, cost.estimatedUsd);
+    if (cost.estimatedUsd !== undefined) out.set(A.ATTR_COST_ESTIMATED_USD, cost.estimatedUsd);
     const p = cost.price;
     if (p !== undefined) {
       if (p.provider !== undefined) out.set(A.ATTR_PRICING_PROVIDER, p.provider);
       if (p.model !== undefined) out.set(A.ATTR_PRICING_MODEL, p.model);
       if (p.catalog !== undefined) out.set(A.ATTR_PRICING_CATALOG, p.catalog);
-      if (p.serviceTier !== undefined)
-        out.set(A.ATTR_PRICING_SERVICE_TIER, p.serviceTier);
+      if (p.serviceTier !== undefined) out.set(A.ATTR_PRICING_SERVICE_TIER, p.serviceTier);
       if (p.match !== undefined) out.set(A.ATTR_PRICING_MATCH, p.match);
       // The breakdown describes the local estimate; on provider-priced spans it would not add up
       // to spanledger.cost.usd, so it is left off there (the estimate total is kept instead).
@@ -519,10 +517,8 @@ export class CostProcessor implements SpanProcessor {
       if (b !== undefined && cost.source !== 'provider' && cost.status !== 'unpriced') {
         out.set(A.ATTR_COST_INPUT_USD, b.inputUsd);
         out.set(A.ATTR_COST_OUTPUT_USD, b.outputUsd);
-        if (b.cacheReadUsd !== undefined)
-          out.set(A.ATTR_COST_CACHE_READ_USD, b.cacheReadUsd);
-        if (b.cacheWriteUsd !== undefined)
-          out.set(A.ATTR_COST_CACHE_WRITE_USD, b.cacheWriteUsd);
+        if (b.cacheReadUsd !== undefined) out.set(A.ATTR_COST_CACHE_READ_USD, b.cacheReadUsd);
+        if (b.cacheWriteUsd !== undefined) out.set(A.ATTR_COST_CACHE_WRITE_USD, b.cacheWriteUsd);
       }
       if (p.cacheSavingsUsd !== undefined && cost.status !== 'unpriced') {
         out.set(A.ATTR_COST_CACHE_SAVINGS_USD, p.cacheSavingsUsd);
