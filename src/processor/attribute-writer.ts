@@ -1,8 +1,8 @@
 /**
  * How the processor writes its attributes on a span. `Span.setAttribute` validates every value
- * (in `sdk-trace` 3.x an options object and a `WeakSet` per call), about 17 µs of the 43 µs
- * `onEnding` costs on a real OpenAI chat call (docs/performance.md, "2026-11-30: attributes
- * written without the SDK's validation"). spanledger writes only values it built itself (finite
+ * (in `sdk-trace` 3.x an options object and a `WeakSet` per call): on a real OpenAI chat call
+ * about a third of what `onEnding` cost (docs/performance.md, subsection "Attributes written
+ * without the SDK's validation"). spanledger writes only values it built itself (finite
  * numbers, short strings, arrays of them), so on an SDK span it stores them as the SDK would,
  * straight into the span's `attributes`, keeping the SDK's attribute count. Whatever the SDK
  * would do differently (drop a key at the count limit, truncate a string over the length limit,

@@ -5,7 +5,8 @@
  * `droppedAttributesCount` and dropped-attributes metric at the count limit, the same truncation
  * under a value length limit. Each scenario runs twice on real SDK spans, once as shipped and
  * once with every write forced through `setAttribute`, and the exports are compared. Runs on
- * both SDK lines (docs/performance.md, "attributes written without the SDK's validation").
+ * both SDK lines (docs/performance.md, subsection "Attributes written without the SDK's
+ * validation").
  */
 import { type Attributes, context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
