@@ -11,6 +11,7 @@ local p = import '../rules/promql.libsonnet';
     local sev = c.alertSeverity,
     local budget = p.budgetLabels(c),
     local v = function(label) '{{ $labels.%s }}' % label,
+    local n = p.num,
 
     // One alerting rule: the runbook link is the base plus the name in lower case (the anchor of
     // its docs/alerts.md heading).
@@ -34,10 +35,10 @@ local p = import '../rules/promql.libsonnet';
 
     local burn(name, b) = alert(
       name,
-      'spanledger_budget:spent_usd:burn_rate%s > %s\nand\nspanledger_budget:spent_usd:burn_rate%s > %s' % [b.long, b.factor, b.short, b.factor],
+      'spanledger_budget:spent_usd:burn_rate%s > %s\nand\nspanledger_budget:spent_usd:burn_rate%s > %s' % [b.long, n(b.factor), b.short, n(b.factor)],
       b.severity,
-      'A budget is burning %s times faster than even spending.' % b.factor,
-      'Budget %s (window %s) of %s spent at {{ $value | humanize }} times its even rate over the last %s (and over %s above %s times): at this pace it runs out before its window ends.' % [v(l.budget), v(l.window), v(l.service), b.long, b.short, b.factor],
+      'A budget is burning %s times faster than even spending.' % n(b.factor),
+      'Budget %s (window %s) of %s spent at {{ $value | humanize }} times its even rate over the last %s (and over %s above %s times): at this pace it runs out before its window ends.' % [v(l.budget), v(l.window), v(l.service), b.long, b.short, n(b.factor)],
       if b.severity == 'critical' then '2m' else '15m',
     ),
 
@@ -46,13 +47,13 @@ local p = import '../rules/promql.libsonnet';
 
     local bounds = p.traceCostBuckets,
     assert std.member(bounds, c.runawayTraceUsd) :
-           '_config.runawayTraceUsd must be a bucket bound of spanledger.trace.cost.usd (%s), got %s' % [std.join(', ', [std.toString(b) for b in bounds]), c.runawayTraceUsd],
+           '_config.runawayTraceUsd must be a bucket bound of spanledger.trace.cost.usd (%s), got %s' % [std.join(', ', [n(b) for b in bounds]), n(c.runawayTraceUsd)],
     local runLabels = [l.service, l.team, l.useCase, l.agent],
     local runs(series) = 'sum %s (%s)' % [p.by(runLabels), increaseWithNew(series, c.runawayTraceWindow)],
 
     local useCaseNames = std.objectFields(c.useCases),
     // A use case's fixed monthly costs as a PromQL sum (PromQL adds them: no float printed here).
-    local fixedMonthly(u) = [std.toString(x) for x in std.objectValues(std.get(u, 'fixedMonthlyUsd', {}))],
+    local fixedMonthly(u) = [n(x) for x in std.objectValues(std.get(u, 'fixedMonthlyUsd', {}))],
     local useCaseKill(name) =
       local u = c.useCases[name];
       local m = sel([l.useCase + '=' + std.escapeStringJson(name)]);
@@ -73,8 +74,8 @@ local p = import '../rules/promql.libsonnet';
           w: c.useCaseRatioWindow,
           // USD per second: a month of 365.25 / 12 days.
           fixed: if fixed == [] then '' else ' + (%s) / 2629800' % std.join(' + ', fixed),
-          ratio: u.killRatio,
-          roi: u.targetRoi,
+          ratio: n(u.killRatio),
+          roi: n(u.targetRoi),
         },
         sev.useCaseKill,
         'Use case %s has stayed under its kill criterion for %s.' % [name, u.killPeriod],
@@ -82,8 +83,8 @@ local p = import '../rules/promql.libsonnet';
           name,
           if fixed == [] then '' else ' and fixed costs',
           c.useCaseRatioWindow,
-          u.killRatio,
-          u.targetRoi,
+          n(u.killRatio),
+          n(u.targetRoi),
           u.killPeriod,
           std.get(u, 'reviewDate', 'no date set'),
         ],
@@ -131,10 +132,10 @@ local p = import '../rules/promql.libsonnet';
               > %(factor)s * sum %(by)s (increase(spanledger_cost_usd_total%(sel)s[1h] offset 1w))
               and
               spanledger_job:cost_usd:increase1h >= %(min)s
-            ||| % { factor: c.spendAnomalyFactor, by: p.by([l.service]), sel: sel(), min: c.spendAnomalyMinUsdPerHour },
+            ||| % { factor: n(c.spendAnomalyFactor), by: p.by([l.service]), sel: sel(), min: n(c.spendAnomalyMinUsdPerHour) },
             sev.spendAnomaly,
             'Spend is far above the same hour last week.',
-            '%s spent {{ $value | printf "%%.2f" }} USD in the last hour, over %s times the same hour a week ago.' % [v(l.service), c.spendAnomalyFactor],
+            '%s spent {{ $value | printf "%%.2f" }} USD in the last hour, over %s times the same hour a week ago.' % [v(l.service), n(c.spendAnomalyFactor)],
             '15m',
           ),
           alert(
@@ -144,8 +145,8 @@ local p = import '../rules/promql.libsonnet';
               runs('spanledger_trace_cost_usd_bucket%s' % sel([p.leMatcher(c.runawayTraceUsd)])),
             ],
             sev.runawayTrace,
-            'Runs cost more than %s USD each.' % c.runawayTraceUsd,
-            'Runs of %s (team %s, use case %s, agent %s) cost more than %s USD each in the last %s.' % [v(l.service), v(l.team), v(l.useCase), v(l.agent), c.runawayTraceUsd, c.runawayTraceWindow],
+            'Runs cost more than %s USD each.' % n(c.runawayTraceUsd),
+            'Runs of %s (team %s, use case %s, agent %s) cost more than %s USD each in the last %s.' % [v(l.service), v(l.team), v(l.useCase), v(l.agent), n(c.runawayTraceUsd), c.runawayTraceWindow],
           ),
         ],
       },
@@ -154,7 +155,7 @@ local p = import '../rules/promql.libsonnet';
         rules: [
           alert(
             'SpanledgerUnpricedUsage',
-            'spanledger_job:llm_operations_unpriced:rate%s / spanledger_job:llm_operations:rate%s > %s' % [c.unpricedFor, c.unpricedFor, c.unpricedRatio],
+            'spanledger_job:llm_operations_unpriced:rate%s / spanledger_job:llm_operations:rate%s > %s' % [c.unpricedFor, c.unpricedFor, n(c.unpricedRatio)],
             sev.unpricedUsage,
             'LLM calls have no price: their cost is missing.',
             '{{ $value | humanizePercentage }} of the LLM operations of %s had no price over the last %s.' % [v(l.service), c.unpricedFor],
@@ -162,7 +163,7 @@ local p = import '../rules/promql.libsonnet';
           ),
           alert(
             'SpanledgerApproximatePricing',
-            'spanledger_job:llm_operations_approximate:rate%s / spanledger_job:llm_operations:rate%s > %s' % [c.unpricedFor, c.unpricedFor, c.unpricedRatio],
+            'spanledger_job:llm_operations_approximate:rate%s / spanledger_job:llm_operations:rate%s > %s' % [c.unpricedFor, c.unpricedFor, n(c.unpricedRatio)],
             sev.approximatePricing,
             'LLM calls are priced from an approximate model match.',
             '{{ $value | humanizePercentage }} of the LLM operations of %s were priced from a catalog entry matched by prefix or substring over the last %s.' % [v(l.service), c.unpricedFor],

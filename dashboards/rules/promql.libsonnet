@@ -7,6 +7,10 @@
     local all = [m for m in matchers + [c.selector] if m != ''];
     if all == [] then '' else '{' + std.join(',', all) + '}',
 
+  // A number as PromQL and annotations should read it: 15 significant digits, so a knob of 0.6
+  // is written 0.6 (jsonnet's own 17 digits would write 0.59999999999999998).
+  num(x):: std.format('%.15g', x),
+
   // 'by (a, b)' from label names.
   by(labels):: 'by (' + std.join(', ', labels) + ')',
 
@@ -41,6 +45,6 @@
   // An `le` matcher for a bucket bound. Prometheus 3 stores scraped integer bounds as "5.0",
   // other paths may keep "5": both match.
   leMatcher(bound)::
-    local s = std.toString(bound);
+    local s = self.num(bound);
     'le=~"' + (if std.length(std.findSubstr('.', s)) == 0 then s + '|' + s + '\\\\.0' else std.strReplace(s, '.', '\\\\.')) + '"',
 }

@@ -11,8 +11,8 @@
         reviewDate: '2027-03-31',
         killRatio: 0.5,
         killPeriod: '2h',
-        // 1314.9 USD a month is 0.0005 USD per second (a month of 2629800 s).
-        fixedMonthlyUsd: { platform: 1000, governance: 314.9 },
+        // 1314.5 USD a month: 0.000499847... USD per second (a month of 2629800 s).
+        fixedMonthlyUsd: { platform: 1000, governance: 314.5 },
       },
     },
   },
