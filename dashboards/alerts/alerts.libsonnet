@@ -93,7 +93,7 @@ local p = import '../rules/promql.libsonnet';
 
     groups+: [
       {
-        name: 'spanledger-budgets',
+        name: 'spanledger-budget-alerts',
         rules: [
           burn('SpanledgerBudgetBurnRateFast', c.budgetBurnRateFast),
           burn('SpanledgerBudgetBurnRateSlow', c.budgetBurnRateSlow),
@@ -123,7 +123,7 @@ local p = import '../rules/promql.libsonnet';
         ],
       },
       {
-        name: 'spanledger-spend',
+        name: 'spanledger-spend-alerts',
         rules: [
           alert(
             'SpanledgerSpendAnomaly',
@@ -151,7 +151,7 @@ local p = import '../rules/promql.libsonnet';
         ],
       },
       {
-        name: 'spanledger-pricing',
+        name: 'spanledger-pricing-alerts',
         rules: [
           alert(
             'SpanledgerUnpricedUsage',
@@ -184,7 +184,7 @@ local p = import '../rules/promql.libsonnet';
       },
     ] + (
       if useCaseNames == [] then []
-      else [{ name: 'spanledger-use-cases', rules: [useCaseKill(n) for n in useCaseNames] }]
+      else [{ name: 'spanledger-use-case-alerts', rules: [useCaseKill(n) for n in useCaseNames] }]
     ),
   },
 }
