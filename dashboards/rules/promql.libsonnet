@@ -19,7 +19,7 @@
   // per-process ledgers, whose limits apply per process).
   budgetLabels(c):: [c.labels.service, c.labels.budget, c.labels.window],
 
-  // Calendar windows and their length in seconds. The window label is `<period>@<time zone>`
+  // Calendar windows and what divides a limit by their length in seconds. The window label is `<period>@<time zone>`
   // (src/budgets/signals.ts windowLabel); a month is as long as the current month (UTC), a
   // quarter and a year their average (365.25 / 4 and 365.25 days). Rolling windows
   // (`rolling:<ms>ms`) have no burn rate: their spend gauge also falls as buckets expire.
