@@ -19,7 +19,8 @@
       provider: 'gen_ai_provider_name',
       model: 'gen_ai_request_model',
       tokenType: 'gen_ai_token_type',
-      // The budget metrics label by the budget's name and window (src/metrics/budget-metrics.ts).
+      // The budget metrics' own attributes (src/metrics/budget-metrics.ts): budget, window
+      // (`day@UTC`, `month@Europe/Paris`, `rolling:3600000ms`), and kind and action on events.
       budget: 'budget',
       window: 'window',
     },
@@ -41,7 +42,20 @@
     budgetBurnWindow: '1h',
 
     // Alerts.
-    alertRunbookUrlBase: 'https://github.com/spanledger/spanledger/blob/main/docs/dashboards.md#',
+    // Runbook links: this base plus the alert name in lower case (docs/alerts.md has one section
+    // per alert).
+    alertRunbookUrlBase: 'https://github.com/spanledger/spanledger/blob/main/docs/alerts.md#',
+    // Severity label of the alerts whose severity has no knob of its own (the burn rates carry theirs).
+    alertSeverity: {
+      budgetExceeded: 'critical',
+      budgetExceededEvents: 'warning',
+      spendAnomaly: 'warning',
+      runawayTrace: 'warning',
+      unpricedUsage: 'warning',
+      approximatePricing: 'info',
+      costTelemetryAbsent: 'warning',
+      useCaseKill: 'info',
+    },
     // Budget burn rate: fire when the spend rate over both windows would exhaust the budget's
     // window this many times faster than even spending (multi-window, multi-burn-rate).
     budgetBurnRateFast: { factor: 14.4, long: '1h', short: '5m', severity: 'critical' },
@@ -49,13 +63,23 @@
     // Spend anomaly: the last hour's spend against the same hour a week before.
     spendAnomalyFactor: 3,
     spendAnomalyMinUsdPerHour: 1,
-    // Runaway trace: a run costing more than this (a bucket bound of spanledger.trace.cost.usd).
+    // Budget exceeded events (per-run budgets have no spend gauge): counted over this window.
+    budgetEventsWindow: '10m',
+    // Runaway trace: a run costing more than this, counted over runawayTraceWindow. It must be a
+    // bucket bound of the run-cost histogram spanledger.trace.cost.usd: 0.001, 0.01, 0.05, 0.1,
+    // 0.25, 0.5, 1, 2.5, 5, 10, 25 or 100 (rendering fails on any other value).
     runawayTraceUsd: 5,
+    runawayTraceWindow: '10m',
     // Unpriced or approximately priced usage: share of LLM operations over this window.
     unpricedRatio: 0.01,
     unpricedFor: '15m',
-    // No cost telemetry from a job that reported it in the last day.
+    // No cost telemetry for absentFor from a job that reported it within absentLookback.
     absentFor: '30m',
+    absentLookback: '1d',
+
+    // Use-case kill criterion: value / cost (fixed monthly costs included) averaged over this
+    // window, under killRatio x targetRoi for the use case's whole killPeriod (docs/alerts.md).
+    useCaseRatioWindow: '7d',
 
     // Use cases (scorecard and total cost of ownership). Per use case: the value hypothesis it was
     // funded on and the fixed monthly costs that tokens do not show.

@@ -23,6 +23,7 @@ import type { CostMetrics } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
 import { readLlmCall, scanAttributes } from '../usage/normalize.js';
+import { AttributeWriter } from './attribute-writer.js';
 import type { TraceRegistry, TraceState } from './rollup.js';
 import {
   type CostContext,
@@ -156,9 +157,10 @@ export class CostProcessor implements SpanProcessor {
     try {
       const dims = this.attribution?.forSpan(parentContext, settledView(span.resource));
       if (dims !== undefined) {
+        const out = new AttributeWriter(span);
         // Attributes the application set at start win over inherited attribution.
         for (const key in dims) {
-          if (span.attributes[key] === undefined) span.setAttribute(key, dims[key] as string);
+          if (span.attributes[key] === undefined) out.set(key, dims[key] as string);
         }
       }
       const parent = trace.getSpan(parentContext) as (Span & Linked) | undefined;
@@ -189,19 +191,23 @@ export class CostProcessor implements SpanProcessor {
       // account for it: attributes, counts, metrics, the run's rollup and budgets, the subtree,
       // and on the local root the run's totals.
       const cost = this.costOf(span, linked);
+      // Every attribute goes through one writer per span (src/processor/attribute-writer.ts),
+      // made only for spans that get one.
+      let out: AttributeWriter | undefined;
       if (cost !== undefined) {
         if (cost.llmCall) this.markAncestors(linked);
-        this.write(span, cost);
+        out = new AttributeWriter(span);
+        this.write(out, cost);
         this.account(cost);
         const metrics = this.metrics?.();
         metrics?.record(cost, span.attributes, linked[kRoot]?.attributes);
         if (this.ctx.priceBook.routing !== undefined && cost.status === 'priced') {
-          this.counterfactuals(span, cost, linked[kRoot]?.attributes, metrics);
+          this.counterfactuals(span, out, cost, linked[kRoot]?.attributes, metrics);
         }
         this.rollUp(linked, cost);
       }
-      this.addToSubtree(linked, cost);
-      if (linked[kRoot] === undefined) this.closeRun(linked);
+      out = this.addToSubtree(linked, cost, out);
+      if (linked[kRoot] === undefined) this.closeRun(linked, out);
       const lost = span.droppedAttributesCount - droppedBefore;
       if (lost > 0) this.attributesDropped(span, lost);
     } catch (e) {
@@ -210,29 +216,36 @@ export class CostProcessor implements SpanProcessor {
   }
 
   /** Subtree rollup: the span's own cost plus its ended children's subtrees, passed up to its
-   * parent while that is still open. */
-  private addToSubtree(span: Span & Linked, cost: SpanCost | undefined): void {
+   * parent while that is still open. Returns the span's writer (made here when first needed). */
+  private addToSubtree(
+    span: Span & Linked,
+    cost: SpanCost | undefined,
+    out: AttributeWriter | undefined,
+  ): AttributeWriter | undefined {
     const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
     const subtree = own + (span[kSubtree] ?? 0);
     if (subtree > 0) {
-      span.setAttribute(A.ATTR_SUBTREE_COST_USD, subtree);
+      out ??= new AttributeWriter(span);
+      out.set(A.ATTR_SUBTREE_COST_USD, subtree);
       const parent = span[kParent];
       // A parent that already ended is frozen: the trace total still has this cost.
       if (parent !== undefined && !parent.ended) {
         parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
       }
     }
+    return out;
   }
 
   /** The local root ends: write the run's totals on it, record them, and close its state. */
-  private closeRun(root: Span & Linked): void {
+  private closeRun(root: Span & Linked, out: AttributeWriter | undefined): void {
     const state = root[kState];
     if (state === undefined || state.evicted) return;
-    state.writeTo(root);
+    const writer = out ?? new AttributeWriter(root);
+    state.writeTo(writer);
     this.metrics?.()?.recordTrace(state.costUsd, state.status, root.attributes);
     const exceeded = state.exceeded;
     if (exceeded !== undefined && exceeded.size > 0) {
-      root.setAttribute(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
+      writer.set(A.ATTR_BUDGET_EXCEEDED, [...exceeded]);
     }
     this.traces.close(state);
   }
@@ -401,6 +414,7 @@ export class CostProcessor implements SpanProcessor {
    */
   private counterfactuals(
     span: Span,
+    out: AttributeWriter,
     cost: SpanCost,
     root: Attributes | undefined,
     metrics: CostMetrics | undefined,
@@ -444,8 +458,8 @@ export class CostProcessor implements SpanProcessor {
       }
     }
     if (labels !== undefined && costs !== undefined && labels.length > 0) {
-      span.setAttribute(A.ATTR_ALTERNATIVE_MODEL, labels);
-      span.setAttribute(A.ATTR_COST_ALTERNATIVE_USD, costs);
+      out.set(A.ATTR_ALTERNATIVE_MODEL, labels);
+      out.set(A.ATTR_COST_ALTERNATIVE_USD, costs);
     }
   }
 
@@ -478,40 +492,36 @@ export class CostProcessor implements SpanProcessor {
       this.reporter.count(`unpriced.${reasonCode(cost.reason)}`, describe(cost));
   }
 
-  // One setAttribute per key rather than building an object for setAttributes: no allocation
-  // and no second key walk on the hot path.
-  private write(span: Span, cost: SpanCost): void {
-    span.setAttribute(A.ATTR_COST_CATEGORY, cost.category);
+  // One write per key rather than building an object for setAttributes: no allocation and no
+  // second key walk on the hot path.
+  private write(out: AttributeWriter, cost: SpanCost): void {
+    out.set(A.ATTR_COST_CATEGORY, cost.category);
     if (cost.status === undefined) return;
-    span.setAttribute(A.ATTR_COST_STATUS, cost.status);
-    if (cost.costUsd !== undefined) span.setAttribute(A.ATTR_COST_USD, cost.costUsd);
-    if (cost.source !== undefined) span.setAttribute(A.ATTR_COST_SOURCE, cost.source);
-    if (cost.reason !== undefined) span.setAttribute(A.ATTR_COST_UNPRICED_REASON, cost.reason);
-    if (cost.quantity !== undefined) span.setAttribute(A.ATTR_USAGE_QUANTITY, cost.quantity);
-    if (cost.unit !== undefined) span.setAttribute(A.ATTR_USAGE_UNIT, cost.unit);
-    if (cost.estimatedUsd !== undefined)
-      span.setAttribute(A.ATTR_COST_ESTIMATED_USD, cost.estimatedUsd);
+    out.set(A.ATTR_COST_STATUS, cost.status);
+    if (cost.costUsd !== undefined) out.set(A.ATTR_COST_USD, cost.costUsd);
+    if (cost.source !== undefined) out.set(A.ATTR_COST_SOURCE, cost.source);
+    if (cost.reason !== undefined) out.set(A.ATTR_COST_UNPRICED_REASON, cost.reason);
+    if (cost.quantity !== undefined) out.set(A.ATTR_USAGE_QUANTITY, cost.quantity);
+    if (cost.unit !== undefined) out.set(A.ATTR_USAGE_UNIT, cost.unit);
+    if (cost.estimatedUsd !== undefined) out.set(A.ATTR_COST_ESTIMATED_USD, cost.estimatedUsd);
     const p = cost.price;
     if (p !== undefined) {
-      if (p.provider !== undefined) span.setAttribute(A.ATTR_PRICING_PROVIDER, p.provider);
-      if (p.model !== undefined) span.setAttribute(A.ATTR_PRICING_MODEL, p.model);
-      if (p.catalog !== undefined) span.setAttribute(A.ATTR_PRICING_CATALOG, p.catalog);
-      if (p.serviceTier !== undefined)
-        span.setAttribute(A.ATTR_PRICING_SERVICE_TIER, p.serviceTier);
-      if (p.match !== undefined) span.setAttribute(A.ATTR_PRICING_MATCH, p.match);
+      if (p.provider !== undefined) out.set(A.ATTR_PRICING_PROVIDER, p.provider);
+      if (p.model !== undefined) out.set(A.ATTR_PRICING_MODEL, p.model);
+      if (p.catalog !== undefined) out.set(A.ATTR_PRICING_CATALOG, p.catalog);
+      if (p.serviceTier !== undefined) out.set(A.ATTR_PRICING_SERVICE_TIER, p.serviceTier);
+      if (p.match !== undefined) out.set(A.ATTR_PRICING_MATCH, p.match);
       // The breakdown describes the local estimate; on provider-priced spans it would not add up
       // to spanledger.cost.usd, so it is left off there (the estimate total is kept instead).
       const b = p.breakdown;
       if (b !== undefined && cost.source !== 'provider' && cost.status !== 'unpriced') {
-        span.setAttribute(A.ATTR_COST_INPUT_USD, b.inputUsd);
-        span.setAttribute(A.ATTR_COST_OUTPUT_USD, b.outputUsd);
-        if (b.cacheReadUsd !== undefined)
-          span.setAttribute(A.ATTR_COST_CACHE_READ_USD, b.cacheReadUsd);
-        if (b.cacheWriteUsd !== undefined)
-          span.setAttribute(A.ATTR_COST_CACHE_WRITE_USD, b.cacheWriteUsd);
+        out.set(A.ATTR_COST_INPUT_USD, b.inputUsd);
+        out.set(A.ATTR_COST_OUTPUT_USD, b.outputUsd);
+        if (b.cacheReadUsd !== undefined) out.set(A.ATTR_COST_CACHE_READ_USD, b.cacheReadUsd);
+        if (b.cacheWriteUsd !== undefined) out.set(A.ATTR_COST_CACHE_WRITE_USD, b.cacheWriteUsd);
       }
       if (p.cacheSavingsUsd !== undefined && cost.status !== 'unpriced') {
-        span.setAttribute(A.ATTR_COST_CACHE_SAVINGS_USD, p.cacheSavingsUsd);
+        out.set(A.ATTR_COST_CACHE_SAVINGS_USD, p.cacheSavingsUsd);
       }
     }
     if (
@@ -521,9 +531,9 @@ export class CostProcessor implements SpanProcessor {
       // Never overwrite an emitter's own semconv cost (it is the reported cost we used).
       cost.llmCall.reportedCostKey !== A.ATTR_GEN_AI_USAGE_COST_AMOUNT
     ) {
-      span.setAttribute(A.ATTR_GEN_AI_USAGE_COST_AMOUNT, cost.costUsd);
-      span.setAttribute(A.ATTR_GEN_AI_USAGE_COST_CURRENCY, 'USD');
-      span.setAttribute(A.ATTR_GEN_AI_USAGE_COST_SOURCE, cost.source ?? 'catalog');
+      out.set(A.ATTR_GEN_AI_USAGE_COST_AMOUNT, cost.costUsd);
+      out.set(A.ATTR_GEN_AI_USAGE_COST_CURRENCY, 'USD');
+      out.set(A.ATTR_GEN_AI_USAGE_COST_SOURCE, cost.source ?? 'catalog');
     }
   }
 }

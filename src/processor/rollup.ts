@@ -11,6 +11,7 @@ import type { RunBudgetState } from '../budgets/engine.js';
 import type { RepeatCounter } from '../budgets/fingerprint.js';
 import type { CostCategory, RunCostStatus } from '../semconv.js';
 import * as A from '../semconv.js';
+import type { AttributeSink } from './attribute-writer.js';
 
 // Built once: a template string per category per root would allocate on the span path.
 const CATEGORY_COST_KEYS = Object.fromEntries(
@@ -68,24 +69,24 @@ export class TraceState implements RunBudgetState {
     readonly createdMs: number,
   ) {}
 
-  /** Write the rollup attributes (docs/conventions.md) on the local root (one call per key: no
-   * intermediate object on the span path). */
-  writeTo(span: { setAttribute(key: string, value: number | string): unknown }): void {
-    span.setAttribute(A.ATTR_TRACE_COST_USD, this.costUsd);
-    span.setAttribute(A.ATTR_TRACE_COST_STATUS, this.status);
+  /** Write the rollup attributes (docs/conventions.md) on the local root, through its writer
+   * (one call per key: no intermediate object on the span path). */
+  writeTo(out: AttributeSink): void {
+    out.set(A.ATTR_TRACE_COST_USD, this.costUsd);
+    out.set(A.ATTR_TRACE_COST_STATUS, this.status);
     for (const c of A.COST_CATEGORIES) {
       const v = this.byCategory[c];
-      if (v !== 0) span.setAttribute(CATEGORY_COST_KEYS[c], v);
+      if (v !== 0) out.set(CATEGORY_COST_KEYS[c], v);
     }
-    span.setAttribute(A.ATTR_TRACE_LLM_CALLS, this.llmCalls);
-    span.setAttribute(A.ATTR_TRACE_TOOL_CALLS, this.toolCalls);
-    span.setAttribute(A.ATTR_TRACE_RETRIEVALS, this.retrievals);
-    span.setAttribute(A.ATTR_TRACE_EVALUATIONS, this.evaluations);
-    span.setAttribute(A.ATTR_TRACE_INPUT_TOKENS, this.inputTokens);
-    span.setAttribute(A.ATTR_TRACE_OUTPUT_TOKENS, this.outputTokens);
-    span.setAttribute(A.ATTR_TRACE_CACHE_READ_TOKENS, this.cacheReadTokens);
-    span.setAttribute(A.ATTR_TRACE_UNPRICED_SPANS, this.unpricedSpans);
-    span.setAttribute(A.ATTR_TRACE_FAILED_COST_USD, this.failedCostUsd);
+    out.set(A.ATTR_TRACE_LLM_CALLS, this.llmCalls);
+    out.set(A.ATTR_TRACE_TOOL_CALLS, this.toolCalls);
+    out.set(A.ATTR_TRACE_RETRIEVALS, this.retrievals);
+    out.set(A.ATTR_TRACE_EVALUATIONS, this.evaluations);
+    out.set(A.ATTR_TRACE_INPUT_TOKENS, this.inputTokens);
+    out.set(A.ATTR_TRACE_OUTPUT_TOKENS, this.outputTokens);
+    out.set(A.ATTR_TRACE_CACHE_READ_TOKENS, this.cacheReadTokens);
+    out.set(A.ATTR_TRACE_UNPRICED_SPANS, this.unpricedSpans);
+    out.set(A.ATTR_TRACE_FAILED_COST_USD, this.failedCostUsd);
   }
 }
 
