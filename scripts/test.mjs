@@ -3,7 +3,7 @@
  * `npm test`: every check, in order, from a fresh clone after `npm ci`:
  *   typecheck (tsc) → lint (biome) → build (tsup) → package linters (publint, attw)
  *   → provision the OpenTelemetry Collector and Prometheus 3 (scripts/collector.mjs: Go builds,
- *     cached outside the clone) and Chromium (scripts/chromium.mjs: Debian's package)
+ *     cached outside the clone)
  *   → the whole vitest suite on Node 24 LTS against OpenTelemetry JS 3.x (the repository's own
  *     node_modules, which needs Node >= 22.15)
  *   → the whole suite again on this machine's Node (20) against OpenTelemetry JS 2.x.
@@ -17,8 +17,8 @@
  *
  * Every phase runs even if an earlier one failed (phases that need the build are reported as
  * failed when it did not succeed); the exit code is non-zero if any phase failed.
- * Under CI=true a missing component (Node 24, the 2.x install, the collector, Chromium) fails;
- * locally it is skipped with a warning.
+ * Under CI=true a missing component (Node 24, the 2.x install, the collector, Chromium for the
+ * HTML report's test: scripts/chromium.mjs) fails; locally it is skipped with a warning.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
