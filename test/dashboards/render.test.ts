@@ -4,19 +4,27 @@
  * rules its users rely on: stable uids, the two data source variables, queries through them,
  * units on every figure, rates over $__rate_interval and money over the selected range.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { extractSnippets } from '../docs/extract.js';
 import {
   type Dashboard,
   ensureJsonnet,
   formatProblems,
   type JsonnetTools,
   lintProblems,
+  MIXIN_DIR,
   promExpressions,
   renderDashboards,
   staleFiles,
 } from '../support/dashboards.js';
 import { isCI } from '../support/tools.js';
 
+const ROOT = resolve(import.meta.dirname, '..', '..');
 let tools: JsonnetTools;
 let dashboards: Map<string, Dashboard>;
 
@@ -42,6 +50,8 @@ const COUNTER = /\bspanledger_\w+_(?:total|bucket|sum|count)\b/;
 const RANGE_FN = /\b(rate|irate|increase|deriv)\(\s*\w+(?:\{[^}]*\})?\[([^\]]+)\]\)/g;
 // A money series: a USD counter, the run-cost histogram's buckets or sum, a USD gauge.
 const MONEY = /\bspanledger_\w*_usd(?:_total|_sum|_bucket)?\{/;
+/** A Grafana variable reference, `${name}` (built so that it does not read as a JS template). */
+const variable = (name: string): string => `$\{${name}}`;
 const UNITS = new Set(['currencyUSD', 'short', 'percentunit', 's']);
 
 describe('the rendered mixin', () => {
@@ -102,8 +112,8 @@ describe('every dashboard', () => {
         for (const target of panel.targets ?? []) {
           const want =
             target.datasource.type === 'prometheus'
-              ? '${prometheus_datasource}'
-              : '${tempo_datasource}';
+              ? variable('prometheus_datasource')
+              : variable('tempo_datasource');
           expect(target.datasource.uid, `${file}: ${panel.title}`).toBe(want);
           expect(['prometheus', 'tempo'], `${file}: ${panel.title}`).toContain(
             target.datasource.type,
@@ -156,5 +166,49 @@ describe('every dashboard', () => {
     }
     expect(rates).toBeGreaterThan(10);
     expect(increases).toBeGreaterThan(10);
+  });
+});
+
+describe('docs/dashboards.md', () => {
+  const snippet = (name: string): string => {
+    const doc = readFileSync(join(ROOT, 'docs', 'dashboards.md'), 'utf8');
+    const s = extractSnippets('docs/dashboards.md', doc).find((x) => x.directive.name === name);
+    if (s === undefined) throw new Error(`docs/dashboards.md has no snippet ${name}`);
+    return s.code;
+  };
+
+  it('composes the mixin as shown: the selector reaches every query, the uids their prefix', (ctx) => {
+    const t = need(ctx);
+    // The user's jsonnet path: the repository's dashboards/ as spanledger/.
+    const dir = mkdtempSync(join(tmpdir(), 'spanledger-mixin-'));
+    try {
+      symlinkSync(MIXIN_DIR, join(dir, 'spanledger'));
+      writeFileSync(join(dir, 'dashboards.jsonnet'), snippet('dashboards-compose'));
+      const r = spawnSync(t.path, ['-J', dir, join(dir, 'dashboards.jsonnet')], {
+        encoding: 'utf8',
+      });
+      expect(r.stderr).toBe('');
+      const composed = JSON.parse(r.stdout) as Record<string, Dashboard>;
+      expect(Object.keys(composed).sort()).toEqual([...dashboards.keys()].sort());
+      for (const [file, d] of Object.entries(composed)) {
+        expect(d.uid, file).toBe(`prod-${file.replace(/\.json$/, '')}`);
+        for (const { panel, expr } of promExpressions(d)) {
+          expect(expr, `${file}: ${panel.title}`).toContain('cluster="prod"');
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows a Grafana dashboard provider of type file with a path', () => {
+    const provisioning = parse(snippet('dashboards-provisioning')) as {
+      apiVersion: number;
+      providers: Array<{ name: string; type: string; options: { path: string } }>;
+    };
+    expect(provisioning.apiVersion).toBe(1);
+    expect(provisioning.providers).toHaveLength(1);
+    expect(provisioning.providers[0]).toMatchObject({ name: 'spanledger', type: 'file' });
+    expect(provisioning.providers[0]?.options.path).toMatch(/^\/\S+$/);
   });
 });
