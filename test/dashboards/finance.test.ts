@@ -6,11 +6,13 @@
  * any use case; every PromQL expression of both passes `promtool check rules`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { extractSnippets } from '../docs/extract.js';
+import { ROOT } from '../support/built.js';
 import { ensurePrometheus, required } from '../support/collector.js';
 import {
   type Dashboard,
@@ -31,22 +33,18 @@ type FinancePanel = Panel & {
   transformations?: Array<{ id: string; options: { renameByName?: Record<string, string> } }>;
 };
 
-// One use case, as docs/dashboards.md shows it: 1314.5 USD of fixed costs a month.
-const USE_CASE = `{
-  _config+:: {
-    useCases+: {
-      'support-triage': {
-        outcome: 'ticket_resolved',
-        targetRoi: 3,
-        baselineUsdPerOutcome: 4,
-        reviewDate: '2027-03-31',
-        killRatio: 0.5,
-        killPeriod: '30d',
-        fixedMonthlyUsd: { platform: 1000, governance: 314.5 },
-      },
-    },
-  },
-}`;
+/** The use case of docs/dashboards.md's snippet dashboards-use-case, as a jsonnet object to add
+ * to the mixin (1000 + 314.5 USD of fixed costs a month). */
+function useCaseSnippet(): string {
+  const doc = readFileSync(join(ROOT, 'docs', 'dashboards.md'), 'utf8');
+  const s = extractSnippets('docs/dashboards.md', doc).find(
+    (x) => x.directive.name === 'dashboards-use-case',
+  );
+  if (s === undefined) throw new Error('docs/dashboards.md has no snippet dashboards-use-case');
+  const head = "(import 'spanledger/mixin.libsonnet') + ";
+  if (!s.code.startsWith(head)) throw new Error(`the snippet starts otherwise: ${s.code}`);
+  return s.code.slice(head.length);
+}
 
 let jsonnet: string | undefined;
 let promtool: string | undefined;
@@ -74,7 +72,7 @@ beforeAll(() => {
   }
   jsonnet = tools.path;
   defaults = renderDashboards(jsonnet);
-  configured = renderWith(USE_CASE);
+  configured = renderWith(useCaseSnippet());
   const prometheus = ensurePrometheus();
   promtool = required(
     'promtool',
