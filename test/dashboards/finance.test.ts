@@ -25,11 +25,11 @@ import {
 import { isCI } from '../support/tools.js';
 
 /** A finance panel: the parts beyond support/dashboards.ts's Panel these tests read. */
-type FinancePanel = Panel & {
+type FinancePanel = Omit<Panel, 'targets'> & {
   timeFrom?: string;
   interval?: string;
   options?: { content?: string };
-  targets?: Array<{ expr?: string; instant?: boolean; refId?: string }>;
+  targets?: Array<NonNullable<Panel['targets']>[number] & { refId?: string }>;
   transformations?: Array<{ id: string; options: { renameByName?: Record<string, string> } }>;
 };
 
@@ -165,7 +165,7 @@ describe('AI spend showback', () => {
       ['Spend by team', 'spanledger_team'],
       ['Spend by cost center', 'spanledger_cost_center'],
       ['Spend by use case', 'spanledger_use_case'],
-    ]) {
+    ] as const) {
       const [spend] = exprs(panel(panels, title));
       expect(spend, title).toContain(`${label}=""`);
       expect(spend, title).toContain(`"${label}", "(none)", "", ""`);
