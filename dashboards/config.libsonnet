@@ -23,6 +23,10 @@
       // (`day@UTC`, `month@Europe/Paris`, `rolling:3600000ms`), and kind and action on events.
       budget: 'budget',
       window: 'window',
+      // The outcome counters' name (spanledger.outcome.name) and the routing counterfactuals'
+      // alternative (spanledger.alternative.model), read by the finance dashboards.
+      outcome: 'spanledger_outcome_name',
+      alternative: 'spanledger_alternative_model',
     },
 
     // Dashboards.
@@ -40,6 +44,13 @@
     expensiveTraceUsd: 1,
     // Budgets: the spend rate (and time to exhaustion) is the slope of the spent gauge over this.
     budgetBurnWindow: '1h',
+
+    // Showback and scorecard. A use case's fixed monthly costs (useCases below) are pro-rated
+    // over the selected range per second of a month this long: 365.25 / 12 days, the month the
+    // use-case kill alert divides them by, so the scorecard's ROI and the alert's agree.
+    monthSeconds: 2629800,
+    // Showback: the top models panel ranks this many models by spend.
+    showbackTopModels: 10,
 
     // Alerts.
     // Runbook links: this base plus the alert name in lower case (docs/alerts.md has one section

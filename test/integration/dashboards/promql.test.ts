@@ -35,11 +35,13 @@ afterAll(async () => {
   await prometheus?.stop();
 });
 
-/** The expression as Grafana sends it: a range of 1 day, a rate interval of 4 minutes, every
- * filter variable at All (`.*`). */
+/** The expression as Grafana sends it: a range of 1 day (86400 s), a rate interval of 4 minutes,
+ * an interval of 1 day (the daily bars), every filter variable at All (`.*`). */
 function interpolate(expr: string): string {
   return expr
     .replaceAll('$__rate_interval', '4m')
+    .replaceAll('$__interval', '1d')
+    .replaceAll('$__range_s', '86400')
     .replaceAll('$__range', '1d')
     .replace(/\$\{?\w+(?::\w+)?\}?/g, '.*');
 }
