@@ -30,8 +30,7 @@ local p = import '../rules/promql.libsonnet';
     // A counter's increase over `range`, counting a series born inside the range in full: the
     // budget events and run-cost series appear at their first event, which increase() alone
     // never sees.
-    local increaseWithNew(series, range) =
-      '(%s unless %s offset %s) or increase(%s[%s])' % [series, series, range, series, range],
+    local increaseWithNew(series, range) = (import '../lib/promql.libsonnet').increaseOver(series, range),
 
     local burn(name, b) = alert(
       name,

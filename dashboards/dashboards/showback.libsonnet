@@ -22,7 +22,7 @@ function(config)
   // label absent or empty: label="" matches both), named _config.unallocatedLabel. The
   // unallocated row is always there, at 0 when every dollar is allocated.
   local allocated(label, window='$__range') =
-    local inc(extra) = 'increase(' + p.selector(cost, config, dims, extra) + '[' + window + '])';
+    local inc(extra) = p.increaseOver(p.selector(cost, config, dims, extra), window);
     p.sumBy([label], inc(label + '!=""'))
     + ' or label_replace(' + p.sumBy([], inc(label + '=""')) + (if window == '$__range' then ' or vector(0)' else '')
     + ', ' + std.escapeStringJson(label) + ', ' + std.escapeStringJson(config.unallocatedLabel) + ', "", "")';

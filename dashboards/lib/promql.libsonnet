@@ -33,9 +33,17 @@
   rate(metric, config, filters=[], extra=[])::
     'rate(' + $.selector(metric, config, filters, extra) + '[$__rate_interval])',
 
+  // What a counter (a series selector) grew by over `window`, a series born inside the window
+  // counted in full. increase() alone reads a series from its first sample on, so it never counts
+  // what a new series already holds there: the first export of a process that just started (each
+  // restart is a new series, `instance` being the process), a new tenant's first calls, a budget's
+  // first event. A series that did not exist one window ago grew by all it holds now.
+  increaseOver(series, window)::
+    '(' + series + ' unless ' + series + ' offset ' + window + ') or increase(' + series + '[' + window + '])',
+
   // What a counter grew by over the dashboard's time range ($__range): money over the range.
   increaseRange(metric, config, filters=[], extra=[])::
-    'increase(' + $.selector(metric, config, filters, extra) + '[$__range])',
+    $.increaseOver($.selector(metric, config, filters, extra), '$__range'),
 
   // sum by (labels) (expr); `by` is a list of label names (empty: one total).
   sumBy(by, expr)::

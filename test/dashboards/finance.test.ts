@@ -123,13 +123,15 @@ describe('AI spend showback', () => {
       expect(p.timeFrom, p.title).toBe('now/M');
       for (const t of p.targets ?? []) expect(t.instant, p.title).toBe(true);
     }
-    const total = 'sum(increase(spanledger_cost_usd_total{';
+    // Money over the range counts a series born inside it in full (lib/promql.libsonnet
+    // increaseOver): `(S unless S offset $__range) or increase(S[$__range])`.
+    const total = 'sum((spanledger_cost_usd_total{';
     expect(exprs(panel(first, 'Spend this month'))[0]).toMatch(
-      /^sum\(increase\(spanledger_cost_usd_total\{[^}]*\}\[\$__range\]\)\)$/,
+      /^sum\(\(spanledger_cost_usd_total\{[^}]*\} unless spanledger_cost_usd_total\{[^}]*\} offset \$__range\) or increase\(spanledger_cost_usd_total\{[^}]*\}\[\$__range\]\)\)$/,
     );
     // Projection: month to date / elapsed fraction of the month.
     expect(exprs(panel(first, 'Projected month end'))[0]).toMatch(
-      /^\(sum\(increase\(.*\[\$__range\]\)\)\) \* scalar\(days_in_month\(\)\) \* 86400 \/ \$__range_s$/,
+      /^\(sum\(\(.* offset \$__range\) or increase\(.*\[\$__range\]\)\)\) \* scalar\(days_in_month\(\)\) \* 86400 \/ \$__range_s$/,
     );
     const unallocated = panel(first, 'Unallocated this month (no tenant)');
     expect(unallocated.fieldConfig?.defaults.unit).toBe('percentunit');
@@ -145,13 +147,13 @@ describe('AI spend showback', () => {
     });
     const [mtd, projection, share] = exprs(table);
     // Allocated tenants, and the unallocated row in the same table (0 when all is allocated).
-    expect(mtd).toContain('sum by (spanledger_tenant) (increase(spanledger_cost_usd_total{');
+    expect(mtd).toContain('sum by (spanledger_tenant) ((spanledger_cost_usd_total{');
     expect(mtd).toContain('spanledger_tenant!=""');
     expect(mtd).toMatch(
-      /or label_replace\(sum\(increase\(spanledger_cost_usd_total\{[^}]*spanledger_tenant=""\}\[\$__range\]\)\) or vector\(0\), "spanledger_tenant", "unallocated", "", ""\)$/,
+      /or label_replace\(sum\(\(spanledger_cost_usd_total\{[^}]*spanledger_tenant=""\} unless spanledger_cost_usd_total\{[^}]*\} offset \$__range\) or increase\(spanledger_cost_usd_total\{[^}]*spanledger_tenant=""\}\[\$__range\]\)\) or vector\(0\), "spanledger_tenant", "unallocated", "", ""\)$/,
     );
     expect(projection).toBe(`(${mtd}) * scalar(days_in_month()) * 86400 / $__range_s`);
-    expect(share).toMatch(/\) \/ scalar\(sum\(increase\(spanledger_cost_usd_total\{/);
+    expect(share).toMatch(/\) \/ scalar\(sum\(\(spanledger_cost_usd_total\{/);
   });
 
   it('has an unallocated row in every allocation table, named by _config.unallocatedLabel', (ctx) => {
@@ -204,7 +206,7 @@ describe('AI spend showback', () => {
     );
     expect(routing[0]).toContain('spanledger_cost_category="llm"');
     expect(routing[1]).toContain(
-      'sum by (spanledger_use_case, gen_ai_provider_name, gen_ai_request_model, spanledger_alternative_model) (increase(spanledger_cost_alternative_usd_total{',
+      'sum by (spanledger_use_case, gen_ai_provider_name, gen_ai_request_model, spanledger_alternative_model) ((spanledger_cost_alternative_usd_total{',
     );
   });
 });
