@@ -281,7 +281,6 @@ export async function buildReport(
     if (!list.some((x) => x.name === d.name)) list.push(d);
   }
   const attrIndex = new Map(attrDims.map((d, i) => [d.name, i]));
-  const spanIndex = new Map(spanDims.map((d, i) => [d.name, i]));
   const tables = [byDims, ...breakdownDims.map((d) => [d])].map((dims) => ({
     dims,
     rows: new Map<string, RowAcc>(),
