@@ -32,7 +32,10 @@ function span(
     statusCode: 0,
     attributes: {
       ...(opts.cost === undefined
-        ? { 'spanledger.cost.status': 'unpriced', 'spanledger.cost.unpriced_reason': 'unknown_model' }
+        ? {
+            'spanledger.cost.status': 'unpriced',
+            'spanledger.cost.unpriced_reason': 'unknown_model',
+          }
         : { 'spanledger.cost.status': 'priced', 'spanledger.cost.usd': opts.cost }),
       ...opts.attrs,
     },
@@ -89,7 +92,11 @@ describe('buildReport', () => {
     expect(model.unpriced).toEqual([
       { provider: 'openai', model: 'acme-private-model', reason: 'unknown_model', spans: 1 },
     ]);
-    expect(model.budgetEvents.map((e) => e.kind).sort()).toEqual(['exceeded', 'warning', 'warning']);
+    expect(model.budgetEvents.map((e) => e.kind).sort()).toEqual([
+      'exceeded',
+      'warning',
+      'warning',
+    ]);
     expect(model.topTraces[0]?.budgetsExceeded).toEqual(['per-run']);
   });
 
@@ -119,13 +126,23 @@ describe('buildReport', () => {
 
   it('accepts the names of src/dimensions.ts and attribute keys, and refuses unknown dimensions', () => {
     expect(REPORT_DIMENSIONS).toEqual(
-      expect.arrayContaining(['tenant', 'team', 'use_case', 'cost_center', 'agent', 'model', 'category']),
+      expect.arrayContaining([
+        'tenant',
+        'team',
+        'use_case',
+        'cost_center',
+        'agent',
+        'model',
+        'category',
+      ]),
     );
     expect(parseBy(['useCase'])).toMatchObject({ dims: [{ name: 'use_case' }] });
     expect(parseBy(['deployment.environment'])).toMatchObject({
       dims: [{ name: 'deployment.environment', key: 'deployment.environment' }],
     });
-    expect(parseBy(['tenat'])).toMatchObject({ error: expect.stringContaining("unknown dimension 'tenat'") });
+    expect(parseBy(['tenat'])).toMatchObject({
+      error: expect.stringContaining("unknown dimension 'tenat'"),
+    });
   });
 
   it('keeps totals exact to 1e-9 over many small costs in any order', async () => {
@@ -134,7 +151,12 @@ describe('buildReport', () => {
     for (let i = 0; i < 20_000; i++) {
       const pico = 1 + ((i * 7919) % 999_983);
       expected += BigInt(pico);
-      spans.push(span(`t${i % 500}`, `s${i}`, { cost: pico / 1e12, attrs: { 'spanledger.tenant': `x${i % 7}` } }));
+      spans.push(
+        span(`t${i % 500}`, `s${i}`, {
+          cost: pico / 1e12,
+          attrs: { 'spanledger.tenant': `x${i % 7}` },
+        }),
+      );
     }
     const model = await buildReport(spans.reverse(), { by: ['tenant'], top: 1 });
     expect(Math.abs(model.totals.costUsd - Number(expected) / 1e12)).toBeLessThan(1e-12);
@@ -153,7 +175,11 @@ describe('buildReport', () => {
 
   it('counts unpriced spans (never as $0) and marks their trace partial', async () => {
     const model = await buildReport(
-      [span('t', 'a', { cost: 1, parent: 'r' }), span('t', 'b', { parent: 'r' }), span('t', 'r', { cost: 0 })],
+      [
+        span('t', 'a', { cost: 1, parent: 'r' }),
+        span('t', 'b', { parent: 'r' }),
+        span('t', 'r', { cost: 0 }),
+      ],
       OPTS,
     );
     expect(model.totals).toMatchObject({ costUsd: 1, pricedSpans: 2, unpricedSpans: 1 });

@@ -63,7 +63,10 @@ describe('readSpans', () => {
     expect(root.events[0]).toMatchObject({
       name: 'spanledger.budget.exceeded',
       timeUnixNano: 1748779200_500000000n,
-      attributes: { 'spanledger.budget.name': 'acme-daily', 'spanledger.budget.spent_usd': 10.0625 },
+      attributes: {
+        'spanledger.budget.name': 'acme-daily',
+        'spanledger.budget.spent_usd': 10.0625,
+      },
     });
   });
 
@@ -88,7 +91,10 @@ describe('readSpans', () => {
     writeFileSync(broken, '{\n  "resourceSpans": [\n');
     expect((await read(broken)).stats.malformed).toBe(1);
     const corrupt = join(dir, 'corrupt.gz');
-    writeFileSync(corrupt, Buffer.concat([gzipSync('{}\n').subarray(0, 12), Buffer.from('garbage')]));
+    writeFileSync(
+      corrupt,
+      Buffer.concat([gzipSync('{}\n').subarray(0, 12), Buffer.from('garbage')]),
+    );
     await expect(read(corrupt)).rejects.toThrow();
   });
 
@@ -101,7 +107,11 @@ describe('readSpans', () => {
     expect(anyValue({ doubleValue: '0.5' })).toBe(0.5);
     expect(anyValue({ boolValue: false })).toBe(false);
     expect(
-      anyValue({ kvlistValue: { values: [{ key: 'a', value: { arrayValue: { values: [{ intValue: 1 }] } } }] } }),
+      anyValue({
+        kvlistValue: {
+          values: [{ key: 'a', value: { arrayValue: { values: [{ intValue: 1 }] } } }],
+        },
+      }),
     ).toEqual({ a: [1] });
   });
 });
