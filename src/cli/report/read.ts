@@ -30,6 +30,13 @@ export interface ReadStats {
   examples: { file: string; line: number; reason: string }[];
 }
 
+/** Options of {@link readSpans}. */
+export interface ReadOptions {
+  /** Only these traces are wanted (lower-case hex ids): the report's second pass. Other spans
+   * may still be yielded; lines that cannot hold them are not parsed. */
+  traceIds?: ReadonlySet<string>;
+}
+
 /** Fresh, empty read statistics. */
 export function newReadStats(): ReadStats {
   return { lines: 0, spans: 0, malformed: 0, examples: [] };
@@ -208,7 +215,16 @@ async function textStream(path: string): Promise<Readable> {
 export async function* readSpans(
   paths: readonly string[],
   stats: ReadStats,
+  options: ReadOptions = {},
 ): AsyncGenerator<ReportSpan> {
+  const ids = options.traceIds === undefined ? undefined : [...options.traceIds];
+  // A line that names none of the wanted traces is skipped without parsing it (OTLP JSON
+  // writes ids in hex, in either case).
+  const wanted =
+    ids === undefined
+      ? undefined
+      : (line: string): boolean =>
+          ids.some((id) => line.includes(id) || line.includes(id.toUpperCase()));
   for (const path of paths) {
     const input = await textStream(path);
     const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
@@ -230,6 +246,7 @@ export async function* readSpans(
       const text = line.trim();
       if (text === '') continue;
       contentLines++;
+      if (wanted !== undefined && contentLines > 1 && !wanted(text)) continue;
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);

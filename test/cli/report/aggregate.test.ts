@@ -229,7 +229,7 @@ describe('buildReport', () => {
     const model = await buildReport(readSpans([file], stats), {
       ...OPTS,
       readStats: stats,
-      reread: () => readSpans([file], newReadStats()),
+      reread: (traceIds) => readSpans([file], newReadStats(), { traceIds }),
     });
     expect(model.totals).toMatchObject({ malformed: 4, spans: 7, traces: 3 });
     expect(model.totals.costUsd).toBeCloseTo(0.25 + 0.125 + 0.5 + 0.0625, 15);
