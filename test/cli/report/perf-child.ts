@@ -32,6 +32,7 @@ console.log(
     totals: model.totals,
     rows: model.rows.length,
     secondPass,
-    waterfalls: model.topTraces.filter((t) => t.waterfall !== undefined).length,
+    // Top traces whose waterfall has every one of their spans.
+    waterfalls: model.topTraces.filter((t) => t.waterfall?.length === t.spans).length,
   }),
 );
