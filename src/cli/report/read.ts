@@ -12,6 +12,8 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { HrTime } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ReportSpan } from './model.js';
 
 /** How many malformed lines or records are described (file, line, reason); the rest are only
@@ -285,4 +287,32 @@ export async function* readSpans(
       }
     }
   }
+}
+
+const hrToNs = (t: HrTime): bigint => BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
+
+/** An SDK span as the report reads it (what `spanledger demo` reports from memory): the same
+ * fields an OTLP export of it carries. */
+export function reportSpanOf(span: ReadableSpan): ReportSpan {
+  const ctx = span.spanContext();
+  const resource = { ...span.resource.attributes };
+  const service = resource['service.name'];
+  const parent = span.parentSpanContext?.spanId;
+  return {
+    traceId: ctx.traceId,
+    spanId: ctx.spanId,
+    ...(parent === undefined ? {} : { parentSpanId: parent }),
+    name: span.name,
+    service: typeof service === 'string' ? service : '',
+    startTimeUnixNano: hrToNs(span.startTime),
+    endTimeUnixNano: hrToNs(span.endTime),
+    statusCode: span.status.code,
+    attributes: { ...span.attributes },
+    events: span.events.map((e) => ({
+      name: e.name,
+      timeUnixNano: hrToNs(e.time),
+      attributes: { ...(e.attributes ?? {}) },
+    })),
+    resource,
+  };
 }

@@ -100,6 +100,16 @@ describe('buildReport', () => {
     expect(model.topTraces[0]?.budgetsExceeded).toEqual(['per-run']);
   });
 
+  it('reports SDK spans from memory (reportSpanOf) exactly as their OTLP JSON export', async () => {
+    const { lines, spans } = await sdkRuns();
+    const { reportSpanOf, spansOfRequest } = await import('../../../src/cli/report/read.js');
+    const exported = lines.flatMap((l) => [...spansOfRequest(JSON.parse(l), () => {})]);
+    const key = (s: ReportSpan) => s.spanId;
+    expect(spans.map(reportSpanOf).sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+      exported.sort((a, b) => key(a).localeCompare(key(b))),
+    );
+  });
+
   it('reads dimensions from the span, else its trace root (even when the root comes last), else the resource, else unallocated', async () => {
     const model = await buildReport(
       [
