@@ -9,6 +9,9 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 export interface CliIO {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /** Colour may be used on stdout: it is a TTY and `NO_COLOR` is unset or empty
+   * (https://no-color.org). Absent means no colour. */
+  color?: boolean;
 }
 
 /** Exit codes of the CLI. */

@@ -13,4 +13,5 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 process.exitCode = await run(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
+  color: process.stdout.isTTY === true && (process.env.NO_COLOR ?? '') === '',
 });

@@ -9,6 +9,7 @@ import { BUDGETS_USAGE, runBudgets } from './budgets.js';
 import { DEMO_USAGE, runDemo } from './demo.js';
 import { PRICE_USAGE, runPrice } from './price.js';
 import { PRICES_USAGE, runPrices } from './prices.js';
+import { REPORT_USAGE, runReport } from './report.js';
 
 export type { CliIO } from './args.js';
 
@@ -33,6 +34,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'budget windows (spent, burn rate, time to exhaustion); pause and resume a scope',
     usage: BUDGETS_USAGE,
     run: runBudgets,
+  },
+  report: {
+    summary: 'what exported spans cost: per trace, per dimension, unpriced work, budget events',
+    usage: REPORT_USAGE,
+    run: runReport,
   },
   demo: {
     summary: 'run an embedded sample agent through the real processor and report its cost',

@@ -114,6 +114,9 @@ export interface ReportModel {
     failedCostUsd: number;
     /** Input lines or records that could not be read (counted, never fatal). */
     malformed: number;
+    /** Spans of traces past the report's cap on trace summaries: in every total and row, in
+     * no trace (docs/report.md, "Memory"). */
+    untrackedSpans?: number;
   };
   /** Cost by the `by` dimensions, most expensive first; sums to `totals.costUsd`. */
   rows: readonly ReportRow[];
