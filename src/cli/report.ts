@@ -53,11 +53,9 @@ const OPTIONS = {
 type HtmlModule = { renderHtml: (model: ReportModel) => string | Promise<string> };
 
 async function loadHtml(): Promise<HtmlModule | undefined> {
-  // A specifier the bundler does not follow: the page's module (and the charting library it
-  // inlines) is loaded only when --html asks for it.
-  const specifier = './report/html.js';
+  // Loaded only when --html asks for it: the page's module inlines the charting library.
   try {
-    return (await import(specifier)) as HtmlModule;
+    return (await import('./report/html.js')) as HtmlModule;
   } catch {
     return undefined;
   }
@@ -107,9 +105,7 @@ export async function runReport(argv: string[], io: CliIO): Promise<number> {
   }
   const html = values.html === undefined ? undefined : await loadHtml();
   if (values.html !== undefined && html === undefined) {
-    io.stderr(
-      'spanledger report: --html is not available in this build (src/cli/report/html.ts is missing)\n',
-    );
+    io.stderr('spanledger report: --html cannot load its page renderer (dist/cli is incomplete)\n');
     return EXIT.config;
   }
 
@@ -137,7 +133,13 @@ export async function runReport(argv: string[], io: CliIO): Promise<number> {
     );
   }
   if (html !== undefined && values.html !== undefined) {
-    await writeFile(values.html, await html.renderHtml(model));
+    try {
+      await writeFile(values.html, await html.renderHtml(model));
+    } catch (e) {
+      // The charting library missing from the install, or the file not writable.
+      io.stderr(`spanledger report: cannot write ${values.html}: ${reason(e)}\n`);
+      return EXIT.config;
+    }
     io.stdout(`wrote ${values.html}\n`);
   } else if (values.json) io.stdout(renderJson(model));
   else if (values.csv) io.stdout(renderCsv(model));
