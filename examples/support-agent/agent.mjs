@@ -58,10 +58,10 @@ export function createSupportAgent({
   function tool(toolCall) {
     const { name, arguments: raw } = toolCall.function;
     const args = JSON.parse(raw);
+    // The arguments on the span: the budgets count identical calls by name and arguments.
+    const options = { toolCallId: toolCall.id, attributes: { 'gen_ai.tool.call.arguments': raw } };
     const call = () =>
-      traceTool(name, { toolCallId: toolCall.id }, async () => ({
-        status: ORDERS[args.order_id] ?? 'unknown',
-      }));
+      traceTool(name, options, async () => ({ status: ORDERS[args.order_id] ?? 'unknown' }));
     return ledger
       ? ledger.guard(call, { estimateUsd: 0.002, call: { kind: 'tool', name, arguments: raw } })
       : call();
