@@ -99,7 +99,7 @@ async function htmlPage(model: ReportModel): Promise<string> {
     /[&<>]/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string,
   );
-  return `<!doctype html>\n<meta charset="utf-8">\n<title>spanledger demo</title>\n<pre>${text}</pre>\n`;
+  return `<!doctype html>\n<html lang="en">\n<meta charset="utf-8">\n<title>spanledger demo</title>\n<pre>${text}</pre>\n</html>\n`;
 }
 
 /** The heavy part (the NodeSDK, the instrumentations, the agent) is its own bundle

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
 import {
@@ -139,6 +140,32 @@ async function metricReaders(options: DemoRunOptions): Promise<MetricReader[]> {
   return readers;
 }
 
+type LogsApi = { logs?: { disable(): void } };
+
+/** Unregister the global logger provider the NodeSDK registered: `logs` of
+ * `@opentelemetry/api` >= 1.10 (the 3.x line), of `@opentelemetry/api-logs` on the 2.x line. */
+async function disableLogsApi(): Promise<void> {
+  const api = (await import('@opentelemetry/api')) as LogsApi;
+  if (api.logs !== undefined) return api.logs.disable();
+  try {
+    // A specifier the bundler and the type checker do not follow: only the 2.x line has it.
+    const name = '@opentelemetry/api-logs';
+    ((await import(name)) as LogsApi).logs?.disable();
+  } catch {}
+}
+
+let made: Instrumentation[] | undefined;
+
+/**
+ * The two OpenAI instrumentations that `spanledger/register` enables, made once per process:
+ * `openai` is patched when it is first required, so a second demo in the same process (a test)
+ * re-enables the same instances, which patch it again, rather than new ones, which would not.
+ */
+function openAIInstrumentations(): Instrumentation[] {
+  made ??= [new OpenAIInstrumentation(), new OpenAIUsageInstrumentation()];
+  return made;
+}
+
 /** Run the planned tickets through the agent; `stop()` the result when done with it. */
 export async function runWorkload(plan: PlannedRun[], options: DemoRunOptions): Promise<DemoRun> {
   const mock = await startMockProvider();
@@ -159,9 +186,7 @@ export async function runWorkload(plan: PlannedRun[], options: DemoRunOptions): 
     await mock.close();
     throw e;
   }
-  // The two OpenAI instrumentations that `spanledger/register` enables, made here so that they
-  // can be disabled at the end (a second demo in the same process patches `openai` afresh).
-  const instrumentations = [new OpenAIInstrumentation(), new OpenAIUsageInstrumentation()];
+  const instrumentations = openAIInstrumentations();
   const budgetEvents: DemoBudgetEvent[] = [];
   let current = 0;
   const started = startSpanLedger({
@@ -184,6 +209,9 @@ export async function runWorkload(plan: PlannedRun[], options: DemoRunOptions): 
       instrumentations,
     },
   });
+  // The NodeSDK enables only instrumentations whose config says disabled; after a previous
+  // demo's disable() the config still says enabled.
+  for (const i of instrumentations) i.enable();
   const stop = async () => {
     await started.shutdown();
     for (const i of instrumentations) i.disable();
@@ -192,6 +220,7 @@ export async function runWorkload(plan: PlannedRun[], options: DemoRunOptions): 
     context.disable();
     propagation.disable();
     metrics.disable();
+    await disableLogsApi();
     await mock.close();
   };
   try {

@@ -82,7 +82,11 @@ export async function sdkRuns(start = Date.UTC(2025, 5, 1, 10, 0, 0)): Promise<S
 
   run('acme', 'support', (root) => {
     step('chat gpt-4o (plan)', chat('gpt-4o', 3200, 2048, 410), root);
-    step('execute_tool web_search', { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'web_search' }, root);
+    step(
+      'execute_tool web_search',
+      { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'web_search' },
+      root,
+    );
     step('chat gpt-4o (answer)', chat('gpt-4o', 5200, 4096, 780), root);
   });
   run('globex', 'triage', (root) => {
@@ -90,7 +94,8 @@ export async function sdkRuns(start = Date.UTC(2025, 5, 1, 10, 0, 0)): Promise<S
     step('chat acme-private-model', chat('acme-private-model', 500, 0, 50), root);
   });
   run('acme', 'support', (root) => {
-    for (let i = 0; i < 4; i++) step(`chat gpt-4o (turn ${i + 1})`, chat('gpt-4o', 8000, 0, 1200), root);
+    for (let i = 0; i < 4; i++)
+      step(`chat gpt-4o (turn ${i + 1})`, chat('gpt-4o', 8000, 0, 1200), root);
   });
   await provider.forceFlush();
   await ledger.shutdown();
