@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { DEMO_BUDGETS, DEMO_PRICES } from '../../src/cli/demo/run.js';
 import { runDemo } from '../../src/cli/demo.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
+import { cli } from './run-cli.js';
 
 // The example agent imports `spanledger` as users do; the CLI bundle builds it from the sources
 // (tsup.config.ts), and so does this test.
@@ -212,16 +213,11 @@ describe('spanledger demo', () => {
   });
 
   it('refuses bad flags with one line and exit code 2', async () => {
-    const { run } = await import('../../src/cli/run.js');
-    let err = '';
-    const io = { stdout: () => {}, stderr: (s: string) => void (err += s) };
-    expect(await run(['demo', '--runs', '2'], io)).toBe(2);
-    expect(err).toContain('--runs must be a whole number from 5 to 1000');
-    expect(await run(['demo', '--otlp', 'localhost:4318'], io)).toBe(2);
-    let help = '';
-    expect(
-      await run(['demo', '--help'], { stdout: (s) => void (help += s), stderr: () => {} }),
-    ).toBe(0);
+    const few = await cli('demo', '--runs', '2');
+    expect(few.code).toBe(2);
+    expect(few.stderr).toContain('--runs must be a whole number from 5 to 1000');
+    expect((await cli('demo', '--otlp', 'localhost:4318')).code).toBe(2);
+    const help = (await cli('demo', '--help')).stdout;
     for (const flag of ['--runs', '--seed', '--otlp', '--prometheus-port', '--json', '--html']) {
       expect(help).toContain(flag);
     }
