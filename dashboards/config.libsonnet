@@ -19,8 +19,14 @@
       provider: 'gen_ai_provider_name',
       model: 'gen_ai_request_model',
       tokenType: 'gen_ai_token_type',
-      budget: 'spanledger_budget',
-      window: 'spanledger_budget_window',
+      // The budget metrics' own attributes (src/metrics/budget-metrics.ts): budget, window
+      // (`day@UTC`, `month@Europe/Paris`, `rolling:3600000ms`), and kind and action on events.
+      budget: 'budget',
+      window: 'window',
+      // The outcome counters' name (spanledger.outcome.name) and the routing counterfactuals'
+      // alternative (spanledger.alternative.model), read by the finance dashboards.
+      outcome: 'spanledger_outcome_name',
+      alternative: 'spanledger_alternative_model',
     },
 
     // Dashboards.
@@ -34,9 +40,33 @@
     timezone: 'utc',
     // The value a dashboard filter takes for "no value": spans without a team are shown as this.
     unallocatedLabel: 'unallocated',
+    // Agent cost per trace: the Tempo table lists runs costing more than this (USD).
+    expensiveTraceUsd: 1,
+    // Budgets: the spend rate (and time to exhaustion) is the slope of the spent gauge over this.
+    budgetBurnWindow: '1h',
+
+    // Showback and scorecard. A use case's fixed monthly costs (useCases below) are pro-rated
+    // over the selected range per second of a month this long: 365.25 / 12 days, the month the
+    // use-case kill alert divides them by, so the scorecard's ROI and the alert's agree.
+    monthSeconds: 2629800,
+    // Showback: the top models panel ranks this many models by spend.
+    showbackTopModels: 10,
 
     // Alerts.
-    alertRunbookUrlBase: 'https://github.com/spanledger/spanledger/blob/main/docs/dashboards.md#',
+    // Runbook links: this base plus the alert name in lower case (docs/alerts.md has one section
+    // per alert).
+    alertRunbookUrlBase: 'https://github.com/spanledger/spanledger/blob/main/docs/alerts.md#',
+    // Severity label of the alerts whose severity has no knob of its own (the burn rates carry theirs).
+    alertSeverity: {
+      budgetExceeded: 'critical',
+      budgetExceededEvents: 'warning',
+      spendAnomaly: 'warning',
+      runawayTrace: 'warning',
+      unpricedUsage: 'warning',
+      approximatePricing: 'info',
+      costTelemetryAbsent: 'warning',
+      useCaseKill: 'info',
+    },
     // Budget burn rate: fire when the spend rate over both windows would exhaust the budget's
     // window this many times faster than even spending (multi-window, multi-burn-rate).
     budgetBurnRateFast: { factor: 14.4, long: '1h', short: '5m', severity: 'critical' },
@@ -44,13 +74,23 @@
     // Spend anomaly: the last hour's spend against the same hour a week before.
     spendAnomalyFactor: 3,
     spendAnomalyMinUsdPerHour: 1,
-    // Runaway trace: a run costing more than this (a bucket bound of spanledger.trace.cost.usd).
+    // Budget exceeded events (per-run budgets have no spend gauge): counted over this window.
+    budgetEventsWindow: '10m',
+    // Runaway trace: a run costing more than this, counted over runawayTraceWindow. It must be a
+    // bucket bound of the run-cost histogram spanledger.trace.cost.usd: 0.001, 0.01, 0.05, 0.1,
+    // 0.25, 0.5, 1, 2.5, 5, 10, 25 or 100 (rendering fails on any other value).
     runawayTraceUsd: 5,
+    runawayTraceWindow: '10m',
     // Unpriced or approximately priced usage: share of LLM operations over this window.
     unpricedRatio: 0.01,
     unpricedFor: '15m',
-    // No cost telemetry from a job that reported it in the last day.
+    // No cost telemetry for absentFor from a job that reported it within absentLookback.
     absentFor: '30m',
+    absentLookback: '1d',
+
+    // Use-case kill criterion: value / cost (fixed monthly costs included) averaged over this
+    // window, under killRatio x targetRoi for the use case's whole killPeriod (docs/alerts.md).
+    useCaseRatioWindow: '7d',
 
     // Use cases (scorecard and total cost of ownership). Per use case: the value hypothesis it was
     // funded on and the fixed monthly costs that tokens do not show.

@@ -17,6 +17,9 @@
  * They never throw: they return `{ path }`, or `{ path: undefined, reason }`. What to do then is
  * the caller's choice: the tests fail under `CI=true` and skip locally.
  *
+ * `buildOnce()`, `goInstall()`, `goMissing()` and `runs()` are exported for the other Go-built
+ * tools (scripts/dashboards.mjs installs jsonnet the same way, into the same cache).
+ *
  * `startCollector()` and `startPrometheus()` start one on loopback and wait until it is ready;
  * `freePort()` finds a free loopback port for the ports a config names.
  *
@@ -80,7 +83,7 @@ function ageMs(path) {
  * in a temp dir that is renamed into place only when `isReady(tmp)`. Returns `{ path: final }`
  * or `{ path: undefined, reason }`.
  */
-function buildOnce(final, isReady, build, waitLabel) {
+export function buildOnce(final, isReady, build, waitLabel) {
   if (isReady(final)) return { path: final };
   mkdirSync(dirname(final), { recursive: true });
   const lock = `${final}.lock`;
@@ -129,7 +132,7 @@ function buildOnce(final, isReady, build, waitLabel) {
 }
 
 /** Runs a command with its output on stderr; undefined on success, else why it failed. */
-function runLogged(cmd, args, options = {}) {
+export function runLogged(cmd, args, options = {}) {
   console.error(`$ ${[cmd, ...args].join(' ')}`);
   const r = spawnSync(cmd, args, { stdio: ['ignore', 2, 2], ...options });
   if (r.error) return `cannot run ${cmd}: ${r.error.message}`;
@@ -138,7 +141,7 @@ function runLogged(cmd, args, options = {}) {
 }
 
 /** Whether `go` runs; the reason when it does not. */
-function goMissing() {
+export function goMissing() {
   const r = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     return `the Go toolchain is needed to build the collector and Prometheus, and \`go version\` failed: ${r.error?.message ?? r.stderr}`;
@@ -147,14 +150,14 @@ function goMissing() {
 }
 
 /** Whether `file` is an executable that exits 0 with `args`. */
-function runs(file, args) {
+export function runs(file, args) {
   if (!existsSync(file)) return false;
   const r = spawnSync(file, args, { stdio: 'ignore', timeout: 60_000 });
   return r.status === 0;
 }
 
 /** `go install pkg@version...` into `bin`. */
-function goInstall(bin, packages) {
+export function goInstall(bin, packages) {
   return runLogged('go', ['install', ...packages], {
     env: { ...process.env, GOBIN: bin },
   });

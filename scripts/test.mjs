@@ -3,7 +3,7 @@
  * `npm test`: every check, in order, from a fresh clone after `npm ci`:
  *   typecheck (tsc) → lint (biome) → build (tsup) → package linters (publint, attw)
  *   → provision the OpenTelemetry Collector and Prometheus 3 (scripts/collector.mjs: Go builds,
- *     cached outside the clone)
+ *     cached outside the clone), and jsonnet (scripts/dashboards.mjs)
  *   → the whole vitest suite on Node 24 LTS against OpenTelemetry JS 3.x (the repository's own
  *     node_modules, which needs Node >= 22.15)
  *   → the whole suite again on this machine's Node (20) against OpenTelemetry JS 2.x.
@@ -17,15 +17,17 @@
  *
  * Every phase runs even if an earlier one failed (phases that need the build are reported as
  * failed when it did not succeed); the exit code is non-zero if any phase failed.
- * Under CI=true a missing component (Node 24, the 2.x install, the collector) fails; locally it is skipped with
- * a warning.
+ * Under CI=true a missing component (Node 24, the 2.x install, the collector, Chromium for the
+ * HTML report's test: scripts/chromium.mjs) fails; locally it is skipped with a warning.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureChromium } from './chromium.mjs';
 import { ensureCollector, ensurePrometheus } from './collector.mjs';
+import { ensureJsonnet } from './dashboards.mjs';
 import {
   ensureNode24,
   ensureOtel2,
@@ -177,11 +179,19 @@ phase(
 // The collector and Prometheus 3 are built from the Go module proxy on a machine's first run (minutes
 // on 2 cores, cached outside the clone): here, on their own, rather than inside a test hook while
 // the other test files compete for the cores.
-phase('provision: OpenTelemetry Collector and Prometheus 3 (Go builds, cached)', () => {
-  const built = [ensureCollector(), ensurePrometheus()];
+// Chromium (Debian's package, through apt-get when missing) for the HTML report's test, here too.
+phase('provision: OpenTelemetry Collector, Prometheus 3 (Go builds, cached) and Chromium', () => {
+  const built = [ensureCollector(), ensurePrometheus(), ensureChromium()];
   for (const b of built) console.log(b.path ?? `not built: ${b.reason}`);
   const failed = built.filter((b) => b.path === undefined);
   return failed.length === 0 ? true : missing(failed.map((b) => b.reason).join('; '));
+});
+// jsonnet (go-jsonnet, seconds to install) renders and checks the dashboards mixin in
+// test/dashboards/render.test.ts.
+phase('provision: jsonnet, jsonnetfmt, jsonnet-lint (go install, cached)', () => {
+  const jsonnet = ensureJsonnet();
+  console.log(jsonnet.path ?? `not installed: ${jsonnet.reason}`);
+  return jsonnet.path ? true : missing(jsonnet.reason);
 });
 phase('tests: whole suite on Node 24, OpenTelemetry 3.x', () => {
   if (process.platform !== 'linux' || process.arch !== 'x64') {

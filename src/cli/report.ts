@@ -123,7 +123,7 @@ export async function runReport(argv: string[], io: CliIO): Promise<number> {
       to,
       readStats: stats,
       // The top traces' spans the first pass could not hold: read the files again.
-      reread: () => readSpans(positionals, newReadStats()),
+      reread: (traceIds) => readSpans(positionals, newReadStats(), { traceIds }),
     });
   } catch (e) {
     io.stderr(`spanledger report: cannot read ${positionals.join(', ')}: ${reason(e)}\n`);

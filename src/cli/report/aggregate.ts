@@ -45,7 +45,7 @@ export interface ReportOptions {
   bucket?: ReportModel['bucket'];
   /** The same spans again, for a second pass collecting the top traces' spans when the first
    * pass could not hold them (files are read twice; an array is re-iterated by default). */
-  reread?: () => AsyncIterable<ReportSpan> | Iterable<ReportSpan>;
+  reread?: (traceIds: ReadonlySet<string>) => AsyncIterable<ReportSpan> | Iterable<ReportSpan>;
   /** Cap of trace summaries (default {@link DEFAULT_MAX_TRACES}). */
   maxTraces?: number;
   /** Read at the end for `totals.malformed` (the reader's counters fill while the report reads). */
@@ -580,7 +580,7 @@ export async function buildReport(
   if (missing.size > 0 && reread !== undefined) {
     // Second pass: only the spans of the top traces the first pass could not hold.
     for (const id of missing) held.set(id, []);
-    for await (const s of reread()) {
+    for await (const s of reread(missing)) {
       if (!missing.has(s.traceId)) continue;
       if (fromNs !== undefined && s.startTimeUnixNano < fromNs) continue;
       if (toNs !== undefined && s.startTimeUnixNano >= toNs) continue;

@@ -12,6 +12,8 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { HrTime } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ReportSpan } from './model.js';
 
 /** How many malformed lines or records are described (file, line, reason); the rest are only
@@ -28,6 +30,13 @@ export interface ReadStats {
   malformed: number;
   /** The first few malformed places, for the message on stderr. */
   examples: { file: string; line: number; reason: string }[];
+}
+
+/** Options of {@link readSpans}. */
+export interface ReadOptions {
+  /** Only these traces are wanted (lower-case hex ids): the report's second pass. Other spans
+   * may still be yielded; lines that cannot hold them are not parsed. */
+  traceIds?: ReadonlySet<string>;
 }
 
 /** Fresh, empty read statistics. */
@@ -208,7 +217,16 @@ async function textStream(path: string): Promise<Readable> {
 export async function* readSpans(
   paths: readonly string[],
   stats: ReadStats,
+  options: ReadOptions = {},
 ): AsyncGenerator<ReportSpan> {
+  const ids = options.traceIds === undefined ? undefined : [...options.traceIds];
+  // A line that names none of the wanted traces is skipped without parsing it (OTLP JSON
+  // writes ids in hex, in either case).
+  const wanted =
+    ids === undefined
+      ? undefined
+      : (line: string): boolean =>
+          ids.some((id) => line.includes(id) || line.includes(id.toUpperCase()));
   for (const path of paths) {
     const input = await textStream(path);
     const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
@@ -230,6 +248,7 @@ export async function* readSpans(
       const text = line.trim();
       if (text === '') continue;
       contentLines++;
+      if (wanted !== undefined && contentLines > 1 && !wanted(text)) continue;
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -268,4 +287,32 @@ export async function* readSpans(
       }
     }
   }
+}
+
+const hrToNs = (t: HrTime): bigint => BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
+
+/** An SDK span as the report reads it (what `spanledger demo` reports from memory): the same
+ * fields an OTLP export of it carries. */
+export function reportSpanOf(span: ReadableSpan): ReportSpan {
+  const ctx = span.spanContext();
+  const resource = { ...span.resource.attributes };
+  const service = resource['service.name'];
+  const parent = span.parentSpanContext?.spanId;
+  return {
+    traceId: ctx.traceId,
+    spanId: ctx.spanId,
+    ...(parent === undefined ? {} : { parentSpanId: parent }),
+    name: span.name,
+    service: typeof service === 'string' ? service : '',
+    startTimeUnixNano: hrToNs(span.startTime),
+    endTimeUnixNano: hrToNs(span.endTime),
+    statusCode: span.status.code,
+    attributes: { ...span.attributes },
+    events: span.events.map((e) => ({
+      name: e.name,
+      timeUnixNano: hrToNs(e.time),
+      attributes: { ...(e.attributes ?? {}) },
+    })),
+    resource,
+  };
 }

@@ -11,6 +11,8 @@ export interface TableOptions {
   color?: boolean;
   /** Decimals of dollar amounts (default 6: a millionth of a dollar, below any one call). */
   decimals?: number;
+  /** The first line's title (default `spanledger report`; the demo names itself). */
+  title?: string;
 }
 
 /**
@@ -238,7 +240,7 @@ export function renderTables(model: ReportModel, options: TableOptions = {}): st
   const out: string[] = [];
   const window =
     model.from === undefined ? 'no spans' : `${model.from} to ${model.to ?? model.from}`;
-  out.push(paint.bold(`spanledger report: ${window}`));
+  out.push(paint.bold(`${options.title ?? 'spanledger report'}: ${window}`));
   out.push(
     `total USD ${usd(t.costUsd, d)} over ${int(t.spans)} spans in ${int(t.traces)} traces ` +
       `(${int(t.pricedSpans)} priced, ${t.unpricedSpans > 0 ? paint.warn(`${int(t.unpricedSpans)} unpriced`) : '0 unpriced'})`,

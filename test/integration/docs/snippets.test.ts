@@ -92,6 +92,17 @@ const CHAT_CALL = `
 }
 `;
 
+/** Every line of the output block after the block `name` shows (but lines with `...`, which
+ * stand for what varies or is left out) is a line of what the run printed. */
+function expectShownOutput(run: Run | undefined, name: string): void {
+  const i = SNIPPETS.findIndex((x) => x.directive.name === name);
+  const shown = SNIPPETS[i + 1] as Snippet;
+  const printed = new Set((run?.stdout ?? '').replaceAll('\r\n', '\n').split('\n'));
+  const lines = shown.code.split('\n').filter((l) => l !== '' && !l.includes('...'));
+  expect(lines.length).toBeGreaterThan(1);
+  expect(lines.filter((l) => !printed.has(l))).toEqual([]);
+}
+
 const chatSpans = (t: Telemetry): ReceivedSpan[] =>
   t.spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat');
 
@@ -382,6 +393,23 @@ await ledger.shutdown();
     },
   },
   'pricing-routing-code': { after: 'await ledger.shutdown();\n' },
+  'report-basic': {
+    // Three runs exported through the SDK with the processor (test/cli/report/sdk-runs.ts).
+    fixtures: { '../report/sdk-runs.jsonl': 'spanledger-traces.jsonl' },
+    check([run]) {
+      expectShownOutput(run, 'report-basic');
+      // The printed rows add up to the printed total.
+      expect(run?.stdout).toMatch(/^acme {4}support {3}0\.163220 /m);
+      expect(run?.stdout).toMatch(/^globex {2}triage {4}0\.000159 /m);
+      expect(run?.stdout).toMatch(/^total {13}0\.163379 /m);
+    },
+  },
+  'report-csv': {
+    fixtures: { '../report/sdk-runs.jsonl': 'spanledger-traces.jsonl' },
+    check([run]) {
+      expectShownOutput(run, 'report-csv');
+    },
+  },
   'pricing-prices-show': {
     check([run]) {
       // The alias before its switch: the 2024-05-13 snapshot at $5 / $15 per million.
