@@ -29,7 +29,13 @@ export default defineConfig([
     // NodeSDK, the OpenAI instrumentations and the example agent) as a bundle of its own that
     // main loads for `spanledger demo` only, so other commands never load the SDK. No splitting:
     // each file is whole, and no chunk lands beside the library's.
-    entry: { 'cli/main': 'src/cli/main.ts', 'cli/demo': 'src/cli/demo/run.ts' },
+    // `cli/report/html` is the HTML page's renderer, which `report --html` and the demo load by a
+    // path the bundler does not follow (it inlines chart.js: only when a page is written).
+    entry: {
+      'cli/main': 'src/cli/main.ts',
+      'cli/demo': 'src/cli/demo/run.ts',
+      'cli/report/html': 'src/cli/report/html.ts',
+    },
     format: ['esm'],
     sourcemap: true,
     clean: ['!index.*'],

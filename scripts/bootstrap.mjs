@@ -72,7 +72,15 @@ function newest(dir) {
 
 /** Why `dist/` of `root` must be built, or undefined when it is newer than its sources. */
 export function buildNeeded(root = ROOT) {
-  const outputs = ['index.js', 'index.cjs', 'node.js', 'register.js', 'cli/main.js', 'cli/demo.js'];
+  const outputs = [
+    'index.js',
+    'index.cjs',
+    'node.js',
+    'register.js',
+    'cli/main.js',
+    'cli/demo.js',
+    'cli/report/html.js',
+  ];
   let oldest = Number.POSITIVE_INFINITY;
   for (const f of outputs) {
     const file = join(root, 'dist', f);

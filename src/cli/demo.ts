@@ -12,10 +12,11 @@ import { join, resolve } from 'node:path';
 import { type CliIO, EXIT, parseCommandLine, UsageError } from './args.js';
 import { DECIMALS, renderDemo } from './demo/print.js';
 import type { DemoRun } from './demo/run.js';
-import { toReportSpan } from './demo/spans.js';
+
 import { MIN_RUNS, planWorkload } from './demo/workload.js';
 import { buildReport } from './report/aggregate.js';
 import type { ReportModel } from './report/model.js';
+import { reportSpanOf } from './report/read.js';
 import { renderTables } from './report/tables.js';
 
 /** Default number of runs. */
@@ -79,7 +80,9 @@ function otlpUrl(raw: string | undefined): string | undefined {
 }
 
 /** The HTML page's renderer (src/cli/report/html.ts), when this build has it. */
-type HtmlModule = { renderHtml: (model: ReportModel) => string | Promise<string> };
+type HtmlModule = {
+  renderHtml: (model: ReportModel, options?: { title?: string }) => string | Promise<string>;
+};
 
 async function loadHtml(): Promise<HtmlModule | undefined> {
   // A specifier the bundler does not follow, as `spanledger report --html` loads it.
@@ -91,11 +94,16 @@ async function loadHtml(): Promise<HtmlModule | undefined> {
   }
 }
 
-/** The page: `renderHtml`'s, or the text tables in a page when this build has no renderer. */
-async function htmlPage(model: ReportModel): Promise<string> {
+/** The page: `renderHtml`'s, or the text tables in a page when this build has no renderer or
+ * it fails (chart.js not installed): the demo's report is printed either way. */
+async function htmlPage(model: ReportModel, io: CliIO): Promise<string> {
   const html = await loadHtml();
-  if (html !== undefined) return html.renderHtml(model);
-  const text = renderTables(model, { decimals: DECIMALS }).replace(
+  try {
+    if (html !== undefined) return await html.renderHtml(model, { title: 'spanledger demo' });
+  } catch (e) {
+    io.stderr(`spanledger demo: the HTML page could not be rendered, writing the tables: ${e}\n`);
+  }
+  const text = renderTables(model, { decimals: DECIMALS, title: 'spanledger demo' }).replace(
     /[&<>]/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string,
   );
@@ -181,9 +189,9 @@ export async function runDemo(argv: string[], io: CliIO, hooks: DemoHooks = {}):
   }
   bar.stop();
   try {
-    const spans = demo.spans.map(toReportSpan);
+    const spans = demo.spans.map(reportSpanOf);
     const model = await buildReport(spans, { by: ['tenant', 'use_case'], top: runs });
-    await writeFile(html, await htmlPage(model));
+    await writeFile(html, await htmlPage(model, io));
     if (values.json) {
       io.stdout(
         `${JSON.stringify(
@@ -201,6 +209,7 @@ export async function runDemo(argv: string[], io: CliIO, hooks: DemoHooks = {}):
               status: s.attributes['spanledger.cost.status'],
               costUsd: s.attributes['spanledger.cost.usd'],
               cacheSavingsUsd: s.attributes['spanledger.cost.cache_savings_usd'],
+              ...usageOf(s.attributes),
             })),
             report: model,
           },
@@ -224,6 +233,22 @@ export async function runDemo(argv: string[], io: CliIO, hooks: DemoHooks = {}):
     await demo.stop();
   }
   return EXIT.ok;
+}
+
+/** A model call's tokens, to check its price by: the request model, input (cached included),
+ * cached input and output tokens. */
+function usageOf(a: Readonly<Record<string, unknown>>): { usage?: object } {
+  const model = a['gen_ai.request.model'];
+  const input = a['gen_ai.usage.input_tokens'];
+  if (typeof model !== 'string' || typeof input !== 'number') return {};
+  return {
+    usage: {
+      model,
+      input,
+      output: a['gen_ai.usage.output_tokens'],
+      cached: a['gen_ai.usage.cache_read.input_tokens'] ?? 0,
+    },
+  };
 }
 
 /** Resolves on Ctrl-C (SIGINT) or SIGTERM, which then stop the demo instead of the process. */

@@ -11,6 +11,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { DEMO_BUDGETS, DEMO_PRICES } from '../../src/cli/demo/run.js';
 import { runDemo } from '../../src/cli/demo.js';
+import { priceUsage } from '../../src/index.js';
 import { startOtlpReceiver } from '../support/otlp-receiver.js';
 import { cli } from './run-cli.js';
 
@@ -44,7 +45,14 @@ interface DemoJson {
       refused?: { budget: string; limit: string; used: number; max: number };
     };
   }[];
-  spans: { traceId: string; name: string; category?: string; costUsd?: number }[];
+  spans: {
+    traceId: string;
+    name: string;
+    category?: string;
+    status?: string;
+    costUsd?: number;
+    usage?: { model: string; input: number; output: number; cached: number };
+  }[];
   report: {
     totals: { costUsd: number; spans: number; traces: number; cacheSavingsUsd: number };
     topTraces: { traceId: string; costUsd: number; llmCalls: number; toolCalls: number }[];
@@ -103,6 +111,36 @@ describe('spanledger demo', () => {
       ).toBe(Math.round(footer * 1e6));
       expect(footer, section).toBe(total);
     }
+  });
+
+  it('prices each span by the catalog and the example prices file', async () => {
+    const out = JSON.parse((await demo('--json', '--runs', '8')).stdout) as DemoJson;
+    const byName = (prefix: string) => out.spans.filter((s) => s.name.startsWith(prefix));
+    // The example's unit prices: $0.002 a lookup, $0.0004 a query, 3 minutes at $60 an hour.
+    for (const s of byName('execute_tool lookup_order')) expect(s.costUsd).toBe(0.002);
+    for (const s of byName('retrieval kb-support')) expect(s.costUsd).toBe(0.0004);
+    expect(out.spans.filter((x) => x.category === 'human_review').length).toBeGreaterThan(0);
+    for (const s of out.spans.filter((x) => x.category === 'human_review')) {
+      expect(s.costUsd).toBeCloseTo(3, 12);
+    }
+    // Model calls: the catalog's price of the tokens on the span, cached input at its own rate.
+    const calls = out.spans.filter((s) => s.name.startsWith('chat gpt-4o'));
+    expect(calls.length).toBeGreaterThan(4);
+    for (const c of calls) {
+      const a = c.usage as NonNullable<DemoJson['spans'][number]['usage']>;
+      const expected = priceUsage({
+        provider: 'openai',
+        model: a.model,
+        inputTokens: a.input,
+        outputTokens: a.output,
+        cacheReadTokens: a.cached,
+      });
+      expect(expected.status).toBe('priced');
+      expect(c.costUsd).toBeCloseTo(expected.costUsd as number, 12);
+    }
+    expect(
+      out.spans.filter((s) => s.name.startsWith('chat northwind')).map((s) => s.status),
+    ).toEqual(expect.arrayContaining(['unpriced']));
   });
 
   it('stops the runaway run at the call the per-run budget allows no more', async () => {
