@@ -56,8 +56,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function wholeNumber(flag: string, raw: string | undefined, min: number, max: number): number {
-  if (raw === undefined) return Number.NaN;
+function wholeNumber(flag: string, raw: string, min: number, max: number): number {
   const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got '${raw}'`);
