@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { defineConfig } from 'tsup';
 
 // Two builds run in parallel into one `dist/`: each cleans only its own outputs (tsup's `clean`
@@ -24,12 +25,39 @@ export default defineConfig([
     },
   },
   {
-    // The `spanledger` command (ESM only, executable).
-    entry: { 'cli/main': 'src/cli/main.ts' },
+    // The `spanledger` command (ESM only, executable), and the demo's run (`cli/demo`: the
+    // NodeSDK, the OpenAI instrumentations and the example agent) as a bundle of its own that
+    // main loads for `spanledger demo` only, so other commands never load the SDK. No splitting:
+    // each file is whole, and no chunk lands beside the library's.
+    // `cli/report/html` is the HTML page's renderer, which `report --html` and the demo load by a
+    // path the bundler does not follow (it inlines chart.js: only when a page is written).
+    entry: {
+      'cli/main': 'src/cli/main.ts',
+      'cli/demo': 'src/cli/demo/run.ts',
+      'cli/report/html': 'src/cli/report/html.ts',
+    },
     format: ['esm'],
     sourcemap: true,
     clean: ['!index.*'],
     target: 'node18',
+    splitting: false,
     banner: { js: '#!/usr/bin/env node' },
+    esbuildOptions(options) {
+      // The example agent imports `spanledger` as users do: here, the sources it is built with.
+      options.alias = { ...options.alias, spanledger: resolve('src/index.ts') };
+    },
+    esbuildPlugins: [
+      {
+        // src/cli/demo.ts loads './demo/run.js': in the build, the bundle next to main.
+        name: 'demo-run-bundle',
+        setup(build) {
+          build.onResolve({ filter: /^\.\/demo\/run\.js$/ }, (args) =>
+            args.importer.endsWith(join('src', 'cli', 'demo.ts'))
+              ? { path: './demo.js', external: true }
+              : undefined,
+          );
+        },
+      },
+    ],
   },
 ]);

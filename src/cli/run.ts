@@ -41,7 +41,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: runReport,
   },
   demo: {
-    summary: 'run an embedded sample agent through the real processor and report its cost',
+    summary: 'run the example support agent against a mock OpenAI API; what it cost (docs/demo.md)',
     usage: DEMO_USAGE,
     run: runDemo,
   },

@@ -477,26 +477,6 @@ describe('spanledger commands', () => {
     expect(out.stdout).toContain('Usage: spanledger price');
   });
 
-  it('demo prices an embedded agent run span by span, exit 0', async () => {
-    const out = await cli('demo');
-    expect(out.code).toBe(0);
-    // gpt-4o: 1152 uncached x $2.50 + 2048 cached x $1.25 + 410 out x $10 per MTok.
-    expect(out.stdout).toMatch(/chat gpt-4o \(plan\)\s+llm\s+priced\s+0\.009540/);
-    // claude-sonnet-4: 1100 x $3 + 8000 cached x $0.30 + 780 out x $15 per MTok.
-    expect(out.stdout).toMatch(/claude-sonnet-4 \(answer\)\s+llm\s+priced\s+0\.017400/);
-    expect(out.stdout).toMatch(/gpt-4o-mini \(judge\)\s+evaluation/);
-    expect(out.stdout).toMatch(/human review\s+human_review\s+priced\s+3\.200000/);
-    expect(out.stdout).toMatch(/acme-private-model\s+llm\s+unpriced\s+\(unknown_model\)/);
-    expect(out.stdout).toMatch(/run total: \$3\.237767 priced; 1 span\(s\) unpriced/);
-    // The totals come from the rollup the processor wrote on the root span.
-    expect(out.stdout).toMatch(/human_review\s+3\.200000\n/);
-    expect(out.stdout).toMatch(
-      /5 LLM calls, 1 tool call, 1 retrieval, 1 evaluation, 15442 input tokens/,
-    );
-    expect(out.stdout).toMatch(/exceeded per-run: \$3\.237767 of \$1/);
-    expect(out.stdout).toMatch(/budgets exceeded by this run: per-run/);
-  });
-
   it.each([['frobnicate'], ['constructor'], ['--json']])(
     'unknown command %s: exit 2 with usage on stderr',
     async (name) => {
