@@ -1,7 +1,8 @@
 /**
- * The support agent: `POST /answer` with `{ "ticket": "..." }`. One run is a retrieval from the
- * knowledge base, a loop of model calls and tool calls, an LLM-as-judge evaluation of the
- * answer and, when the judge is unsure, a human review; a resolved ticket is a business outcome.
+ * The support agent: `POST /answer` with `{ "ticket": "...", "judgeModel"?: "..." }`. One run is a
+ * retrieval from the knowledge base, a loop of model calls and tool calls, an LLM-as-judge
+ * evaluation of the answer (on `gpt-4o-mini` unless the request names another judge model) and,
+ * when the judge is unsure, a human review; a resolved ticket is a business outcome.
  *
  * It has no telemetry setup of its own: start it with `node --import spanledger/register`. The
  * real `openai` client is traced by the OpenAI instrumentations that register enables; the
@@ -44,7 +45,7 @@ function chat(params) {
   return ledger ? ledger.guard(call, { estimateUsd: 0.01, call: { kind: 'llm' } }) : call();
 }
 
-async function answer(ticket) {
+async function answer(ticket, judgeModel = 'gpt-4o-mini') {
   const docs = await traceRetrieval('kb-support', { dbSystem: 'pgvector' }, async () =>
     KB.filter((d) => d.split(' ').some((w) => ticket.includes(w.toLowerCase()))),
   );
@@ -72,7 +73,7 @@ async function answer(ticket) {
   // LLM-as-judge: the judge's model call is charged to `evaluation`.
   const score = await traceEvaluation('answer-quality', {}, async () => {
     const verdict = await chat({
-      model: 'gpt-4o-mini',
+      model: judgeModel,
       messages: [
         { role: 'system', content: 'You are a judge. Reply {"score": 0..1}.' },
         { role: 'user', content: ticket },
@@ -102,7 +103,7 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const { ticket } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    const { ticket, judgeModel } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
     tracer.startActiveSpan(
       'invoke_agent support-agent',
       {
@@ -113,7 +114,7 @@ const server = createServer((req, res) => {
       },
       async (span) => {
         try {
-          const out = await answer(String(ticket ?? ''));
+          const out = await answer(String(ticket ?? ''), judgeModel ?? undefined);
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
         } catch (e) {
           span.recordException(e);
