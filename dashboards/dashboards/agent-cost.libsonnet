@@ -67,8 +67,8 @@ function(config)
     panel.traceTable(
       'Most expensive runs',
       [t.traceql(
-        '{ span.spanledger.trace.cost.usd > ' + config.expensiveTraceUsd + ' && ' + service + ' }'
-        + ' | select(span.spanledger.trace.cost.usd, span.spanledger.trace.cost.status, span.spanledger.use_case, span.gen_ai.agent.name, span.spanledger.trace.llm_calls, span.spanledger.trace.failed_cost.usd)',
+        '{ span."spanledger.trace.cost.usd" > ' + config.expensiveTraceUsd + ' && ' + service + ' }'
+        + ' | select(span."spanledger.trace.cost.usd", span."spanledger.trace.cost.status", span."spanledger.use_case", span.gen_ai.agent.name, span."spanledger.trace.llm_calls", span."spanledger.trace.failed_cost.usd")',
         limit=50,
         spss=1,
       )],
@@ -125,7 +125,7 @@ function(config)
     panel.traceTable(
       'Failed-call spend (wasted)',
       [t.traceql(
-        '{ span.spanledger.trace.failed_cost.usd > 0 && ' + service + ' } | select(span.spanledger.trace.failed_cost.usd, span.spanledger.trace.cost.usd, span.spanledger.use_case, span.gen_ai.agent.name)',
+        '{ span."spanledger.trace.failed_cost.usd" > 0 && ' + service + ' } | select(span."spanledger.trace.failed_cost.usd", span."spanledger.trace.cost.usd", span."spanledger.use_case", span.gen_ai.agent.name)',
         limit=50,
         spss=1,
       )],
@@ -144,7 +144,7 @@ function(config)
     panel.traceTable(
       'Loop detections and other exceeded budgets',
       [t.traceql(
-        '{ event:name = "spanledger.budget.exceeded" && ' + service + ' } | select(event.spanledger.budget.name, event.spanledger.budget.action, span.gen_ai.tool.name, span.gen_ai.agent.name)',
+        '{ event:name = "spanledger.budget.exceeded" && ' + service + ' } | select(event."spanledger.budget.name", event."spanledger.budget.action", span.gen_ai.tool.name, span.gen_ai.agent.name)',
         limit=50,
         tableType='spans',
         spss=5,

@@ -32,9 +32,9 @@ function(config)
     filterMetric='spanledger_budget_limit_usd',
   )
   + lib.dashboard.withPanels([
-    panel.stat('Budget windows', [t.prom('count(' + limit + ')', instant=true)], u.count, 'Budget windows the services report (a per-value budget has one per value).', w=6, decimals=0),
+    panel.stat('Windows reported', [t.prom('count(' + limit + ')', instant=true)], u.count, 'Budget windows the services report (a per-value budget has one per value).', w=6, decimals=0),
     panel.stat('Windows over 80 %', [t.prom('count((' + spent + ' / ' + limit + ') > 0.8) or vector(0)', instant=true)], u.count, 'Windows that have spent more than 80 % of their limit.', w=6, decimals=0),
-    panel.stat('Paused scopes', [t.prom('sum(' + paused + ') or vector(0)', instant=true)], u.count, 'Scopes paused by hand or by an action: pause budget (spanledger budgets list).', w=6, decimals=0),
+    panel.stat('Paused now', [t.prom('sum(' + paused + ') or vector(0)', instant=true)], u.count, 'Scopes paused by hand or by an action: pause budget (spanledger budgets list).', w=6, decimals=0),
     panel.stat('Exceeded events', [t.prom('sum(' + p.increaseRange(events, config, ['service', 'budget'], 'kind="exceeded"') + ') or vector(0)', instant=true)], u.count, 'Exceeded events over the selected range.', w=6, decimals=0),
 
     panel.table(
@@ -59,7 +59,7 @@ function(config)
     panel.timeseries('Used (spent / limit)', [t.prom(spent + ' / ' + limit, legend)], u.ratio, 'Share of each limit spent.'),
     panel.timeseries('Spend rate (USD/h)', [t.prom(burn + ' * 3600', legend)], u.usd, 'Slope of the spent figure over ' + config.budgetBurnWindow + '.'),
     panel.timeseries('Time to exhaustion', [t.prom(exhaustion, legend)], u.seconds, 'Remaining / spend rate: when the window runs out at the current pace.'),
-    panel.timeseries('Paused scopes', [t.prom(paused, '{{' + l.budget + '}}')], u.count, 'Scopes of each budget paused in the ledger (spanledger budgets pause / resume).'),
+    panel.timeseries('Paused scopes by budget', [t.prom(paused, '{{' + l.budget + '}}')], u.count, 'Scopes of each budget paused in the ledger (spanledger budgets pause / resume).'),
     panel.timeseries('Budget events (per hour)', [t.prom(p.sumBy([l.budget, 'kind', 'action'], p.rate(events, config, filters)) + ' * 3600', '{{' + l.budget + '}} {{kind}} ({{action}})')], u.count, 'Warnings and exceeded events by budget and action.'),
     panel.table(
       'Budget events over the range',

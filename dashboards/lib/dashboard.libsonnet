@@ -41,7 +41,6 @@ local datasourceVariable(name, label, type) = {
     type: 'query',
     datasource: target.prometheusDatasource,
     query: { query: 'label_values(' + metric + '{' + matchers + '}, ' + label + ')', refId: 'PrometheusVariableQueryEditor-VariableQuery' },
-    definition: 'label_values(' + metric + '{' + matchers + '}, ' + label + ')',
     refresh: 2,
     sort: 1,
     multi: true,

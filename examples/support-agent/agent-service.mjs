@@ -1,5 +1,6 @@
 /**
- * The support agent as a service: `POST /answer` with `{ "ticket": "..." }` runs the agent of
+ * The support agent as a service: `POST /answer` with `{ "ticket": "...", "judgeModel"?: "..." }`
+ * (the judge's model when not `gpt-4o-mini`) runs the agent of
  * `agent.mjs` once (a retrieval, model and tool calls, an LLM-as-judge evaluation, a human review
  * when the judge is unsure) and replies with its answer; 429 when a budget refused a call.
  *
@@ -22,8 +23,8 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', async () => {
-    const { ticket } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-    const out = await agent.run(String(ticket ?? ''));
+    const { ticket, judgeModel } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    const out = await agent.run(String(ticket ?? ''), judgeModel ? { judgeModel } : {});
     const status = out.error === undefined ? 200 : out.refused ? 429 : 500;
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(out));
   });

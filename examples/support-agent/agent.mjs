@@ -37,7 +37,7 @@ const KB = ['Refunds take 5 business days.', 'Delayed orders ship within 48 hour
  * The agent. `openai`: an OpenAI client; `ledger`: a spanledger ledger (its `guard`), or
  * undefined for no budgets; `model` and `judgeModel`: the default models; `maxSteps`: the most
  * model calls of the tool loop (a backstop far above what a ticket needs: the budgets stop a
- * loop first). Returns `{ run(ticket, { model }) }`.
+ * loop first). Returns `{ run(ticket, { model, judgeModel }) }`: a run may name other models.
  */
 export function createSupportAgent({
   openai,
@@ -67,7 +67,7 @@ export function createSupportAgent({
       : call();
   }
 
-  async function answer(ticket, runModel) {
+  async function answer(ticket, runModel, runJudgeModel) {
     const docs = await traceRetrieval('kb-support', { dbSystem: 'pgvector' }, async () =>
       KB.filter((d) => d.split(' ').some((w) => ticket.includes(w.toLowerCase()))),
     );
@@ -92,7 +92,7 @@ export function createSupportAgent({
     // LLM-as-judge: the judge's model call is charged to `evaluation`.
     const score = await traceEvaluation('answer-quality', {}, async () => {
       const verdict = await chat({
-        model: judgeModel,
+        model: runJudgeModel,
         messages: [
           { role: 'system', content: 'You are a judge. Reply {"score": 0..1}.' },
           { role: 'user', content: ticket },
@@ -124,7 +124,7 @@ export function createSupportAgent({
      * `{ reply, score, reviewed }`, or `{ error, refused }` when the run failed (`refused`: a
      * budget refused a call, with the refusal: budget, limit, used, max).
      */
-    run(ticket, { model: runModel = model } = {}) {
+    run(ticket, { model: runModel = model, judgeModel: runJudgeModel = judgeModel } = {}) {
       return tracer.startActiveSpan(
         'invoke_agent support-agent',
         {
@@ -135,7 +135,7 @@ export function createSupportAgent({
         },
         async (span) => {
           try {
-            return await answer(String(ticket ?? ''), runModel);
+            return await answer(String(ticket ?? ''), runModel, runJudgeModel);
           } catch (e) {
             span.recordException(e);
             span.setStatus({ code: 2, message: String(e?.message ?? e) });

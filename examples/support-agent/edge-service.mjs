@@ -1,5 +1,5 @@
 /**
- * The edge: `POST /tickets` with `{ "tenant": "...", "ticket": "..." }`, as an API gateway would
+ * The edge: `POST /tickets` with `{ "tenant": "...", "ticket": "...", "judgeModel"?: "..." }`, as an API gateway would
  * receive it after authenticating the tenant. It attributes the request (tenant, team, cost
  * center, use case) with `withAttribution`, which puts them in W3C Baggage, and calls the agent
  * service over HTTP; the agent's spans and cost metrics carry the same dimensions.
@@ -13,7 +13,9 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', async () => {
-    const { tenant, ticket } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    const { tenant, ticket, judgeModel } = JSON.parse(
+      Buffer.concat(chunks).toString('utf8') || '{}',
+    );
     const dimensions = {
       tenant: String(tenant ?? 'unknown'),
       team: 'customer-care',
@@ -25,7 +27,7 @@ const server = createServer((req, res) => {
         fetch(`${agentUrl}/answer`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ ticket }),
+          body: JSON.stringify({ ticket, judgeModel }),
         }),
       );
       res.writeHead(upstream.status, { 'content-type': 'application/json' });

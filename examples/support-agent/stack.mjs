@@ -97,12 +97,26 @@ export const TICKETS = [
   ['initech', 'Track order #1003'],
 ];
 
-/** Send one ticket through the edge; resolves to `{ status, body }`. */
-export async function sendTicket(edgeUrl, tenant, ticket) {
+/**
+ * Tickets that reach the corners the dashboards and alerts watch: [tenant, text, judge model?].
+ * Two are judged on another model: a fine-tune id the catalog prices only approximately by its
+ * base model, and a model no catalog knows (the span is unpriced; docs/pricing.md). The trial
+ * tenant's budget (1 cent a day, `action: pause`) pauses its scope, and its later calls are
+ * refused (docs/budgets.md).
+ */
+export const EXTRA_TICKETS = [
+  ['acme', 'Where is my order #1003?', 'ft:gpt-4o-mini-2024-07-18:acme::judge'],
+  ['globex', 'Track order #1001', 'acme-judge-1'],
+  ['trial', 'Is order #1002 delayed?'],
+];
+
+/** Send one ticket through the edge (optionally naming the judge model); resolves to
+ * `{ status, body }`. */
+export async function sendTicket(edgeUrl, tenant, ticket, judgeModel) {
   const response = await fetch(`${edgeUrl}/tickets`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tenant, ticket }),
+    body: JSON.stringify({ tenant, ticket, judgeModel }),
   });
   return { status: response.status, body: await response.json() };
 }

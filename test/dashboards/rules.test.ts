@@ -9,7 +9,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
-  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -17,34 +16,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ROOT } from '../support/built.js';
-import { ensurePrometheus, type Provisioned, required } from '../support/collector.js';
+import { ensurePrometheus, required } from '../support/collector.js';
+import { ensureJsonnet } from '../support/dashboards.js';
 
 const MIXIN = join(ROOT, 'dashboards');
 const TESTS = join(MIXIN, 'tests');
-
-/**
- * The go-jsonnet binary: `$(go env GOPATH)/bin/jsonnet`, else `jsonnet` on PATH. The one place
- * the tests find it, so that project provisioning can take its place.
- */
-function ensureJsonnetBinary(): Provisioned {
-  const candidates: string[] = [];
-  const go = spawnSync('go', ['env', 'GOPATH'], { encoding: 'utf8' });
-  if (go.status === 0 && go.stdout.trim() !== '') {
-    for (const dir of go.stdout.trim().split(delimiter))
-      candidates.push(join(dir, 'bin', 'jsonnet'));
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir !== '') candidates.push(join(dir, 'jsonnet'));
-  }
-  for (const path of candidates) {
-    if (existsSync(path) && spawnSync(path, ['--version']).status === 0) return { path };
-  }
-  return { path: undefined, reason: 'no jsonnet in $(go env GOPATH)/bin or on PATH' };
-}
 
 interface Rule {
   alert?: string;
@@ -91,7 +71,8 @@ const TEST_CONFIG = "(import 'tests/config.libsonnet')";
 const rulesOf = (f: RuleFile) => f.groups.flatMap((g) => g.rules);
 
 beforeAll(() => {
-  jsonnet = required('go-jsonnet', ensureJsonnetBinary());
+  // go-jsonnet as the project provisions it (scripts/dashboards.mjs).
+  jsonnet = required('go-jsonnet', ensureJsonnet());
   const prometheus = ensurePrometheus();
   promtool = required(
     'promtool',
@@ -122,20 +103,17 @@ describe('the mixin alerts and recording rules', () => {
   // The committed rendering (scripts/dashboards.mjs writes dashboards/rendered/) is the mixin's
   // rendering with the default knobs, and passes promtool check rules too.
   const RENDERED = join(MIXIN, 'rendered');
-  it.skipIf(!existsSync(join(RENDERED, 'alerts.yaml')))(
-    'match the committed dashboards/rendered/alerts.yaml and rules.yaml',
-    (ctx) => {
-      if (jsonnet === undefined || promtool === undefined) return ctx.skip();
-      for (const [file, field] of [
-        ['alerts.yaml', 'prometheusAlerts'],
-        ['rules.yaml', 'prometheusRules'],
-      ] as const) {
-        expect(parseYaml(readFileSync(join(RENDERED, file), 'utf8'))).toEqual(render(field));
-      }
-      const r = promtoolRun(['check', 'rules', 'alerts.yaml', 'rules.yaml'], RENDERED);
-      expect(r.status, r.output).toBe(0);
-    },
-  );
+  it('match the committed dashboards/rendered/alerts.yaml and rules.yaml', (ctx) => {
+    if (jsonnet === undefined || promtool === undefined) return ctx.skip();
+    for (const [file, field] of [
+      ['alerts.yaml', 'prometheusAlerts'],
+      ['rules.yaml', 'prometheusRules'],
+    ] as const) {
+      expect(parseYaml(readFileSync(join(RENDERED, file), 'utf8'))).toEqual(render(field));
+    }
+    const r = promtoolRun(['check', 'rules', 'alerts.yaml', 'rules.yaml'], RENDERED);
+    expect(r.status, r.output).toBe(0);
+  });
 
   it('pass their promtool unit tests (dashboards/tests/*.test.yaml)', (ctx) => {
     if (jsonnet === undefined || promtool === undefined) return ctx.skip();

@@ -25,13 +25,11 @@ import { ensureBuilt, ROOT } from '../../support/built.js';
 import {
   ensureCollector,
   ensurePrometheus,
-  freePort,
   required,
   type Started,
   type StartedPrometheus,
-  startCollector,
-  startPrometheus,
 } from '../../support/collector.js';
+import { startPipeline } from '../../support/pipeline.js';
 import {
   byLabel,
   type FileSpan,
@@ -42,7 +40,6 @@ import {
   until,
 } from './otlp-file.js';
 
-const CONFIG = join(ROOT, 'collector-config');
 const FIXTURE = join(ROOT, 'test/fixtures/collector/foreign-emitters.otlp.json');
 /** Rounds of the example's six tickets before and while the gateway is down. */
 const ROUNDS_BEFORE = 2;
@@ -243,84 +240,30 @@ beforeAll(async () => {
   }
   ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'spanledger-collector-e2e-'));
-  const [agentGrpc, agentHealth, agentTelemetry] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  agentHttp = await freePort();
-  const [gwGrpc, gwHttp, gwHealth, gwTelemetry, gwScrape] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  prw = await startPrometheus({ binary: prometheus, config: 'global: {}\n' });
-  scraper = await startPrometheus({
-    binary: prometheus,
-    config: [
-      'global: { scrape_interval: 1s }',
-      'scrape_configs:',
-      '  - job_name: spanledger-gateway',
-      '    honor_labels: true',
-      `    static_configs: [{ targets: ["127.0.0.1:${gwScrape}"] }]`,
-      '',
-    ].join('\n'),
-  });
   const traceFile = join(tmp, 'traces.jsonl');
-  // Both Prometheus paths at once: remote write (gateway.yaml) and the scrape endpoint
-  // (prometheus-scrape.yaml), so one run checks both.
-  const both = join(tmp, 'both-prometheus.yaml');
-  writeFileSync(
-    both,
-    'service:\n  pipelines:\n    metrics:\n      exporters: [prometheus_remote_write, prometheus]\n',
-  );
-  gateway = await startCollector({
-    binary: collector,
-    configs: [
-      join(CONFIG, 'gateway.yaml'),
-      join(CONFIG, 'prometheus-scrape.yaml'),
-      join(CONFIG, 'traces-file.yaml'),
-      both,
-    ],
-    healthUrl: `http://127.0.0.1:${gwHealth}/`,
-    cwd: tmp,
-    env: {
-      SPANLEDGER_GATEWAY_HEALTH_ENDPOINT: `127.0.0.1:${gwHealth}`,
-      SPANLEDGER_GATEWAY_GRPC_ENDPOINT: `127.0.0.1:${gwGrpc}`,
-      SPANLEDGER_GATEWAY_HTTP_ENDPOINT: `127.0.0.1:${gwHttp}`,
-      SPANLEDGER_GATEWAY_TELEMETRY_HOST: '127.0.0.1',
-      SPANLEDGER_GATEWAY_TELEMETRY_PORT: String(gwTelemetry),
-      SPANLEDGER_GATEWAY_STORAGE_DIR: join(tmp, 'gateway-storage'),
-      SPANLEDGER_GATEWAY_BATCH_TIMEOUT: '200ms',
-      SPANLEDGER_TAIL_DECISION_WAIT: '2s',
+  const pipeline = await startPipeline({
+    collector,
+    prometheus,
+    dir: tmp,
+    scrape: true,
+    traceFile,
+    gatewayEnv: {
       SPANLEDGER_TRACE_SAMPLE_PERCENT: String(SAMPLE_PERCENT),
       SPANLEDGER_EXPENSIVE_TRACE_USD: EXPENSIVE_USD.toFixed(1),
-      SPANLEDGER_PROMETHEUS_REMOTE_WRITE_URL: `${prw.url}/api/v1/write`,
-      SPANLEDGER_PROMETHEUS_SCRAPE_ENDPOINT: `127.0.0.1:${gwScrape}`,
-      SPANLEDGER_TRACES_FILE: traceFile,
     },
-  });
-  agent = await startCollector({
-    binary: collector,
-    configs: [join(CONFIG, 'agent.yaml')],
-    healthUrl: `http://127.0.0.1:${agentHealth}/`,
-    cwd: tmp,
-    env: {
-      SPANLEDGER_AGENT_HEALTH_ENDPOINT: `127.0.0.1:${agentHealth}`,
-      SPANLEDGER_AGENT_GRPC_ENDPOINT: `127.0.0.1:${agentGrpc}`,
-      SPANLEDGER_AGENT_HTTP_ENDPOINT: `127.0.0.1:${agentHttp}`,
-      SPANLEDGER_AGENT_TELEMETRY_PORT: String(agentTelemetry),
-      SPANLEDGER_AGENT_STORAGE_DIR: join(tmp, 'agent-storage'),
-      SPANLEDGER_AGENT_BATCH_TIMEOUT: '200ms',
-      SPANLEDGER_GATEWAY_ENDPOINT: `127.0.0.1:${gwGrpc}`,
-      SPANLEDGER_GATEWAY_INSECURE: 'true',
+    agentEnv: {
       // Fewer requests in flight than the batches sent while the gateway is down, so that the
       // queue itself holds some (its size is what the test watches).
       SPANLEDGER_AGENT_EXPORT_CONSUMERS: '2',
     },
   });
+  prw = pipeline.prw;
+  // Started with scrape: true.
+  scraper = pipeline.scraper as StartedPrometheus;
+  agent = pipeline.agent;
+  gateway = pipeline.gateway;
+  agentHttp = pipeline.agentHttp;
+  const { agentTelemetry, gatewayTelemetry: gwTelemetry } = pipeline;
 
   const witnessFile = join(tmp, 'witness.jsonl');
   writeFileSync(witnessFile, '');
