@@ -190,6 +190,7 @@ describe('spanledger demo', () => {
       tools: file.tools,
       retrievals: file.retrievals,
       humanReview: file.humanReview,
+      routing: file.routing,
     }).toEqual(DEMO_PRICES);
     expect(file.budgets).toEqual(DEMO_BUDGETS);
   });

@@ -189,16 +189,19 @@ describe('every dashboard (the dashboard linter’s rules)', () => {
             expect(window, where).toBe('$__rate_interval');
             rates++;
           }
-          if (fn === 'increase') {
+          if (fn === 'increase' && window === '$__interval') {
+            // Money per period (daily bars): a range query whose panel sets the period.
+            expect((panel as { interval?: string }).interval, where).toMatch(/^\d+[mhdw]$/);
+            expect(instant, where).toBe(false);
+          } else if (fn === 'increase') {
             expect(window, where).toBe('$__range');
             // Money over the range is one figure: an instant query.
             expect(instant, where).toBe(true);
             increases++;
           }
         }
-        // A counter outside rate() or increase() would show its lifetime value.
-        // Outside them a counter may only stand for a series born inside the window, next to its
-        // increase.
+        // A counter outside rate() or increase() would show its lifetime value; outside them it
+        // may only stand for a series born inside the window, next to its increase.
         expect(expr.replace(NEW_SERIES, '').replace(RANGE_FN, ''), where).not.toMatch(COUNTER);
         // Any emitter that writes the metric names is welcome: no filter on one SDK.
         expect(expr, where).not.toMatch(/telemetry_sdk/);

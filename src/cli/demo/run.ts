@@ -32,16 +32,18 @@ import { type PlannedRun, random } from './workload.js';
 
 /**
  * The example's prices (examples/support-agent/spanledger.yaml): the unit prices of the work no
- * catalog knows. Model prices come from the catalog.
+ * catalog knows, and the routing alternative each gpt-4o call is also priced on. Model prices
+ * come from the catalog.
  */
 export const DEMO_PRICES = {
   tools: [{ name: 'lookup_order', perCallUsd: 0.002 }],
   retrievals: [{ dataSource: 'kb-support', perQueryUsd: 0.0004 }],
   humanReview: { ratePerHourUsd: 60 },
+  routing: { models: { 'gpt-4o': ['gpt-4o-mini'] } },
 } satisfies PricesConfigInput;
 
-/** The example's budgets (spanledger.yaml): a per-run cap that stops a looping agent, and a
- * monthly budget per tenant that warns. */
+/** The example's budgets (spanledger.yaml): a per-run cap that stops a looping agent, a monthly
+ * budget per tenant that warns, and a trial tenant's daily cent that pauses it. */
 export const DEMO_BUDGETS: BudgetInput[] = [
   {
     name: 'per-run',
@@ -57,6 +59,13 @@ export const DEMO_BUDGETS: BudgetInput[] = [
     window: { calendar: 'month', timeZone: 'UTC' },
     limitUsd: 10,
     action: 'alert',
+  },
+  {
+    name: 'trial-daily',
+    scope: { tenant: 'trial' },
+    window: { calendar: 'day', timeZone: 'UTC' },
+    limitUsd: 0.01,
+    action: 'pause',
   },
 ];
 
