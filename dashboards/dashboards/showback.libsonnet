@@ -27,8 +27,9 @@ function(config)
     + ' or label_replace(' + p.sumBy([], inc(label + '=""')) + (if window == '$__range' then ' or vector(0)' else '')
     + ', ' + std.escapeStringJson(label) + ', ' + std.escapeStringJson(config.unallocatedLabel) + ', "", "")';
   local share(expr) = '(' + expr + ') / scalar(' + total + ')';
+  // 0 (not an empty panel) when every dollar is allocated.
   local unallocatedShare(label) =
-    p.sumBy([], p.increaseRange(cost, config, dims, label + '=""')) + ' / ' + total;
+    '(' + p.sumBy([], p.increaseRange(cost, config, dims, label + '=""')) + ' or vector(0)) / ' + total;
 
   // Month to date: the panel's relative time now/M ("this month so far") makes $__range the
   // time since the start of the month in the dashboard's time zone (_config.timezone), so

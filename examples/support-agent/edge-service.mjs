@@ -16,8 +16,9 @@ const server = createServer((req, res) => {
     const { tenant, ticket, judgeModel } = JSON.parse(
       Buffer.concat(chunks).toString('utf8') || '{}',
     );
+    // A ticket from the public web form has no tenant: its spend is unallocated.
     const dimensions = {
-      tenant: String(tenant ?? 'unknown'),
+      ...(tenant ? { tenant: String(tenant) } : {}),
       team: 'customer-care',
       costCenter: 'cc-4100',
       useCase: 'support-ticket',

@@ -102,12 +102,17 @@ export const TICKETS = [
  * Two are judged on another model: a fine-tune id the catalog prices only approximately by its
  * base model, and a model no catalog knows (the span is unpriced; docs/pricing.md). The trial
  * tenant's budget (1 cent a day, `action: pause`) pauses its scope, and its later calls are
- * refused (docs/budgets.md).
+ * refused (docs/budgets.md). The last one runs away and its per-run budget stops it.
  */
 export const EXTRA_TICKETS = [
   ['acme', 'Where is my order #1003?', 'ft:gpt-4o-mini-2024-07-18:acme::judge'],
   ['globex', 'Track order #1001', 'acme-judge-1'],
+  // From the public web form: no tenant, so its spend shows as unallocated.
+  ['', 'Is order #1003 delivered?'],
   ['trial', 'Is order #1002 delayed?'],
+  // An order the tool cannot find: the agent looks it up again and again, and the per-run budget
+  // refuses its third identical lookup (a runaway stopped; HTTP 429).
+  ['initech', 'Where is order #4040?'],
 ];
 
 /** Send one ticket through the edge (optionally naming the judge model); resolves to

@@ -108,7 +108,13 @@ const positive = (series: Series[]) => series.some((s) => s.values.some((v) => v
 /** Panels whose figure may rightly be 0 after this run, and why. Every other panel must show a
  * positive figure: the workload reaches what it counts. */
 const MAY_BE_ZERO: Record<string, string> = {
-  'Windows over 80 %': 'no tenant spends 80 % of its $20 month in a test run',
+  'Windows over 80 %': 'no tenant spends 80 % of its $10 month in a test run',
+  'Unallocated this month (no team)':
+    'every request is the customer-care team’s (the edge sets it)',
+  'Fixed costs':
+    'the default _config has no use cases, so no fixed costs (finance.test.ts checks one)',
+  'Spans an alternative could not price':
+    'gpt-4o-mini, the one alternative, prices every gpt-4o call',
   // The trial tenant's `action: pause` budget refuses its call at the limit (asserted below),
   // but the paused gauge still reads 0 for it: the refusal has not left a pause in the ledger.
   'Paused now': 'the refused trial call leaves no pause behind (see the workload test)',
@@ -120,9 +126,18 @@ describe('the workload', () => {
   it('answered every ticket of both rounds', (ctx) => {
     if (pipeline === undefined) return ctx.skip();
     expect(statuses).toHaveLength(2 * (TICKETS.length + EXTRA_TICKETS.length));
-    expect(statuses.filter(([tenant]) => tenant !== 'trial').every(([, s]) => s === 200)).toBe(
-      true,
+    // Every ticket answered but the trial tenant's and the runaway (the last extra ticket), which
+    // the per-run budget stops.
+    const perRound = TICKETS.length + EXTRA_TICKETS.length;
+    const runaway = statuses.filter((_, i) => i % perRound === perRound - 1);
+    expect(runaway).toEqual([
+      ['initech', 429],
+      ['initech', 429],
+    ]);
+    const others = statuses.filter(
+      ([tenant], i) => tenant !== 'trial' && i % perRound !== perRound - 1,
     );
+    expect(others.every(([, s]) => s === 200)).toBe(true);
     // The trial tenant's scope is paused by its first run: the last one is refused.
     expect(statuses.filter(([tenant]) => tenant === 'trial').at(-1)).toEqual(['trial', 429]);
   });
