@@ -175,3 +175,40 @@ for (const [file, d] of dashboards) {
     }
   });
 }
+
+describe('money on the dashboards', () => {
+  it('the Spend of the run is every dollar the counters hold: series born inside the range count in full', async (ctx) => {
+    if (pipeline === undefined) return ctx.skip();
+    const url = pipeline.prw.url;
+    // Every spanledger series was born during the run, so what the counters hold at its end is
+    // what the run spent (test/integration/collector/e2e.test.ts proves that equals the spans').
+    const [held] = await promSeries(url, 'sum(spanledger_cost_usd_total)', { time: end });
+    const want = held?.values[0] ?? Number.NaN;
+    expect(want).toBeGreaterThan(0);
+    const figures: Array<[string, string, number]> = [];
+    for (const [file, title] of [
+      ['spanledger-agent-cost.json', 'Spend'],
+      ['spanledger-showback.json', 'Spend this month'],
+    ] as const) {
+      const d = dashboards.get(file);
+      const t = d && targetsOf(d).find((x) => x.panel.title === title);
+      if (d === undefined || t === undefined) throw new Error(`${file} has no panel ${title}`);
+      const [s] = await promSeries(url, interpolate(t.query, d, grafanaContext()), { time: end });
+      figures.push([file, title, s?.values[0] ?? Number.NaN]);
+    }
+    for (const [file, title, got] of figures) {
+      expect(Math.abs(got - want) / want, `${file}: ${title}: ${got} against ${want}`).toBeLessThan(
+        1e-9,
+      );
+    }
+    // increase() alone reads each series from its first sample: it would miss what each held
+    // there (the first export of every process, tenant, model and category).
+    const c = grafanaContext();
+    const [plain] = await promSeries(
+      url,
+      `sum(increase(spanledger_cost_usd_total[${c.rangeSeconds}s]))`,
+      { time: end },
+    );
+    expect(plain?.values[0] ?? 0).toBeLessThan(want * (1 - 1e-6));
+  });
+});
