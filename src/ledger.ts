@@ -11,6 +11,7 @@ import {
   context as api,
   type Context,
   type MeterProvider,
+  type Span,
   trace,
 } from '@opentelemetry/api';
 import { detectResources, envDetector } from '@opentelemetry/resources';
@@ -193,7 +194,9 @@ export interface SpanLedger {
   /** The budget decision for a call about to be made in the active run. Never throws for
    * budget reasons (malformed options throw `TypeError`). */
   check(options?: BudgetCallOptions): Promise<BudgetDecision>;
-  /** Like `check`, but throws `BudgetExceededError` when the decision is `block`. */
+  /** Like `check`, but throws `BudgetExceededError` when the decision is `block`; an `action:
+   * pause` budget that refuses the call pauses its scope first (docs/budgets.md, "Pause and
+   * resume"). */
   enforce(options?: BudgetCallOptions): Promise<BudgetDecision>;
   /** Hold `estimateUsd` on every matching calendar and rolling budget until settled or
    * released (or the reservation timeout). Throws `BudgetExceededError` if a `block` budget
@@ -459,6 +462,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         : undefined;
     return {
       run,
+      span,
       dims:
         o?.dimensions ??
         engine.dimensionsOf(
@@ -486,15 +490,19 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     }
     return o;
   };
-  const decide = (o: BudgetCallOptions | undefined, w = where(o)): Promise<BudgetDecision> =>
-    engine.check({ ...o, dimensions: w.dims }, w.run);
+  const decide = (
+    o: BudgetCallOptions | undefined,
+    w = where(o),
+    refusing?: { span?: Span | undefined },
+  ): Promise<BudgetDecision> => engine.check({ ...o, dimensions: w.dims }, w.run, refusing);
   const check = async (o?: BudgetCallOptions): Promise<BudgetDecision> =>
     decide(validCall(o, 'check(options)'));
   const enforceValid = async (
     o: BudgetCallOptions | undefined,
     w = where(o),
   ): Promise<BudgetDecision> => {
-    const d = await decide(o, w);
+    // `block` refuses the call: an `action: pause` budget refusing it pauses its scope.
+    const d = await decide(o, w, { span: w.span });
     if (d.action === 'block') throw new BudgetExceededError(refusalOf(d));
     return d;
   };
@@ -507,11 +515,12 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
    * unguarded spend instead of being lost with the hold. */
   const hold = async (
     estimateUsd: number,
-    dims: Readonly<Record<string, string | undefined>>,
+    w: Pick<ReturnType<typeof where>, 'dims' | 'span'>,
     o: BudgetCallOptions | undefined,
     account?: { closed: boolean },
   ) => {
-    const holds: Hold[] = await engine.reserve(estimateUsd, dims, {
+    const holds: Hold[] = await engine.reserve(estimateUsd, w.dims, {
+      span: w.span,
       call: o?.call,
       estimateTokens: o?.estimateTokens,
     });
@@ -544,7 +553,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
         `spanledger: reserve(estimateUsd): estimateUsd ${USD_RULE}, got ${shown(estimateUsd)}`,
       );
     }
-    const h = await hold(estimateUsd, where(validCall(o, 'reserve(estimateUsd, options)')).dims, o);
+    const h = await hold(estimateUsd, where(validCall(o, 'reserve(estimateUsd, options)')), o);
     return {
       estimateUsd,
       settle: (actualUsd, actual) => {
@@ -583,7 +592,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     const state = { closed: false };
     let h: Awaited<ReturnType<typeof hold>>;
     try {
-      h = await hold(o?.estimateUsd ?? 0, w.dims, o, state);
+      h = await hold(o?.estimateUsd ?? 0, w, o, state);
     } catch (e) {
       releaseRun();
       throw e;

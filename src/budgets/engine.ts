@@ -228,6 +228,8 @@ export class BudgetEngine {
   private readonly pausable: boolean;
   /** Pause keys by scope id (bounded). */
   private readonly pauseKeys = new Map<string, string>();
+  /** Pauses being stored by `action: pause` budgets, by pause key (bounded). */
+  private readonly tripping = new Map<string, Promise<PauseInfo | undefined>>();
 
   constructor(options: BudgetEngineOptions) {
     this.budgets = options.budgets;
@@ -248,6 +250,8 @@ export class BudgetEngine {
       onBudgetEvent: options.onBudgetEvent,
       instruments: options.instruments,
       maxTrackedWindows: this.maxWindows,
+      // The pause (trip) signals an `action: pause` budget's exceeded event, once per pause.
+      pausesAtLimit: this.pausable,
     });
     this.instruments = options.instruments;
     this.observesPauses = this.pausable && options.budgets.some((b) => b.window !== 'trace');
@@ -378,23 +382,45 @@ export class BudgetEngine {
     return counts;
   }
 
-  /** An `action: pause` budget reached a limit: pause its scope (errors counted, never thrown;
-   * docs/budgets.md, "Pause and resume"). */
-  private async trip(
+  /** An `action: pause` budget reached a limit: pause its scope and, once stored, signal the
+   * budget's exceeded event (on `span` when the limit was met by a call still running), since
+   * the pause is when the limit takes effect. Concurrent trips of one scope share one pause and
+   * one event. Errors are counted, never thrown (docs/budgets.md, "Pause and resume"). */
+  private trip(
     b: Budget,
     scope: Readonly<Record<string, string>>,
-    reason: string,
+    hit: Omit<BudgetRefusal, 'budget'>,
+    span?: EventTarget,
   ): Promise<PauseInfo | undefined> {
-    if (b.action !== 'pause' || this.ledger.pause === undefined || this.closed) return undefined;
-    const info: PauseInfo = { reason: `limit reached: ${reason}`, by: AUTO_PAUSER, at: this.now() };
-    try {
-      const r = await this.ledger.pause(this.pauseKeyOf(b, scope), info);
-      if (r.ok) return info;
-      this.reporter.count('pause_failed', `budget ${b.name}: the ledger did not store the pause`);
-    } catch (e) {
-      this.reporter.count('budget_error', (e as Error).message);
+    const pause = this.ledger.pause?.bind(this.ledger);
+    if (b.action !== 'pause' || pause === undefined || this.closed) {
+      return Promise.resolve(undefined);
     }
-    return undefined;
+    const key = this.pauseKeyOf(b, scope);
+    const pending = this.tripping.get(key);
+    if (pending !== undefined) return pending;
+    const info: PauseInfo = {
+      reason: `limit reached: ${hit.limit}: ${hit.reason}`,
+      by: AUTO_PAUSER,
+      at: this.now(),
+    };
+    const done = (async () => {
+      try {
+        const r = await pause(key, info);
+        if (r.ok) {
+          this.signals.exceeded(span, b, hit);
+          return info;
+        }
+        this.reporter.count('pause_failed', `budget ${b.name}: the ledger did not store the pause`);
+      } catch (e) {
+        this.reporter.count('budget_error', (e as Error).message);
+      } finally {
+        this.tripping.delete(key);
+      }
+      return undefined;
+    })();
+    if (this.tripping.size < this.maxWindows) this.tripping.set(key, done);
+    return done;
   }
 
   /** Dimension values of a span's attributes (and its local root's, which carry the request's),
@@ -403,8 +429,18 @@ export class BudgetEngine {
     return this.dimensions.values(...sources);
   }
 
-  /** The decision for a call about to be made in a run. Never throws. */
-  async check(input: CheckInput, run: RunBudgetState | undefined): Promise<BudgetDecision> {
+  /**
+   * The decision for a call about to be made in a run. Never throws. With `refusing` (`enforce`
+   * and `guard`, which refuse the call on `block`), an `action: pause` budget whose limit refuses
+   * the call pauses its scope first, as a reservation that does not fit does, and decides
+   * `paused`; `refusing.span` (the caller's span) takes the exceeded event. A plain `check` only
+   * answers (docs/budgets.md, "Pause and resume").
+   */
+  async check(
+    input: CheckInput,
+    run: RunBudgetState | undefined,
+    refusing?: { span?: EventTarget | undefined },
+  ): Promise<BudgetDecision> {
     this.bindPauseGauge();
     const estimate = input.estimateUsd ?? 0;
     const dims = input.dimensions ?? {};
@@ -460,6 +496,11 @@ export class BudgetEngine {
               if (hit !== undefined) break;
               const amount = callAmount(l, input.estimateTokens);
               hit = counterLimitHit(l, t.counts?.[l.counter] ?? ZERO, amount);
+            }
+            if (hit !== undefined && refusing !== undefined && b.action === 'pause') {
+              // The call is refused at the limit: the scope stays paused from now on.
+              const info = await this.trip(b, scope, hit, refusing.span);
+              if (info !== undefined) hit = pausedHit(b, info);
             }
             if (hit) d = decide(b, hit);
           }
@@ -521,7 +562,7 @@ export class BudgetEngine {
   async reserve(
     estimateUsd: number,
     dims: Readonly<Record<string, string | undefined>>,
-    input: Pick<CheckInput, 'call' | 'estimateTokens'> = {},
+    input: Pick<CheckInput, 'call' | 'estimateTokens'> & { span?: EventTarget | undefined } = {},
   ): Promise<Hold[]> {
     const holds: Hold[] = [];
     for (const b of this.budgets) {
@@ -581,7 +622,7 @@ export class BudgetEngine {
         };
         if (b.action === 'pause' && hit.limit !== 'paused' && r.unavailable !== true) {
           // The limit is reached: the scope stays paused from now on, whatever the window.
-          const info = await this.trip(b, scope, `${hit.limit}: ${hit.reason}`);
+          const info = await this.trip(b, scope, hit, input.span);
           if (info !== undefined) hit = pausedHit(b, info);
         }
         throw new BudgetExceededError({ budget: b.name, ...hit });
@@ -764,11 +805,23 @@ export class BudgetEngine {
     if (b.action !== 'pause') return;
     const max = l === undefined ? b.limitUsd : l.max;
     if (max === undefined || !(before < max && after >= max)) return;
-    const reason =
+    const hit: Omit<BudgetRefusal, 'budget'> =
       l === undefined
-        ? `limit_usd: spent ${after} of ${max} USD`
-        : `${l.limit}: ${after} of ${max} ${l.what} used`;
-    void this.trip(b, scope, reason);
+        ? {
+            limit: 'limit_usd',
+            unit: 'USD',
+            limitUsd: max,
+            spentUsd: after,
+            reason: `spent ${after} of ${max} USD`,
+          }
+        : {
+            limit: l.limit,
+            unit: l.unit,
+            used: after,
+            max,
+            reason: `${after} of ${max} ${l.what} used`,
+          };
+    void this.trip(b, scope, hit);
   }
 
   private async refresh(

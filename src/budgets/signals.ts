@@ -8,7 +8,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { Reporter } from '../diag.js';
 import * as A from '../semconv.js';
 import type { Budget, BudgetAction } from './config.js';
-import { type CounterLimit, runLimitHit } from './decisions.js';
+import { type BudgetRefusal, type CounterLimit, runLimitHit } from './decisions.js';
 import type { RunBudgetState } from './engine.js';
 
 /** A budget signal, given to the user callback and written as a span event. */
@@ -61,6 +61,10 @@ export interface BudgetSignalsOptions {
   instruments?: BudgetInstruments | undefined;
   /** Cap on windows whose last known totals are kept for the gauges. */
   maxTrackedWindows: number;
+  /** Whether `action: pause` budgets pause their scope at the limit (the ledger keeps pauses):
+   * their exceeded event is then signalled by the pause ({@link BudgetSignals.exceeded}), not by
+   * a crossing. Default false. */
+  pausesAtLimit?: boolean;
 }
 
 /** Emits budget signals and keeps the windows' last known totals (bounded). */
@@ -71,8 +75,10 @@ export class BudgetSignals {
   private readonly windows = new Map<string, WindowSnapshot>();
   private readonly maxWindows: number;
   private readonly snapshots = () => this.windows.values();
+  private readonly pausesAtLimit: boolean;
 
   constructor(options: BudgetSignalsOptions) {
+    this.pausesAtLimit = options.pausesAtLimit ?? false;
     this.reporter = options.reporter;
     this.onEvent = options.onBudgetEvent;
     this.instruments = options.instruments;
@@ -156,7 +162,7 @@ export class BudgetSignals {
         });
       }
     }
-    if (before <= limitUsd && after > limitUsd) {
+    if (before <= limitUsd && after > limitUsd && !this.signalledByPause(b)) {
       this.emit(undefined, {
         kind: 'exceeded',
         budget: b.name,
@@ -175,9 +181,42 @@ export class BudgetSignals {
         this.emit(undefined, { kind: 'warning', ...figures, used: after, threshold: t });
       }
     }
-    if (before <= l.max && after > l.max) {
+    if (before <= l.max && after > l.max && !this.signalledByPause(b)) {
       this.emit(undefined, { kind: 'exceeded', ...figures, used: after });
     }
+  }
+
+  /** Whether a budget's exceeded event comes with its pause instead of a crossing. */
+  private signalledByPause(b: Budget): boolean {
+    return this.pausesAtLimit && b.action === 'pause';
+  }
+
+  /**
+   * The exceeded event of an `action: pause` budget whose scope was just paused at `hit` (spend
+   * or a counter reaching the limit, or a call refused by it): on `span` when a call that is
+   * still running met the limit. Its figures are the limit's (`limitUsd` and `spentUsd`, or
+   * `unit`, `used` and `max`).
+   */
+  exceeded(span: EventTarget | undefined, b: Budget, hit: Omit<BudgetRefusal, 'budget'>): void {
+    const { unit } = hit;
+    const figures =
+      unit === 'calls' || unit === 'tokens'
+        ? {
+            unit,
+            ...(hit.used !== undefined ? { used: hit.used } : {}),
+            ...(hit.max !== undefined ? { max: hit.max } : {}),
+          }
+        : {
+            ...(hit.limitUsd !== undefined ? { limitUsd: hit.limitUsd } : {}),
+            ...(hit.spentUsd !== undefined ? { spentUsd: hit.spentUsd } : {}),
+          };
+    this.emit(span, {
+      kind: 'exceeded',
+      budget: b.name,
+      action: b.action,
+      limit: hit.limit,
+      ...figures,
+    });
   }
 
   private emit(span: EventTarget | undefined, e: BudgetEvent): void {

@@ -4,7 +4,7 @@
  * `spanledger.budget.spent.usd` (budget, window) and the counter `spanledger.budget.events`
  * (budget, kind, action), with exact figures.
  */
-import { type Attributes, context, metrics, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
@@ -302,4 +302,133 @@ describe('the paused gauge', () => {
     expect(d?.dataPointType).toBe(DataPointType.GAUGE);
     await h.ledger.shutdown();
   });
+});
+
+describe('action: pause through guard (the trial budget of the support example)', () => {
+  /** The example's `trial-daily`: 1 cent a day for the trial tenant, paused at the limit. */
+  const trial = {
+    name: 'trial-daily',
+    scope: { tenant: 'trial' },
+    window: { calendar: 'day', timeZone: 'UTC' },
+    limitUsd: 0.01,
+    action: 'pause',
+  } as const;
+  const tenant = { 'spanledger.tenant': 'trial' };
+
+  /** One guarded call under `ctx` whose span costs `usd` (a manual cost); resolves to the
+   * refusal, or undefined when it ran. */
+  async function call(h: ReturnType<typeof harness>, ctx: Context, usd: number) {
+    let ran = false;
+    const e = await context
+      .with(ctx, () =>
+        h.ledger.guard(
+          () => {
+            ran = true;
+            h.tracer
+              .startSpan('review', {
+                attributes: { ...tenant, 'spanledger.manual.cost.usd': usd },
+                startTime: AT,
+              })
+              .end();
+          },
+          { estimateUsd: 0.005 },
+        ),
+      )
+      .then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+    expect(ran).toBe(e === undefined);
+    return e;
+  }
+
+  /** The `trial-daily` series of the paused gauge and of the events counter, from one
+   * collection through the global MeterProvider. */
+  async function figures() {
+    const rm = await collect();
+    const counts = eventCounts(rm);
+    return {
+      paused: points(rm, 'spanledger.budget.paused')
+        .filter((p) => p.attributes.budget === 'trial-daily')
+        .map((p) => p.value),
+      exceeded: counts['trial-daily/exceeded/pause'],
+    };
+  }
+
+  it.each([
+    // The first call spends $0.02: its settlement crosses the limit and pauses the scope. The
+    // call's spans have ended by then: the event goes to the counter and the callback only.
+    { first: 0.02, reason: 'limit_usd: spent 0.02 of 0.01 USD', onRun: false },
+    // The first call spends $0.006: the next one's check (0.006 + estimate 0.005) refuses it,
+    // and that refusal pauses the scope; the run's span, still open, takes the event.
+    {
+      first: 0.006,
+      reason: 'limit_usd: spent 0.006 + estimate 0.005 would exceed 0.01 USD',
+      onRun: true,
+    },
+  ])(
+    'a call of $first USD, then a refused one: the scope is paused, one exceeded event, the gauge reads 1',
+    async ({ first, reason, onRun }) => {
+      const events: BudgetEvent[] = [];
+      const h = harness({ now: () => AT, onBudgetEvent: (e) => events.push(e), budgets: [trial] });
+      const before = await figures();
+      expect(before.paused).toEqual([0]);
+      const root = h.tracer.startSpan('invoke_agent support', {
+        attributes: tenant,
+        startTime: AT,
+      });
+      const ctx = trace.setSpan(context.active(), root);
+      expect(await call(h, ctx, first)).toBeUndefined();
+      const e = await call(h, ctx, 0.001);
+      root.end();
+      expect(e).toBeInstanceOf(BudgetExceededError);
+      expect(e).toMatchObject({
+        budget: 'trial-daily',
+        limit: 'paused',
+        pausedBy: 'spanledger (action: pause)',
+        pausedAt: new Date(AT).toISOString(),
+        reason: `paused by spanledger (action: pause) at ${new Date(AT).toISOString()}: limit reached: ${reason}`,
+      });
+      // A shared window (a value, not '*'): the pause has no dimensions.
+      expect((await h.ledger.pauses()).map((p) => [p.budget, p.dimensions, p.by])).toEqual([
+        ['trial-daily', {}, 'spanledger (action: pause)'],
+      ]);
+      expect(events.filter((x) => x.kind === 'exceeded')).toEqual([
+        {
+          kind: 'exceeded',
+          budget: 'trial-daily',
+          action: 'pause',
+          limitUsd: 0.01,
+          spentUsd: first,
+          limit: 'limit_usd',
+        },
+      ]);
+      const onSpan = h
+        .span('invoke_agent support')
+        .events.filter((x) => x.name === 'spanledger.budget.exceeded')
+        .map((x) => x.attributes);
+      expect(onSpan).toEqual(
+        onRun
+          ? [
+              {
+                'spanledger.budget.name': 'trial-daily',
+                'spanledger.budget.action': 'pause',
+                'spanledger.budget.limit_usd': 0.01,
+                'spanledger.budget.spent_usd': first,
+              },
+            ]
+          : [],
+      );
+      // Refused again with the pause, and no second event.
+      expect(await call(h, ctx, 0.001)).toMatchObject({ limit: 'paused' });
+      expect(await figures()).toEqual({ paused: [1], exceeded: (before.exceeded ?? 0) + 1 });
+      expect(await h.ledger.check({ dimensions: { tenant: 'trial' } })).toMatchObject({
+        action: 'block',
+        limit: 'paused',
+      });
+      await h.ledger.resume({ budget: 'trial-daily' });
+      expect((await figures()).paused).toEqual([0]);
+      await h.ledger.shutdown();
+    },
+  );
 });

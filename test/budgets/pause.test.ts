@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  type BudgetEvent,
   BudgetExceededError,
   type BudgetInput,
   ConfigError,
@@ -15,9 +16,15 @@ const T0 = Date.parse('2026-11-30T09:15:00Z');
 
 function subject(budgets: BudgetInput[]) {
   let now = T0;
-  const ledger = createSpanLedger({ now: () => now, budgets });
+  const events: BudgetEvent[] = [];
+  const ledger = createSpanLedger({
+    now: () => now,
+    budgets,
+    onBudgetEvent: (e) => events.push(e),
+  });
   return {
     ledger,
+    events,
     advance(ms: number) {
       now += ms;
     },
@@ -132,11 +139,72 @@ describe('action: pause', () => {
       reason:
         'paused by spanledger (action: pause) at 2026-11-30T09:15:00.000Z: limit reached: max_llm_calls: 2 of 2 LLM calls used',
     });
+    // The second call's settlement reached the limit: one exceeded event, with the pause.
+    expect(s.events.filter((e) => e.kind === 'exceeded')).toEqual([
+      {
+        kind: 'exceeded',
+        budget: 'calls-day',
+        action: 'pause',
+        limit: 'max_llm_calls',
+        unit: 'calls',
+        used: 2,
+        max: 2,
+      },
+    ]);
     // Midnight in Paris: a new, empty window; the scope is still paused.
     s.advance(14 * 3_600_000);
     expect(await s.ledger.check(llm)).toMatchObject({ action: 'block', limit: 'paused' });
     await s.ledger.resume({ budget: 'calls-day' });
     await (await s.ledger.reserve(0, llm)).settle(0);
+    await s.ledger.shutdown();
+  });
+
+  it('a reservation or an enforce refused at the limit pauses the scope; a check only answers', async () => {
+    const s = subject([
+      {
+        name: 'trial-daily',
+        scope: { tenant: 'trial' },
+        window: { calendar: 'day', timeZone: 'UTC' },
+        limitUsd: 0.01,
+        warnAt: [],
+        action: 'pause',
+      },
+    ]);
+    const trial = { dimensions: { tenant: 'trial' } };
+    await (await s.ledger.reserve(0.005, trial)).settle(0.006);
+    // 0.006 + 0.005 does not fit: check answers block at the limit, and pauses nothing.
+    expect(await s.ledger.check({ ...trial, estimateUsd: 0.005 })).toMatchObject({
+      action: 'block',
+      limit: 'limit_usd',
+      reason: 'spent 0.006 + estimate 0.005 would exceed 0.01 USD',
+    });
+    expect(await s.ledger.pauses()).toEqual([]);
+    expect(s.events).toEqual([]);
+    const paused = {
+      limit: 'paused',
+      pausedBy: 'spanledger (action: pause)',
+      reason:
+        'paused by spanledger (action: pause) at 2026-11-30T09:15:00.000Z: limit reached: limit_usd: spent 0.006 + estimate 0.005 would exceed 0.01 USD',
+    };
+    const exceeded = {
+      kind: 'exceeded',
+      budget: 'trial-daily',
+      action: 'pause',
+      limit: 'limit_usd',
+      limitUsd: 0.01,
+      spentUsd: 0.006,
+    };
+    // The reservation that does not fit is refused with the pause it leaves.
+    expect(await refusal(s.ledger.reserve(0.005, trial))).toMatchObject(paused);
+    expect((await s.ledger.pauses()).map((p) => p.budget)).toEqual(['trial-daily']);
+    expect(s.events).toEqual([exceeded]);
+    // Paused: refused with the pause, no second event.
+    expect(await refusal(s.ledger.enforce(trial))).toMatchObject({ limit: 'paused' });
+    expect(s.events).toHaveLength(1);
+    // Resumed at the limit: enforce's refusal pauses the scope again, with a new event.
+    expect(await s.ledger.resume({ budget: 'trial-daily' })).toBe(true);
+    expect(await refusal(s.ledger.enforce({ ...trial, estimateUsd: 0.005 }))).toMatchObject(paused);
+    expect(s.events).toEqual([exceeded, exceeded]);
     await s.ledger.shutdown();
   });
 

@@ -115,11 +115,6 @@ const MAY_BE_ZERO: Record<string, string> = {
     'the default _config has no use cases, so no fixed costs (finance.test.ts checks one)',
   'Spans an alternative could not price':
     'gpt-4o-mini, the one alternative, prices every gpt-4o call',
-  // The trial tenant's `action: pause` budget refuses its call at the limit (asserted below),
-  // but the paused gauge still reads 0 for it: the refusal has not left a pause in the ledger.
-  'Paused now': 'the refused trial call leaves no pause behind (see the workload test)',
-  'Paused scopes by budget':
-    'the refused trial call leaves no pause behind (see the workload test)',
 };
 
 describe('the workload', () => {
