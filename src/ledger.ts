@@ -588,7 +588,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     const run = engine.holdsRuns
       ? processor.runStateOf(trace.getSpan(o?.context ?? api.active()), true).run
       : undefined;
-    const releaseRun = engine.holdRun({ ...o, dimensions: w.dims }, run);
+    const releaseRun = engine.holdRun({ ...o, dimensions: w.dims }, run, w.span);
     const state = { closed: false };
     let h: Awaited<ReturnType<typeof hold>>;
     try {

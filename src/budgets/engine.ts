@@ -38,6 +38,7 @@ import {
   type BudgetInstruments,
   BudgetSignals,
   type EventTarget,
+  type ExceededOnce,
 } from './signals.js';
 import type {
   Amounts,
@@ -281,6 +282,36 @@ export class BudgetEngine {
     return key;
   }
 
+  /** Which window an exceeded event of `limit` is for, so it is signalled once per window: the
+   * calendar window's key, or a rolling window's scope once per window length. */
+  private onceOf(
+    b: Budget,
+    scope: Readonly<Record<string, string>>,
+    window: WindowRef,
+    limit: string,
+  ): ExceededOnce {
+    const rolling =
+      b.window !== 'trace' && 'rollingMs' in b.window ? b.window.rollingMs : undefined;
+    return {
+      key: `${rolling === undefined ? window.writeKey : scopeId(b, scope)}\u0000${limit}`,
+      now: this.now(),
+      everyMs: rolling,
+    };
+  }
+
+  /** A `block` budget's limit (not a pause or the ledger's state) refused a calendar or rolling
+   * window's call: its exceeded event, once per window. */
+  private refusedWindow(
+    b: Budget,
+    scope: Readonly<Record<string, string>>,
+    window: WindowRef,
+    hit: Omit<BudgetRefusal, 'budget'>,
+    span: EventTarget | undefined,
+  ): void {
+    if (b.action !== 'block') return;
+    this.signals.refusedWindow(span, b, hit, this.onceOf(b, scope, window, hit.limit));
+  }
+
   /** A window ref with the scope's pause key, when the ledger keeps pauses. */
   private withPause(b: Budget, scope: Readonly<Record<string, string>>, ref: WindowRef): WindowRef {
     return this.pausable ? { ...ref, pauseKey: this.pauseKeyOf(b, scope) } : ref;
@@ -433,8 +464,9 @@ export class BudgetEngine {
    * The decision for a call about to be made in a run. Never throws. With `refusing` (`enforce`
    * and `guard`, which refuse the call on `block`), an `action: pause` budget whose limit refuses
    * the call pauses its scope first, as a reservation that does not fit does, and decides
-   * `paused`; `refusing.span` (the caller's span) takes the exceeded event. A plain `check` only
-   * answers (docs/budgets.md, "Pause and resume").
+   * `paused`; `refusing.span` (the caller's span) takes the exceeded event. A `block` budget
+   * whose limit refuses the call signals its exceeded event (once per run, or per window). A
+   * plain `check` only answers (docs/budgets.md, "Pause and resume" and "Signals").
    */
   async check(
     input: CheckInput,
@@ -460,7 +492,12 @@ export class BudgetEngine {
           // A run over a cap stays over it: a call of any kind is then refused.
           const hit =
             runLimitHit(b, run, estimate, input.call) ?? runLimitHit(b, run, 0, undefined, true);
-          if (hit) d = decide(b, hit);
+          if (hit) {
+            d = decide(b, hit);
+            if (refusing !== undefined && b.action === 'block') {
+              this.signals.refusedRun(refusing.span, b, hit, run);
+            }
+          }
         } else if (this.closed) {
           // Nothing can be accounted any more: block budgets refuse, the others do not stop work.
           if (stops(b)) d = decide(b, ledgerStateHit(b, 'ledger_closed'));
@@ -502,6 +539,9 @@ export class BudgetEngine {
               const info = await this.trip(b, scope, hit, refusing.span);
               if (info !== undefined) hit = pausedHit(b, info);
             }
+            if (hit !== undefined && refusing !== undefined) {
+              this.refusedWindow(b, scope, ref, hit, refusing.span);
+            }
             if (hit) d = decide(b, hit);
           }
         }
@@ -524,10 +564,10 @@ export class BudgetEngine {
    * Hold a guarded call's estimate, and one call of its kind, on its run until it returns, after
    * the check passed and before anything is awaited: concurrent calls of one run then cannot all
    * pass a per-run `block` cap that only some of them fit (the check and the hold are one
-   * synchronous step). Throws BudgetExceededError when the call no longer fits; returns the
-   * release (idempotent).
+   * synchronous step). Throws BudgetExceededError when the call no longer fits, after the
+   * budget's exceeded event (on `span`, once per run); returns the release (idempotent).
    */
-  holdRun(input: CheckInput, run: RunBudgetState | undefined): () => void {
+  holdRun(input: CheckInput, run: RunBudgetState | undefined, span?: EventTarget): () => void {
     if (run === undefined) return () => {};
     const estimate = input.estimateUsd ?? 0;
     const dims = input.dimensions ?? {};
@@ -535,7 +575,10 @@ export class BudgetEngine {
       if (b.window !== 'trace' || b.action !== 'block') continue;
       if (matchScope(b.scope, dims) === undefined) continue;
       const hit = runLimitHit(b, run, estimate, input.call);
-      if (hit) throw new BudgetExceededError(refusalOf(decide(b, hit)));
+      if (hit) {
+        this.signals.refusedRun(span, b, hit, run);
+        throw new BudgetExceededError(refusalOf(decide(b, hit)));
+      }
     }
     const llm = input.call === undefined || input.call.kind === 'llm' ? 1 : 0;
     const tool = input.call === undefined || input.call.kind === 'tool' ? 1 : 0;
@@ -624,6 +667,9 @@ export class BudgetEngine {
           // The limit is reached: the scope stays paused from now on, whatever the window.
           const info = await this.trip(b, scope, hit, input.span);
           if (info !== undefined) hit = pausedHit(b, info);
+        }
+        if (r.paused === undefined && r.unavailable !== true) {
+          this.refusedWindow(b, scope, window, hit, input.span);
         }
         throw new BudgetExceededError({ budget: b.name, ...hit });
       }
@@ -775,7 +821,9 @@ export class BudgetEngine {
     if (b.window !== 'trace' && 'calendar' in b.window && after !== undefined) {
       if (b.limitUsd !== undefined) {
         this.signals.track(b, window.writeKey, after.spentUsd);
-        this.signals.crossing(b, after.spentUsd - amountUsd, after.spentUsd);
+        this.signals.crossing(b, after.spentUsd - amountUsd, after.spentUsd, undefined, () =>
+          this.onceOf(b, scope, window, 'limit_usd'),
+        );
         this.tripOnReach(b, scope, after.spentUsd - amountUsd, after.spentUsd);
       }
       if (counts === undefined) return;
@@ -783,7 +831,9 @@ export class BudgetEngine {
         const added = counts[l.counter];
         const t = after.counts?.[l.counter];
         if (added === undefined || t === undefined) continue;
-        this.signals.crossing(b, t.spent - added, t.spent, l);
+        this.signals.crossing(b, t.spent - added, t.spent, l, () =>
+          this.onceOf(b, scope, window, l.limit),
+        );
         this.tripOnReach(b, scope, t.spent - added, t.spent, l);
       }
       return;
@@ -847,7 +897,9 @@ export class BudgetEngine {
     if (b.limitUsd !== undefined && Number.isFinite(t.spentUsd)) {
       const before = this.signals.lastSpent(window.writeKey) ?? 0;
       this.signals.track(b, window.writeKey, t.spentUsd);
-      this.signals.crossing(b, before, t.spentUsd);
+      this.signals.crossing(b, before, t.spentUsd, undefined, () =>
+        this.onceOf(b, scope, window, 'limit_usd'),
+      );
       this.tripOnReach(b, scope, before, t.spentUsd);
     }
     for (const l of limits) {
@@ -857,7 +909,7 @@ export class BudgetEngine {
       const before = this.lastCounts.get(id) ?? 0;
       if (this.lastCounts.size >= this.maxWindows) this.lastCounts.clear();
       this.lastCounts.set(id, spent);
-      this.signals.crossing(b, before, spent, l);
+      this.signals.crossing(b, before, spent, l, () => this.onceOf(b, scope, window, l.limit));
       this.tripOnReach(b, scope, before, spent, l);
     }
   }

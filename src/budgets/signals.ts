@@ -22,8 +22,8 @@ export interface BudgetEvent {
   threshold?: number;
   /** Which limit (`limit_usd`, `max_llm_calls`, ...). */
   limit: string;
-  /** Limits other than USD on calendar and rolling windows: the unit, the calls or tokens used
-   * and the limit. */
+  /** Limits other than USD on calendar and rolling windows, and on runs refused at a call or
+   * token cap: the unit, the calls or tokens used and the limit. */
   unit?: 'calls' | 'tokens';
   used?: number;
   max?: number;
@@ -76,6 +76,9 @@ export class BudgetSignals {
   private readonly maxWindows: number;
   private readonly snapshots = () => this.windows.values();
   private readonly pausesAtLimit: boolean;
+  /** Windows whose exceeded event was signalled here, with when (bounded): a calendar window by
+   * its key, a rolling window by its scope (see {@link ExceededOnce}). */
+  private readonly exceededWindows = new Map<string, number>();
 
   constructor(options: BudgetSignalsOptions) {
     this.pausesAtLimit = options.pausesAtLimit ?? false;
@@ -142,10 +145,17 @@ export class BudgetSignals {
   }
 
   /** The thresholds a window's spend (or, given a counter limit, its calls or tokens) crossed
-   * between two known totals. */
-  crossing(b: Budget, before: number, after: number, counter?: CounterLimit): void {
+   * between two known totals; the exceeded event once per window with `once` (made only when
+   * the limit is crossed), whether a crossing or a refused call signals it first. */
+  crossing(
+    b: Budget,
+    before: number,
+    after: number,
+    counter?: CounterLimit,
+    once?: () => ExceededOnce,
+  ): void {
     if (counter !== undefined) {
-      this.counterCrossing(b, before, after, counter);
+      this.counterCrossing(b, before, after, counter, once);
       return;
     }
     const limitUsd = b.limitUsd as number;
@@ -162,7 +172,7 @@ export class BudgetSignals {
         });
       }
     }
-    if (before <= limitUsd && after > limitUsd && !this.signalledByPause(b)) {
+    if (before <= limitUsd && after > limitUsd && !this.signalledByPause(b) && this.first(once)) {
       this.emit(undefined, {
         kind: 'exceeded',
         budget: b.name,
@@ -174,14 +184,20 @@ export class BudgetSignals {
     }
   }
 
-  private counterCrossing(b: Budget, before: number, after: number, l: CounterLimit): void {
+  private counterCrossing(
+    b: Budget,
+    before: number,
+    after: number,
+    l: CounterLimit,
+    once: (() => ExceededOnce) | undefined,
+  ): void {
     const figures = { budget: b.name, action: b.action, limit: l.limit, unit: l.unit, max: l.max };
     for (const t of b.warnAt) {
       if (before < t * l.max && after >= t * l.max) {
         this.emit(undefined, { kind: 'warning', ...figures, used: after, threshold: t });
       }
     }
-    if (before <= l.max && after > l.max && !this.signalledByPause(b)) {
+    if (before <= l.max && after > l.max && !this.signalledByPause(b) && this.first(once)) {
       this.emit(undefined, { kind: 'exceeded', ...figures, used: after });
     }
   }
@@ -198,25 +214,72 @@ export class BudgetSignals {
    * `unit`, `used` and `max`).
    */
   exceeded(span: EventTarget | undefined, b: Budget, hit: Omit<BudgetRefusal, 'budget'>): void {
-    const { unit } = hit;
-    const figures =
-      unit === 'calls' || unit === 'tokens'
-        ? {
-            unit,
-            ...(hit.used !== undefined ? { used: hit.used } : {}),
-            ...(hit.max !== undefined ? { max: hit.max } : {}),
-          }
-        : {
-            ...(hit.limitUsd !== undefined ? { limitUsd: hit.limitUsd } : {}),
-            ...(hit.spentUsd !== undefined ? { spentUsd: hit.spentUsd } : {}),
-          };
     this.emit(span, {
       kind: 'exceeded',
       budget: b.name,
       action: b.action,
       limit: hit.limit,
-      ...figures,
+      ...limitFigures(hit),
     });
+  }
+
+  /**
+   * A `block` budget's limit refused a call of a run (`guard`, `enforce`): its exceeded event,
+   * on `span` (the run's open span), once per run and budget. The run's exceeded set is shared
+   * with {@link run}, so a run refused again, or whose spend also crossed the limit, signals
+   * once, and the run's root lists the budget (docs/budgets.md, "Signals").
+   */
+  refusedRun(
+    span: EventTarget | undefined,
+    b: Budget,
+    hit: Omit<BudgetRefusal, 'budget'>,
+    run: RunBudgetState,
+  ): void {
+    if (run.exceeded?.has(b.name)) return;
+    run.exceeded ??= new Set();
+    run.exceeded.add(b.name);
+    const counted = hit.unit === 'calls' || hit.unit === 'tokens';
+    this.emit(span, {
+      kind: 'exceeded',
+      budget: b.name,
+      action: b.action,
+      limit: hit.limit,
+      ...(b.limitUsd !== undefined ? { limitUsd: b.limitUsd } : {}),
+      spentUsd: run.costUsd,
+      ...(counted ? limitFigures(hit) : {}),
+    });
+  }
+
+  /**
+   * A calendar or rolling `block` budget's limit refused a call (`guard`, `enforce`, `reserve`):
+   * its exceeded event, on `span` when given, once per window (see {@link ExceededOnce}), so an
+   * over-budget scope whose every call is refused signals once, not per call.
+   */
+  refusedWindow(
+    span: EventTarget | undefined,
+    b: Budget,
+    hit: Omit<BudgetRefusal, 'budget'>,
+    once: ExceededOnce,
+  ): void {
+    if (!this.first(once)) return;
+    this.exceeded(span, b, hit);
+  }
+
+  /** Whether a window's exceeded event is due (and, if so, it is now taken as signalled). */
+  private first(of: ExceededOnce | (() => ExceededOnce) | undefined): boolean {
+    if (of === undefined) return true;
+    const once = typeof of === 'function' ? of() : of;
+    const last = this.exceededWindows.get(once.key);
+    if (last !== undefined && (once.everyMs === undefined || once.now - last < once.everyMs)) {
+      return false;
+    }
+    this.exceededWindows.delete(once.key);
+    if (this.exceededWindows.size >= this.maxWindows) {
+      const oldest = this.exceededWindows.keys().next().value;
+      if (oldest !== undefined) this.exceededWindows.delete(oldest);
+    }
+    this.exceededWindows.set(once.key, once.now);
+    return true;
   }
 
   private emit(span: EventTarget | undefined, e: BudgetEvent): void {
@@ -240,6 +303,34 @@ export class BudgetSignals {
       }
     }
   }
+}
+
+/** Which window an exceeded event is for, so it is signalled once: a calendar window's key (a
+ * new period is a new window), or a rolling window's scope with `everyMs` its length (a scope
+ * still over its rolling limit signals again once per window length). */
+export interface ExceededOnce {
+  key: string;
+  /** Budget clock, ms. */
+  now: number;
+  everyMs?: number | undefined;
+}
+
+/** The figures of a limit an event reports: `unit`, `used` and `max` for calls and tokens,
+ * `limitUsd` and `spentUsd` for USD. */
+function limitFigures(
+  hit: Omit<BudgetRefusal, 'budget'>,
+): Pick<BudgetEvent, 'unit' | 'used' | 'max' | 'limitUsd' | 'spentUsd'> {
+  const { unit } = hit;
+  return unit === 'calls' || unit === 'tokens'
+    ? {
+        unit,
+        ...(hit.used !== undefined ? { used: hit.used } : {}),
+        ...(hit.max !== undefined ? { max: hit.max } : {}),
+      }
+    : {
+        ...(hit.limitUsd !== undefined ? { limitUsd: hit.limitUsd } : {}),
+        ...(hit.spentUsd !== undefined ? { spentUsd: hit.spentUsd } : {}),
+      };
 }
 
 /** The gauges' `window` attribute of a budget. */

@@ -178,8 +178,8 @@ describe('budget metrics through the global meter', () => {
     expect(seq('per-run')).toEqual(['warning:0.5', 'warning:0.8', 'exceeded:']);
     expect(seq('payments-daily')).toEqual(['warning:0.5', 'exceeded:']);
 
-    // Past the limit the block budget stops the next guarded call before it runs; a refusal is
-    // not an event (nothing crossed), so the counter is unchanged.
+    // Past the limit the block budget stops the next guarded call before it runs; its window
+    // already signalled exceeded (the crossing), so the refusal adds no event.
     let ran = false;
     await expect(
       context.with(ctx, () =>
@@ -431,4 +431,240 @@ describe('action: pause through guard (the trial budget of the support example)'
       await h.ledger.shutdown();
     },
   );
+});
+
+describe('a block budget refusing a call signals one exceeded event', () => {
+  /** The `block` series of `budget` in the events counter, from one collection. */
+  async function exceededCount(budget: string): Promise<number | undefined> {
+    return eventCounts(await collect())[`${budget}/exceeded/block`];
+  }
+  /** One guarded call under `ctx`; resolves to its refusal, or undefined when it ran. */
+  async function guarded(
+    h: ReturnType<typeof harness>,
+    ctx: Context,
+    o: Parameters<ReturnType<typeof harness>['ledger']['guard']>[1],
+    span?: () => void,
+  ): Promise<unknown> {
+    let ran = false;
+    const e = await context
+      .with(ctx, () =>
+        h.ledger.guard(() => {
+          ran = true;
+          span?.();
+        }, o),
+      )
+      .then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+    expect(ran).toBe(e === undefined);
+    return e;
+  }
+  const exceededOn = (h: ReturnType<typeof harness>, name: string) =>
+    h
+      .span(name)
+      .events.filter((x) => x.name === 'spanledger.budget.exceeded')
+      .map((x) => x.attributes);
+
+  it('a run refused on its third identical tool call (the example per-run budget): one event, however often refused', async () => {
+    const events: BudgetEvent[] = [];
+    const h = harness({
+      now: () => AT,
+      onBudgetEvent: (e) => events.push(e),
+      budgets: [
+        {
+          name: 'loop-run',
+          scope: 'trace',
+          maxLlmCalls: 6,
+          maxRepeatedToolCalls: 2,
+          action: 'block',
+        },
+      ],
+    });
+    const root = h.tracer.startSpan('invoke_agent loop', { startTime: AT });
+    const ctx = trace.setSpan(context.active(), root);
+    const lookup = { kind: 'tool', name: 'lookup_order', arguments: { order: 'A-404' } } as const;
+    const tool = () =>
+      h.tracer
+        .startSpan(
+          'execute_tool lookup_order',
+          {
+            attributes: {
+              'gen_ai.operation.name': 'execute_tool',
+              'gen_ai.tool.name': 'lookup_order',
+              'gen_ai.tool.call.arguments': '{"order":"A-404"}',
+            },
+            startTime: AT,
+          },
+          ctx,
+        )
+        .end();
+    const llm = () =>
+      h.tracer.startSpan('chat gpt-4o', { attributes: chat, startTime: AT }, ctx).end();
+    const before = (await exceededCount('loop-run')) ?? 0;
+
+    // model, tool, model, tool: both identical lookups run.
+    for (let i = 0; i < 2; i++) {
+      expect(await guarded(h, ctx, { call: { kind: 'llm' } }, llm)).toBeUndefined();
+      expect(await guarded(h, ctx, { call: lookup }, tool)).toBeUndefined();
+    }
+    // A question is not a refusal: no event.
+    expect(await context.with(ctx, () => h.ledger.check({ call: lookup }))).toMatchObject({
+      action: 'block',
+      limit: 'max_repeated_tool_calls',
+    });
+    expect(events).toEqual([]);
+    expect(await exceededCount('loop-run')).toBe(before || undefined);
+
+    // The third identical lookup is refused before it runs, and again on a retry.
+    for (let i = 0; i < 2; i++) {
+      expect(await guarded(h, ctx, { call: lookup }, tool)).toMatchObject({
+        budget: 'loop-run',
+        limit: 'max_repeated_tool_calls',
+        used: 2,
+        max: 2,
+      });
+    }
+    root.end();
+    expect(events).toEqual([
+      {
+        kind: 'exceeded',
+        budget: 'loop-run',
+        action: 'block',
+        limit: 'max_repeated_tool_calls',
+        spentUsd: 2 * CALL_USD,
+        unit: 'calls',
+        used: 2,
+        max: 2,
+      },
+    ]);
+    expect(await exceededCount('loop-run')).toBe(before + 1);
+    const run = h.span('invoke_agent loop');
+    expect(exceededOn(h, 'invoke_agent loop')).toEqual([
+      {
+        'spanledger.budget.name': 'loop-run',
+        'spanledger.budget.action': 'block',
+        'spanledger.budget.spent_usd': 2 * CALL_USD,
+      },
+    ]);
+    expect(run.attributes['spanledger.budget.exceeded']).toEqual(['loop-run']);
+    expect(run.attributes['spanledger.trace.tool_calls']).toBe(2);
+    await h.ledger.shutdown();
+  });
+
+  it('a calendar budget refusing two guarded calls and a reservation: one event for the window', async () => {
+    const events: BudgetEvent[] = [];
+    const h = harness({
+      now: () => AT,
+      onBudgetEvent: (e) => events.push(e),
+      budgets: [
+        {
+          name: 'acme-daily',
+          scope: { tenant: 'acme' },
+          window: { calendar: 'day', timeZone: 'UTC' },
+          limitUsd: 0.01,
+          // No warnings: the events below are the exceeded ones.
+          warnAt: [],
+          action: 'block',
+        },
+      ],
+    });
+    const acme = { 'spanledger.tenant': 'acme' };
+    const root = h.tracer.startSpan('invoke_agent acme', { attributes: acme, startTime: AT });
+    const ctx = trace.setSpan(context.active(), root);
+    const review = () =>
+      h.tracer
+        .startSpan(
+          'review',
+          { attributes: { ...acme, 'spanledger.manual.cost.usd': 0.008 }, startTime: AT },
+          ctx,
+        )
+        .end();
+    const before = (await exceededCount('acme-daily')) ?? 0;
+    // $0.008 of $0.01 spent (settled when the call returns): under the limit, nothing signalled.
+    expect(await guarded(h, ctx, { estimateUsd: 0.005 }, review)).toBeUndefined();
+    expect(events).toEqual([]);
+    // 0.008 + 0.005 > 0.01: refused twice by guard, once by reserve; check only answers.
+    for (let i = 0; i < 2; i++) {
+      expect(await guarded(h, ctx, { estimateUsd: 0.005 }, review)).toMatchObject({
+        budget: 'acme-daily',
+        limit: 'limit_usd',
+      });
+    }
+    await expect(context.with(ctx, () => h.ledger.reserve(0.005))).rejects.toBeInstanceOf(
+      BudgetExceededError,
+    );
+    expect(await context.with(ctx, () => h.ledger.check({ estimateUsd: 0.005 }))).toMatchObject({
+      action: 'block',
+    });
+    root.end();
+    expect(events).toEqual([
+      {
+        kind: 'exceeded',
+        budget: 'acme-daily',
+        action: 'block',
+        limit: 'limit_usd',
+        limitUsd: 0.01,
+        spentUsd: 0.008,
+      },
+    ]);
+    expect(await exceededCount('acme-daily')).toBe(before + 1);
+    // On the open span of the run it refused; a window budget is not the run's own.
+    expect(exceededOn(h, 'invoke_agent acme')).toEqual([
+      {
+        'spanledger.budget.name': 'acme-daily',
+        'spanledger.budget.action': 'block',
+        'spanledger.budget.limit_usd': 0.01,
+        'spanledger.budget.spent_usd': 0.008,
+      },
+    ]);
+    expect(h.span('invoke_agent acme').attributes['spanledger.budget.exceeded']).toBeUndefined();
+    await h.ledger.shutdown();
+  });
+
+  it('a rolling budget refusing reservations: one event per window length while it refuses', async () => {
+    const events: BudgetEvent[] = [];
+    let now = AT;
+    const h = harness({
+      now: () => now,
+      onBudgetEvent: (e) => events.push(e),
+      budgets: [
+        {
+          name: 'acme-minute',
+          scope: { tenant: 'acme' },
+          window: { rollingMs: 60_000 },
+          limitUsd: 0.01,
+          action: 'block',
+        },
+      ],
+    });
+    const acme = { dimensions: { tenant: 'acme' } };
+    const refuse = () =>
+      expect(h.ledger.reserve(0.02, acme)).rejects.toBeInstanceOf(BudgetExceededError);
+    await refuse();
+    now += 59_999;
+    await refuse();
+    expect(events).toHaveLength(1);
+    now += 1;
+    await refuse();
+    expect(events).toEqual([
+      {
+        kind: 'exceeded',
+        budget: 'acme-minute',
+        action: 'block',
+        limit: 'limit_usd',
+        limitUsd: 0.01,
+        spentUsd: 0,
+      },
+      {
+        kind: 'exceeded',
+        budget: 'acme-minute',
+        action: 'block',
+        limit: 'limit_usd',
+        limitUsd: 0.01,
+        spentUsd: 0,
+      },
+    ]);
+    await h.ledger.shutdown();
+  });
 });
