@@ -15,6 +15,8 @@
  * them, or with anything unexpected in them, gets the slow path.
  */
 
+import type { AttributeValue } from '@opentelemetry/api';
+
 /** A value spanledger writes: a number, a string, or an array of either. */
 export type LedgerValue = number | string | readonly string[] | readonly number[];
 
@@ -26,7 +28,7 @@ export interface AttributeSink {
 
 /** The part of a span the slow path needs: the public API. */
 interface AttributeSetter {
-  setAttribute(key: string, value: LedgerValue): unknown;
+  setAttribute(key: string, value: AttributeValue): unknown;
 }
 
 /** The SDK's `SpanImpl` fields the fast path reads and updates. */
@@ -106,7 +108,8 @@ export class AttributeWriter implements AttributeSink {
         // A property the SDK could not have set either: let setAttribute decide.
       }
     }
-    this.span.setAttribute(key, value);
+    // api 1.9 types attribute arrays as mutable, 1.10 as readonly: the SDK copies them either way.
+    this.span.setAttribute(key, value as AttributeValue);
   }
 
   /** Store as the SDK would; false when the SDK would do more than store (slow path). */

@@ -135,10 +135,12 @@ async function metricReaders(options: DemoRunOptions): Promise<MetricReader[]> {
     const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus');
     const port = options.prometheusPort;
     const exporter = await new Promise<MetricReader>((resolve, reject) => {
-      const e: MetricReader = new PrometheusExporter(
+      // Cast: on the 2.x line the exporter may bring its own copy of sdk-metrics, whose
+      // MetricReader type differs from the one imported here (the reader works the same).
+      const e = new PrometheusExporter(
         { host: '127.0.0.1', port, preventServerStart: true },
         () => {},
-      );
+      ) as unknown as MetricReader;
       (e as unknown as { startServer(): Promise<void> }).startServer().then(
         () => resolve(e),
         (err: Error) => reject(new Error(`cannot serve metrics on port ${port}: ${err.message}`)),
