@@ -6,21 +6,11 @@
  * `roundToTotal`). No line is wider than 100 columns.
  */
 import type { ReportModel, ReportRow } from '../report/model.js';
-import { roundToTotal, usd } from '../report/tables.js';
+import { ANSI, type Paint, PLAIN, roundToTotal, usd } from '../report/tables.js';
 import type { DemoBudgetEvent, RunOutcome } from './run.js';
 
 /** Decimals of the demo's dollar amounts: a millionth, below any one call. */
 export const DECIMALS = 6;
-
-interface Paint {
-  bold: (s: string) => string;
-  warn: (s: string) => string;
-}
-const PLAIN: Paint = { bold: (s) => s, warn: (s) => s };
-const ANSI: Paint = {
-  bold: (s) => `\u001b[1m${s}\u001b[22m`,
-  warn: (s) => `\u001b[33m${s}\u001b[39m`,
-};
 
 type Cell = string | { text: string; warn: true };
 

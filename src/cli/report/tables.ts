@@ -97,13 +97,16 @@ function table(
   return `${out.join('\n')}\n`;
 }
 
-interface Paint {
+/** How a table emphasises: bold headings, warnings in yellow (the demo's tables too). */
+export interface Paint {
   bold: (s: string) => string;
   warn: (s: string) => string;
 }
 
-const PLAIN: Paint = { bold: (s) => s, warn: (s) => s };
-const ANSI: Paint = {
+/** No colour: not a TTY, or NO_COLOR. */
+export const PLAIN: Paint = { bold: (s) => s, warn: (s) => s };
+/** ANSI colour on a TTY. */
+export const ANSI: Paint = {
   bold: (s) => `\u001b[1m${s}\u001b[22m`,
   warn: (s) => `\u001b[33m${s}\u001b[39m`,
 };
