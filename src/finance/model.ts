@@ -66,3 +66,46 @@ export interface BilledRow {
   /** Where the row came from, for the reconcile output: `openai-costs-api`, a file path. */
   source: string;
 }
+
+/** How a shared cost was split (the FOCUS 1.3 allocation columns state it). */
+export interface Allocation {
+  /** `proportional`: by each value's share of the measured basis; `unallocated` when the day
+   * had no measured usage to split by (the whole amount stays on one unallocated row). */
+  method: 'proportional' | 'unallocated';
+  /** What the shares are measured in: estimated usage cost, USD. */
+  basis: 'usage_cost';
+  /** The dimension the cost is split across (snake_case name, e.g. `use_case`). */
+  dimension: string;
+  /** This row's share of the shared cost, 0 to 1. */
+  share: number;
+}
+
+/**
+ * A day's part of a configured fixed or shared cost (docs/finance.md): fixed costs belong to
+ * the labels they are configured for; shared costs are split in proportion to measured usage.
+ * The rows of one cost over a range sum to its configured amount pro-rated to that range.
+ */
+export interface AllocatedRow {
+  day: Day;
+  kind: 'fixed' | 'shared';
+  /** The configured cost's name, e.g. `vector-store-cluster`. */
+  name: string;
+  labels: EstimateLabels;
+  costUsd: number;
+  /** Shared costs only. */
+  allocation?: Allocation;
+}
+
+/** A USD amount converted at its day's rate. */
+export interface Converted {
+  amount: number;
+  currency: string;
+  /** Units of `currency` per USD. */
+  rate: number;
+  /** The day the rate was published for: the row's day, or the last day before it. */
+  rateDay: Day;
+}
+
+/** Converts a USD amount of a given day (implemented from ECB reference rates in
+ * `currency.ts`); throws a one-line error when no rate is on or before the day. */
+export type ConvertUsd = (usd: number, day: Day) => Converted;
