@@ -1,11 +1,14 @@
 // PromQL building blocks shared by the recording rules and the alerts (docs/alerts.md). Every
 // function takes the mixin's _config, so a composed override reaches every expression.
+local lib = import '../lib/promql.libsonnet';
+
 {
   // A series selector body: the given matchers plus _config.selector, e.g.
-  // sel(c, ['spanledger_cost_category="llm"']) -> '{spanledger_cost_category="llm",cluster="prod"}'.
+  // sel(c, ['spanledger_cost_category="llm"']) -> '{cluster="prod",spanledger_cost_category="llm"}'.
+  // The matchers themselves are built by the dashboards' lib (one home for selectors).
   sel(c, matchers=[])::
-    local all = [m for m in matchers + [c.selector] if m != ''];
-    if all == [] then '' else '{' + std.join(',', all) + '}',
+    local body = lib.matchers(c, [], matchers);
+    if body == '' then '' else '{' + body + '}',
 
   // A number as PromQL and annotations should read it: 15 significant digits, so a knob of 0.6
   // is written 0.6 (jsonnet's own 17 digits would write 0.59999999999999998).
