@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRates, parseRates } from '../../src/finance/currency.js';
+import { extractSnippets } from '../docs/extract.js';
 import { configErrorOf } from '../support/errors.js';
 
 /** `actual` within 1e-9 relative of the hand-computed `expected`. */
@@ -136,6 +137,32 @@ describe('loadRates', () => {
     );
     expect(configErrorOf(() => loadRates(join(dir, 'missing.csv'), 'EUR'))).toMatch(
       /^spanledger: cannot read .*missing\.csv: ENOENT/,
+    );
+  });
+});
+
+describe('docs/finance.md, "Currencies"', () => {
+  it('its rates file gives the figures the text states', () => {
+    const doc = join(import.meta.dirname, '../../docs/finance.md');
+    const block = extractSnippets('docs/finance.md', readFileSync(doc, 'utf8')).find(
+      (s) => s.directive.file === 'eurofxref-hist.csv',
+    );
+    const text = block?.code ?? '';
+    // $34.00 on 2026-11-27: €32.654629, £28.510757; Saturday's at Friday's rates.
+    const eur = parseRates(text, 'EUR', 'eurofxref-hist.csv')(34, '2026-11-27');
+    close(eur.amount, 32.654629273914715);
+    close(eur.rate, 0.9604302727621975);
+    const gbp = parseRates(text, 'GBP', 'eurofxref-hist.csv');
+    close(gbp(34, '2026-11-27').amount, 28.510756819054937);
+    close(gbp(34, '2026-11-27').rate, 0.8385516711486747);
+    expect(gbp(34, '2026-11-28').rateDay).toBe('2026-11-27');
+    expect(configErrorOf(() => gbp(34, '2026-12-05'))).toBe(
+      'spanledger: eurofxref-hist.csv has no rate within 7 days before 2026-12-05 (the last is of 2026-11-27): use a newer file',
+    );
+    expect(
+      configErrorOf(() => parseRates(text.replace('0.8720', 'n/a'), 'GBP', 'eurofxref-hist.csv')),
+    ).toBe(
+      'spanledger: eurofxref-hist.csv:3: GBP: "n/a" is not a rate (a positive decimal, or N/A)',
     );
   });
 });
