@@ -80,6 +80,15 @@ export function rangeDays(range: AllocationRange): RangeDay[] {
   return out;
 }
 
+/**
+ * The dimensions the shared costs are split across, each once: the estimates handed to
+ * {@link allocateCosts} must keep each of them as a label (group by them), or all of their
+ * spend reads as spend without a value.
+ */
+export function allocationDimensions(finance: FinanceConfig): string[] {
+  return [...new Set(finance.sharedCosts.map((c) => c.allocateBy))];
+}
+
 const applies = (c: CostBase, day: Day): boolean =>
   (c.from === undefined || day >= c.from) && (c.until === undefined || day < c.until);
 

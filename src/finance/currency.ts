@@ -142,6 +142,12 @@ function readSeries(text: string, target: string, origin: string): Series {
   if (headerAt < 0)
     throw new ConfigError(`spanledger: ${origin}: empty file, expected ECB reference rates`);
   const header = fields(lines[headerAt] as string);
+  if (text.startsWith('PK')) {
+    // The ECB serves both files zipped.
+    throw new ConfigError(
+      `spanledger: ${origin}: a zip archive: unzip it and give the .csv inside`,
+    );
+  }
   if (header[0] !== 'Date') {
     throw new ConfigError(
       `${where(headerAt)}: expected the header of ECB reference rates (Date, USD, JPY, ...), got ${JSON.stringify((lines[headerAt] as string).slice(0, 40))}`,

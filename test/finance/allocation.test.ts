@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { allocateCosts, daysInMonth, rangeDays } from '../../src/finance/allocation.js';
+import {
+  allocateCosts,
+  allocationDimensions,
+  daysInMonth,
+  MAX_RANGE_DAYS,
+  rangeDays,
+} from '../../src/finance/allocation.js';
 import { type FinanceConfigInput, validateFinance } from '../../src/finance/config.js';
 import type { AllocatedRow, EstimateRow } from '../../src/finance/model.js';
 
@@ -58,6 +64,16 @@ describe('daysInMonth and rangeDays', () => {
       Array.from({ length: 31 }, (_, i) => `2026-03-${String(i + 1).padStart(2, '0')}`),
     );
     expect(march.every((d) => d.fraction === 1)).toBe(true);
+  });
+
+  it('refuses a range over MAX_RANGE_DAYS', () => {
+    const from = Date.parse('2020-01-01T00:00:00Z');
+    expect(
+      rangeDays({ from, to: from + MAX_RANGE_DAYS * 86_400_000, timeZone: 'UTC' }),
+    ).toHaveLength(MAX_RANGE_DAYS);
+    expect(() =>
+      rangeDays({ from, to: from + (MAX_RANGE_DAYS + 1) * 86_400_000, timeZone: 'UTC' }),
+    ).toThrow(`spanledger: a range of more than ${MAX_RANGE_DAYS} days`);
   });
 
   it('refuses a reversed range and an unknown zone', () => {
@@ -211,6 +227,18 @@ describe('allocateCosts: shared costs split by measured usage', () => {
       name: 'vector-store-cluster',
       allocation: { basis: 'usage_cost', dimension: 'use_case' },
     });
+  });
+
+  it('names the dimensions the estimates must be grouped by, each once', () => {
+    const cfg = finance({
+      fixedCosts: [INTEGRATION],
+      sharedCosts: [
+        VECTOR_STORE,
+        { ...VECTOR_STORE, name: 'v2' },
+        { ...VECTOR_STORE, name: 'g', allocateBy: 'tenant' },
+      ],
+    });
+    expect(allocationDimensions(cfg)).toEqual(['use_case', 'tenant']);
   });
 
   it('a day without usage keeps its whole amount on one unallocated row', () => {

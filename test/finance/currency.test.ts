@@ -110,6 +110,10 @@ describe('parseRates: one-line errors', () => {
       'spanledger: f.csv:3: 2026-11-27 again (also line 2)',
     ],
     ['Date,GBP,\n2026-11-27,0.87,\n', 'spanledger: f.csv:1: no USD column'],
+    [
+      'PK\u0003\u0004\u0014\u0000',
+      'spanledger: f.csv: a zip archive: unzip it and give the .csv inside',
+    ],
     ['Date,USD,GBP,\n2026-11-27,-1.04,0.87,\n', 'spanledger: f.csv:2: USD: "-1.04" is not a rate'],
   ])('%j', (text, message) => {
     expect(configErrorOf(() => parseRates(text, 'GBP', 'f.csv'))).toContain(message);
