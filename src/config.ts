@@ -1,7 +1,8 @@
 /**
  * The configuration file, built in one place. One schema covers the whole file: the prices
- * sections (pricing/config.ts) and the `budgets:` list (budgets/config.ts), whose scopes are
- * checked against the dimensions in force (dimensions.ts). Each section's owner keeps its own
+ * sections (pricing/config.ts), the `budgets:` list (budgets/config.ts), whose scopes are
+ * checked against the dimensions in force (dimensions.ts), and the `finance:` section
+ * (finance/config.ts: fixed and shared costs, whose labels may name those dimensions too). Each section's owner keeps its own
  * schema and knows nothing of the others: pricing never imports budgets, budgets never import
  * pricing. This module composes them, reads the file (config-file.ts: regular files only, size
  * capped, JSON as JSON), validates it once, and hands out plain validated values: the price book
@@ -15,25 +16,39 @@ import {
 } from './budgets/config.js';
 import { ConfigError, describeIssues, readConfigFile, zod } from './config-file.js';
 import { BUILTIN, type Dimensions } from './dimensions.js';
+import {
+  createFinanceSchema,
+  type FinanceConfig,
+  type FinanceConfigInput,
+} from './finance/config.js';
 import { type PricesConfig, type PricesConfigInput, pricesSections } from './pricing/config.js';
 
 /** The configuration file's content as written (or the same object given in code). */
 export type SpanLedgerConfigInput = PricesConfigInput & {
   /** Budgets (docs/budgets.md), in the same file so one file configures money end to end. */
   budgets?: readonly BudgetInput[];
+  /** Fixed and shared costs for finance exports (docs/finance.md); the ledger ignores them. */
+  finance?: FinanceConfigInput;
 };
 
-/** A validated configuration: the prices sections and the budgets. */
+/** A validated configuration: the prices sections, the budgets and, when the file has one, the
+ * `finance:` section. */
 export interface SpanLedgerConfig {
   prices: PricesConfig;
   budgets: Budget[];
+  finance?: FinanceConfig;
 }
 
-/** Schema of the whole configuration file; budget scopes may name `dimensions`. Built when a
- * configuration is validated: zod is not loaded by a service that has none. */
+/** Schema of the whole configuration file; budget scopes and finance labels may name
+ * `dimensions`. Built when a configuration is validated: zod is not loaded by a service that
+ * has none. */
 export function configSchema(dimensions: Dimensions = BUILTIN) {
   return zod()
-    .object({ ...pricesSections(), budgets: createBudgetsSchema({ dimensions }).optional() })
+    .object({
+      ...pricesSections(),
+      budgets: createBudgetsSchema({ dimensions }).optional(),
+      finance: createFinanceSchema({ dimensions }).optional(),
+    })
     .strict();
 }
 
@@ -52,8 +67,10 @@ export function validateConfig(
       `spanledger: invalid prices in ${origin}: ${describeIssues(parsed.error.issues)}`,
     );
   }
-  const { budgets, ...prices } = parsed.data;
-  return { prices, budgets: budgets ?? [] };
+  const { budgets, finance, ...prices } = parsed.data;
+  const config: SpanLedgerConfig = { prices, budgets: budgets ?? [] };
+  if (finance !== undefined) config.finance = finance;
+  return config;
 }
 
 /** Read and validate a configuration file (YAML or JSON). */
