@@ -70,7 +70,7 @@ const SERIES: Record<string, Array<[string, number]>> = {
     ['2025-10-23T00:00:00Z', 50],
   ],
   // Another cluster: left out by --selector cluster="prod".
-  [`spanledger_cost_usd_total{job="svc",cluster="dev",spanledger_team="alpha",spanledger_cost_category="llm"}`]:
+  'spanledger_cost_usd_total{job="svc",cluster="dev",spanledger_team="alpha",spanledger_cost_category="llm"}':
     [['2025-10-25T12:00:00Z', 1000]],
   [`spanledger_tokens_total{${A},gen_ai_token_type="input"}`]: [
     ['2025-10-24T21:00:00Z', 100],
