@@ -1,15 +1,11 @@
 /**
  * The sample arithmetic of readEstimates against a real Prometheus 3 serving hand-made samples
- * (written as OpenMetrics, turned into TSDB blocks by `promtool tsdb create-blocks-from`):
- * baselines before the range (one of them days old), a series born in the range, a counter
+ * (test/support/showback-samples.ts, whose comments give each series' story): baselines before the range (one of them days old), a series born in the range, a counter
  * reset, day boundaries in Europe/Paris across the end of summer time (2025-10-26 is 25 hours
  * long there), the selector, tokens and cache savings joined, unallocated rows, and the errors.
- * Every figure is a sum of exactly representable steps, computed by hand below.
+ * Every figure is a sum of exactly representable steps, computed by hand.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EstimateQuery, EstimateRow } from '../../src/finance/model.js';
@@ -21,107 +17,18 @@ import {
   startOfDay,
 } from '../../src/finance/prometheus.js';
 import { ROOT } from '../support/built.js';
-import {
-  ensurePrometheus,
-  freePort,
-  required,
-  type StartedPrometheus,
-  startPrometheus,
-} from '../support/collector.js';
+import { freePort } from '../support/collector.js';
+import { startSamplePrometheus } from '../support/showback-samples.js';
 
 const PARIS = 'Europe/Paris';
-const t = (iso: string) => Date.parse(iso) / 1000;
 
-const common = 'job="svc",cluster="prod"';
-const A = `${common},spanledger_team="alpha",spanledger_tenant="acme",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o"`;
-const SERIES: Record<string, Array<[string, number]>> = {
-  // Baseline 12 an hour before the range (Paris); a sample exactly at local midnight (the
-  // range's start, so in it); the last minute of 25 October; 02:30 twice on the 26th (summer
-  // time, then winter time); a reset (16 → 2); local midnight of the 27th; a sample exactly at
-  // the range's end (not in it).
-  [`spanledger_cost_usd_total{${A},spanledger_cost_category="llm"}`]: [
-    ['2025-10-24T21:00:00Z', 12],
-    ['2025-10-24T22:00:00Z', 12.5],
-    ['2025-10-25T21:59:00Z', 13.5],
-    ['2025-10-25T22:00:00Z', 14],
-    ['2025-10-26T00:30:00Z', 15],
-    ['2025-10-26T01:30:00Z', 16],
-    ['2025-10-26T22:30:00Z', 2],
-    ['2025-10-26T23:00:00Z', 3],
-    ['2025-10-27T23:00:00Z', 100],
-  ],
-  // Born in the range with no tenant: its first value counts, and it is unallocated.
-  [`spanledger_cost_usd_total{${common},spanledger_team="beta",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",spanledger_cost_category="llm"}`]:
-    [
-      ['2025-10-26T12:00:00Z', 0.25],
-      ['2025-10-27T12:00:00Z', 0.75],
-    ],
-  // A tool's cost: no provider, no model.
-  [`spanledger_cost_usd_total{${common},spanledger_team="alpha",spanledger_tenant="acme",spanledger_cost_category="tool"}`]:
-    [['2025-10-25T10:00:00Z', 2]],
-  // Its baseline is six days before the range: found by walking back a day at a time.
-  [`spanledger_cost_usd_total{${common},spanledger_team="gamma",spanledger_tenant="initech",gen_ai_provider_name="anthropic",gen_ai_request_model="claude-sonnet-4",spanledger_cost_category="llm"}`]:
-    [
-      ['2025-10-19T12:00:00Z', 5],
-      ['2025-10-25T12:00:00Z', 7.5],
-    ],
-  // Only before the range: nothing.
-  [`spanledger_cost_usd_total{${common},spanledger_team="delta",spanledger_cost_category="llm"}`]: [
-    ['2025-10-23T00:00:00Z', 50],
-  ],
-  // Another cluster: left out by --selector cluster="prod".
-  'spanledger_cost_usd_total{job="svc",cluster="dev",spanledger_team="alpha",spanledger_cost_category="llm"}':
-    [['2025-10-25T12:00:00Z', 1000]],
-  [`spanledger_tokens_total{${A},gen_ai_token_type="input"}`]: [
-    ['2025-10-24T21:00:00Z', 100],
-    ['2025-10-25T12:00:00Z', 1100],
-  ],
-  [`spanledger_tokens_total{${A},gen_ai_token_type="output"}`]: [['2025-10-25T12:00:00Z', 50]],
-  [`spanledger_cache_savings_usd_total{${A}}`]: [['2025-10-25T12:00:00Z', 0.125]],
-};
-
-/** The samples as OpenMetrics text: one family per counter, each series' samples in order. */
-function openMetrics(): string {
-  const families = new Map<string, string[]>();
-  for (const [series, samples] of Object.entries(SERIES)) {
-    const name = series.slice(0, series.indexOf('{'));
-    const lines = families.get(name) ?? [];
-    for (const [at, v] of samples) lines.push(`${series} ${v} ${t(at)}`);
-    families.set(name, lines);
-  }
-  const out: string[] = [];
-  for (const [name, lines] of families) {
-    out.push(`# TYPE ${name.replace(/_total$/, '')} counter`, ...lines);
-  }
-  return `${out.join('\n')}\n# EOF\n`;
-}
-
-let tmp: string | undefined;
-let prom: StartedPrometheus | undefined;
+let prom: { url: string; stop(): Promise<void> } | undefined;
 let html: Server | undefined;
 let htmlUrl = '';
 
 beforeAll(async () => {
-  const provisioned = ensurePrometheus();
-  const binary = required('Prometheus', provisioned);
-  if (binary === undefined || provisioned.path === undefined) return;
-  tmp = mkdtempSync(join(tmpdir(), 'spanledger-showback-unit-'));
-  const file = join(tmp, 'samples.om');
-  writeFileSync(file, openMetrics());
-  const data = join(tmp, 'data');
-  execFileSync(
-    provisioned.promtool as string,
-    ['tsdb', 'create-blocks-from', 'openmetrics', file, data],
-    {
-      stdio: 'pipe',
-    },
-  );
-  prom = await startPrometheus({
-    binary,
-    config: 'global: {}\n',
-    dataDir: data,
-    args: ['--storage.tsdb.retention.time=100y'],
-  });
+  prom = await startSamplePrometheus();
+  if (prom === undefined) return;
   html = createServer((_, res) => {
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end('<html><body>Grafana</body></html>');
@@ -134,7 +41,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await prom?.stop();
   await new Promise((r) => (html ? html.close(r) : r(undefined)));
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 const query = (over: Partial<EstimateQuery> = {}): EstimateQuery => ({
