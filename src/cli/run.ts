@@ -60,7 +60,7 @@ Commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
   .join('\n')}
-  help        show this help, or a command's: spanledger help price
+  help      show this help, or a command's: spanledger help price
 
 Options:
   -h, --help     show help

@@ -7,6 +7,7 @@
  * `v2 - v1`, or `v2` where the counter reset. The step goes to the day of its later sample.
  */
 import { calendarWindow } from '../budgets/window.js';
+import { checkOptionObject } from '../options.js';
 import type { Day, EstimateLabels, EstimateQuery, EstimateRow, TokenType } from './model.js';
 
 /** The counters showback reads, as Prometheus 3 names them after the collector's remote write
@@ -82,10 +83,17 @@ export class PrometheusClient {
   readonly #base: string;
   readonly #timeoutMs: number;
 
-  /** `url` is the server's base URL (`http://prometheus:9090`, a path prefix allowed). */
+  /** `url` is the server's base URL (`http://prometheus:9090`, a path prefix allowed);
+   * `timeoutMs` bounds each request (default 2 minutes). */
   constructor(options: { url: string; timeoutMs?: number }) {
-    this.#base = options.url.replace(/\/+$/, '');
-    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    const o = checkOptionObject<{ url: string; timeoutMs?: number }>('PrometheusClient', options, {
+      url: (v) =>
+        typeof v === 'string' && /^https?:\/\//.test(v) ? undefined : 'must be an http(s) URL',
+      timeoutMs: positive,
+    });
+    if (o.url === undefined) throw new TypeError('spanledger: PrometheusClient: url is required');
+    this.#base = o.url.replace(/\/+$/, '');
+    this.#timeoutMs = o.timeoutMs ?? 120_000;
   }
 
   /** An instant query; its `data.result`. */
@@ -128,6 +136,9 @@ export class PrometheusClient {
   }
 }
 
+const positive = (v: unknown): string | undefined =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 ? undefined : 'must be a positive integer';
+
 function oneLine(s: string): string {
   const line = s.replace(/\s+/g, ' ').trim();
   return line.length > 200 ? `${line.slice(0, 200)}...` : line;
@@ -162,7 +173,10 @@ export class CounterIncreases {
 
   /** `maxSeries`: the cap on series followed (a {@link ShowbackError} beyond it). */
   constructor(options: { maxSeries?: number } = {}) {
-    this.#cap = options.maxSeries ?? MAX_SERIES;
+    const o = checkOptionObject<{ maxSeries?: number }>('CounterIncreases', options, {
+      maxSeries: positive,
+    });
+    this.#cap = o.maxSeries ?? MAX_SERIES;
   }
 
   /** Number of series seen. */
