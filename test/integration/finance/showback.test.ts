@@ -29,8 +29,9 @@ let htmlUrl = '';
 /** The run: from a second before the first export to after the last one. */
 let from = '';
 let restartMs = 0;
-/** The sum of spanledger.cost.usd over every span the services ended. */
+/** The sum of spanledger.cost.usd over every span the services ended, and by category. */
 let spent = 0;
+const spentBy = new Map<string, number>();
 
 const relative = (got: number, want: number) => Math.abs(got - want) / want;
 
@@ -79,11 +80,15 @@ beforeAll(async () => {
   await tickets(second.edgeUrl);
   await second.stop();
 
-  spent = readFileSync(witnessFile, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { attributes: Record<string, unknown> })
-    .reduce((s, w) => s + ((w.attributes['spanledger.cost.usd'] as number | undefined) ?? 0), 0);
+  for (const line of readFileSync(witnessFile, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const w = JSON.parse(line) as { attributes: Record<string, unknown> };
+    const cost = w.attributes['spanledger.cost.usd'] as number | undefined;
+    if (cost === undefined) continue;
+    spent += cost;
+    const category = String(w.attributes['spanledger.cost.category']);
+    spentBy.set(category, (spentBy.get(category) ?? 0) + cost);
+  }
   const url = pipeline.prw.url;
   await until(
     'the showback total to reach what the spans cost',
@@ -127,6 +132,29 @@ describe('showback of a run with a restart', () => {
     const born = series.filter((s) => (s[0]?.[0] ?? 0) > restartMs);
     expect(reset.length + born.length).toBeGreaterThan(0);
     expect(spent).toBeGreaterThan(0);
+  });
+
+  it('reads every dimension under the label the pipeline writes, and each category to the span', async (ctx) => {
+    if (pipeline === undefined) return ctx.skip();
+    const by = ['service', 'provider', 'model', 'category', 'team', 'tenant', 'use_case'];
+    const rows = await readEstimatesFrom({
+      prometheusUrl: pipeline.prw.url,
+      from: new Date(from),
+      to: new Date(Date.now()),
+      timeZone: 'UTC',
+      by,
+    });
+    const valued = by.filter((d) => rows.some((r) => r.labels[d] !== undefined));
+    expect(valued).toEqual(by);
+    const byCategory = new Map<string, number>();
+    for (const r of rows) {
+      const c = r.labels.category as string;
+      byCategory.set(c, (byCategory.get(c) ?? 0) + r.costUsd);
+    }
+    expect([...byCategory.keys()].sort()).toEqual([...spentBy.keys()].sort());
+    for (const [category, want] of spentBy) {
+      expect(relative(byCategory.get(category) ?? 0, want), category).toBeLessThan(1e-9);
+    }
   });
 
   it('FOCUS rows pass the validator and sum to what the spans cost', async (ctx) => {
