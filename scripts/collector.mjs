@@ -340,8 +340,9 @@ export function startCollector(options) {
 /**
  * Starts a private Prometheus on 127.0.0.1 and a free port with `config` (YAML text), its data
  * in a temp dir, the remote-write receiver on; resolves when `/-/ready` answers. The handle has
- * `url` and `stop()` (which also removes the data).
- * @param {{ binary: string, config: string, port?: number, args?: string[] }} options
+ * `url` and `stop()` (which also removes the data). `dataDir` starts it on existing TSDB blocks
+ * instead (e.g. written by `promtool tsdb create-blocks-from`); that directory is left in place.
+ * @param {{ binary: string, config: string, port?: number, args?: string[], dataDir?: string }} options
  */
 export async function startPrometheus(options) {
   const dir = mkdtempSync(join(tmpdir(), 'spanledger-prometheus-'));
@@ -353,7 +354,7 @@ export async function startPrometheus(options) {
     options.binary,
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--storage.tsdb.path=${options.dataDir ?? join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-remote-write-receiver',
       ...(options.args ?? []),

@@ -10,6 +10,7 @@ import { DEMO_USAGE, runDemo } from './demo.js';
 import { PRICE_USAGE, runPrice } from './price.js';
 import { PRICES_USAGE, runPrices } from './prices.js';
 import { REPORT_USAGE, runReport } from './report.js';
+import { runShowback, SHOWBACK_USAGE } from './showback.js';
 
 export type { CliIO } from './args.js';
 
@@ -40,6 +41,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: REPORT_USAGE,
     run: runReport,
   },
+  showback: {
+    summary: 'chargeback rows (table, CSV, JSON, FOCUS) from the cost counters in Prometheus',
+    usage: SHOWBACK_USAGE,
+    run: (argv, io) => runShowback(argv, io),
+  },
   demo: {
     summary: 'run the example support agent against a mock OpenAI API; what it cost (docs/demo.md)',
     usage: DEMO_USAGE,
@@ -52,7 +58,7 @@ export const USAGE = `Usage: spanledger <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
   .join('\n')}
   help      show this help, or a command's: spanledger help price
 

@@ -54,6 +54,8 @@ interface CollectorScript {
     config: string;
     port?: number;
     args?: string[];
+    /** Existing TSDB blocks to serve (left in place on stop). */
+    dataDir?: string;
   }): Promise<StartedPrometheus>;
 }
 

@@ -68,14 +68,17 @@ const pad = (s: string, w: number, align: Align): string => {
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-type Align = 'left' | 'right';
-interface Column {
+/** How a table column is aligned. */
+export type Align = 'left' | 'right';
+/** A table column: its title and alignment. */
+export interface Column {
   title: string;
   align: Align;
 }
 
-/** A table with a header, aligned columns and an optional footer row after a rule. */
-function table(
+/** A table with a header, aligned columns and an optional footer row after a rule (the
+ * showback table too). */
+export function table(
   columns: readonly Column[],
   rows: readonly (readonly string[])[],
   footer: readonly string[] | undefined,
