@@ -165,7 +165,9 @@ export function reconcile(input: ReconcileInput): ReconcileReport {
     let c = cells.get(key);
     if (c === undefined) {
       if (cells.size >= MAX_ROWS) {
-        throw new RangeError(`more than ${MAX_ROWS} day, provider and model rows: narrow the range`);
+        throw new RangeError(
+          `more than ${MAX_ROWS} day, provider and model rows: narrow the range`,
+        );
       }
       c = {
         day,
@@ -193,8 +195,8 @@ export function reconcile(input: ReconcileInput): ReconcileReport {
     }
     const model = e.labels.model ?? null;
     if (model !== null) {
-      let s = seen.get(provider);
-      if (!s) seen.set(provider, (s = new Set()));
+      const s = seen.get(provider) ?? new Set<string>();
+      seen.set(provider, s);
       s.add(model);
     }
     const c = cell(e.day, provider, model);

@@ -7,12 +7,22 @@ import { describe, expect, it } from 'vitest';
 import type { BilledRow, EstimateRow } from '../../src/finance/model.js';
 import { isDrift, matchModel, reconcile, stripSnapshot } from '../../src/finance/reconcile.js';
 
-const est = (day: string, provider: string, model: string | undefined, costUsd: number): EstimateRow => ({
+const est = (
+  day: string,
+  provider: string,
+  model: string | undefined,
+  costUsd: number,
+): EstimateRow => ({
   day,
   labels: { provider, model },
   costUsd,
 });
-const bill = (day: string, provider: string, model: string | undefined, costUsd: number): BilledRow => ({
+const bill = (
+  day: string,
+  provider: string,
+  model: string | undefined,
+  costUsd: number,
+): BilledRow => ({
   day,
   provider,
   model,
@@ -172,7 +182,9 @@ describe('reconcile', () => {
       ...BASE,
       billedProviders: ['aws.bedrock'],
       aliases: new Map([['Claude3.5Sonnet', 'anthropic.claude-3-5-sonnet-20240620-v1:0']]),
-      estimates: [est('2026-11-01', 'aws.bedrock', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 2.25)],
+      estimates: [
+        est('2026-11-01', 'aws.bedrock', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 2.25),
+      ],
       billed: [bill('2026-11-01', 'aws.bedrock', 'Claude3.5Sonnet', 2.25)],
     });
     expect(r.rows.map((x) => [x.model, x.status, x.diffUsd, x.billedAs])).toEqual([
@@ -201,7 +213,9 @@ describe('matchModel', () => {
   });
 
   it('strips date and version suffixes only', () => {
-    expect(stripSnapshot('anthropic.claude-3-5-sonnet-20240620-v1:0')).toBe('anthropic.claude-3-5-sonnet');
+    expect(stripSnapshot('anthropic.claude-3-5-sonnet-20240620-v1:0')).toBe(
+      'anthropic.claude-3-5-sonnet',
+    );
     expect(stripSnapshot('claude-3-5-sonnet@20240620')).toBe('claude-3-5-sonnet');
     expect(stripSnapshot('gpt-4o-mini')).toBe('gpt-4o-mini');
     expect(stripSnapshot('claude-3-7-sonnet-latest')).toBe('claude-3-7-sonnet-latest');

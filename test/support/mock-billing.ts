@@ -98,7 +98,10 @@ export async function startMockBilling(): Promise<MockBilling> {
       const i = pageIndex(u);
       const data = state.anthropicPages[i];
       if (data === undefined) {
-        send(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'invalid page' } });
+        send(res, 400, {
+          type: 'error',
+          error: { type: 'invalid_request_error', message: 'invalid page' },
+        });
         return;
       }
       const more = i + 1 < state.anthropicPages.length;
@@ -116,8 +119,9 @@ export async function startMockBilling(): Promise<MockBilling> {
   return state;
 }
 
-/** An OpenAI cost bucket of one UTC day (`YYYY-MM-DD`): `[line_item, dollars]` pairs. */
-export function openaiBucket(day: string, items: [string | null, number][]): unknown {
+/** An OpenAI cost bucket of one UTC day (`YYYY-MM-DD`): `[line_item, dollars]` pairs (dollars
+ * as a number, or as the decimal string some answers carry). */
+export function openaiBucket(day: string, items: [string | null, number | string][]): unknown {
   const start = Date.parse(`${day}T00:00:00Z`) / 1000;
   return {
     object: 'bucket',
@@ -133,8 +137,13 @@ export function openaiBucket(day: string, items: [string | null, number][]): unk
 }
 
 /** An Anthropic cost bucket of one UTC day: `[model, token_type, cents as a decimal string]`. */
-export function anthropicBucket(day: string, items: [string | null, string | null, string][]): unknown {
-  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().replace('.000', '');
+export function anthropicBucket(
+  day: string,
+  items: [string | null, string | null, string][],
+): unknown {
+  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000)
+    .toISOString()
+    .replace('.000', '');
   return {
     starting_at: `${day}T00:00:00Z`,
     ending_at: next,

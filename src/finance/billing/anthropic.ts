@@ -56,7 +56,8 @@ export function anthropicCostRows(pages: readonly unknown[], source: string): Bi
         }
         // Lowest currency unit: cents for USD.
         const costUsd = Number(amount.trim()) / 100;
-        const model = typeof result?.model === 'string' && result.model !== '' ? result.model : undefined;
+        const model =
+          typeof result?.model === 'string' && result.model !== '' ? result.model : undefined;
         rows.push({ day, provider: 'anthropic', model, costUsd, source });
       });
     });

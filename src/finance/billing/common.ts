@@ -79,12 +79,15 @@ export function jsonDocuments(text: string, path: string): unknown[] {
         }
       }
     }
-    if (depth !== 0) throw new BillError(`cannot parse ${path}: unterminated JSON at offset ${start}`);
+    if (depth !== 0)
+      throw new BillError(`cannot parse ${path}: unterminated JSON at offset ${start}`);
     let doc: unknown;
     try {
       doc = JSON.parse(text.slice(start, i));
     } catch (e) {
-      throw new BillError(`cannot parse ${path} at offset ${start}: ${oneLine((e as Error).message)}`);
+      throw new BillError(
+        `cannot parse ${path} at offset ${start}: ${oneLine((e as Error).message)}`,
+      );
     }
     if (Array.isArray(doc)) docs.push(...doc);
     else docs.push(doc);
@@ -147,9 +150,7 @@ export async function fetchPages(req: PagedRequest): Promise<unknown[]> {
         signal: AbortSignal.timeout(req.timeoutMs ?? 30_000),
       });
     } catch (e) {
-      throw new BillError(
-        `${req.what} at ${url.origin}: ${redact(oneLine((e as Error).message))}`,
-      );
+      throw new BillError(`${req.what} at ${url.origin}: ${redact(oneLine((e as Error).message))}`);
     }
     const text = await res.text();
     if (res.status === 401 || res.status === 403) {

@@ -7,7 +7,6 @@
  * (credits, tax, purchases), are counted and summed for the report, not compared.
  */
 import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
 import type { BilledRow } from '../model.js';
 import { BillError, oneLine, requireUsd, utcDay } from './common.js';
 
@@ -61,7 +60,9 @@ export function focusMeterModel(meter: string | undefined): string | undefined {
 }
 
 /** The spanledger provider of a FOCUS row, or `undefined` for rows that are not model usage. */
-export function focusProvider(row: Readonly<Record<string, string | undefined>>): string | undefined {
+export function focusProvider(
+  row: Readonly<Record<string, string | undefined>>,
+): string | undefined {
   const service = row.ServiceName ?? '';
   if (/bedrock/i.test(service)) return 'aws.bedrock';
   if (/openai/i.test(service) || /openai/i.test(row.x_SkuMeterSubcategory ?? '')) {
@@ -90,7 +91,15 @@ export async function readFocusCsv(path: string, options: FocusOptions = {}): Pr
   const providers = new Set<string>();
   const otherAi: FocusSkipped = { rows: 0, costUsd: 0 };
   const notUsage: FocusSkipped = { rows: 0, costUsd: 0 };
-  const parser = parse({ columns: true, bom: true, skip_empty_lines: true, trim: true, info: true });
+  // Loaded on first use: the CLI's other commands never pay for the CSV parser.
+  const { parse } = await import('csv-parse');
+  const parser = parse({
+    columns: true,
+    bom: true,
+    skip_empty_lines: true,
+    trim: true,
+    info: true,
+  });
   const input = createReadStream(path);
   input.on('error', (e) => parser.destroy(e));
   input.pipe(parser);
@@ -116,7 +125,9 @@ export async function readFocusCsv(path: string, options: FocusOptions = {}): Pr
       const where = `${path}:${line}`;
       const cost = Number(row.BilledCost);
       if (row.BilledCost === undefined || row.BilledCost === '' || !Number.isFinite(cost)) {
-        throw new BillError(`${where}: BilledCost ${JSON.stringify(row.BilledCost)} is not a number`);
+        throw new BillError(
+          `${where}: BilledCost ${JSON.stringify(row.BilledCost)} is not a number`,
+        );
       }
       if (provider === undefined) {
         otherAi.rows++;
@@ -133,7 +144,9 @@ export async function readFocusCsv(path: string, options: FocusOptions = {}): Pr
       const start = instant(row.ChargePeriodStart);
       const end = instant(row.ChargePeriodEnd);
       if (Number.isNaN(start)) {
-        throw new BillError(`${where}: ChargePeriodStart ${JSON.stringify(row.ChargePeriodStart)} is not a time`);
+        throw new BillError(
+          `${where}: ChargePeriodStart ${JSON.stringify(row.ChargePeriodStart)} is not a time`,
+        );
       }
       if (!Number.isNaN(end) && end - start > DAY_MS) {
         throw new BillError(
@@ -157,7 +170,9 @@ export async function readFocusCsv(path: string, options: FocusOptions = {}): Pr
     }
   } catch (e) {
     if (e instanceof BillError) throw e;
-    throw new BillError(`cannot read ${path} as CSV (near line ${line}): ${oneLine((e as Error).message)}`);
+    throw new BillError(
+      `cannot read ${path} as CSV (near line ${line}): ${oneLine((e as Error).message)}`,
+    );
   } finally {
     input.destroy();
   }

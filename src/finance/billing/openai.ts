@@ -61,7 +61,11 @@ export function parseOpenAILineItem(lineItem: string | null | undefined): OpenAI
   const words = head.split(/\s+/);
   let model: string | undefined;
   if (words.length === 1 && MODEL_ID.test(head) && /\d|-/.test(head)) model = head;
-  else if (words.length === 2 && MODEL_ID.test(words[0] as string) && MODALITY.test(words[1] as string)) {
+  else if (
+    words.length === 2 &&
+    MODEL_ID.test(words[0] as string) &&
+    MODALITY.test(words[1] as string)
+  ) {
     model = words[0];
   }
   return { model, kind, tier };
@@ -94,7 +98,9 @@ export function openAICostRows(pages: readonly unknown[], source: string): Bille
         requireUsd(amount.currency, at);
         const value = typeof amount.value === 'string' ? Number(amount.value) : amount.value;
         if (typeof value !== 'number' || !Number.isFinite(value) || amount.value === '') {
-          throw new BillError(`${at}: amount.value ${JSON.stringify(amount.value)} is not a number`);
+          throw new BillError(
+            `${at}: amount.value ${JSON.stringify(amount.value)} is not a number`,
+          );
         }
         const item = result?.line_item;
         const { model } = parseOpenAILineItem(typeof item === 'string' ? item : undefined);
@@ -126,7 +132,10 @@ export interface OpenAIFetchOptions {
 /** Billed rows fetched from the Costs API, every page, with the key in `OPENAI_ADMIN_KEY`. */
 export async function fetchOpenAICosts(o: OpenAIFetchOptions): Promise<BilledRow[]> {
   const key = keyFrom(o.env, OPENAI_KEY_VAR);
-  const base = (o.baseUrl ?? o.env[OPENAI_BASE_URL_VAR] ?? OPENAI_DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const base = (o.baseUrl ?? o.env[OPENAI_BASE_URL_VAR] ?? OPENAI_DEFAULT_BASE_URL).replace(
+    /\/+$/,
+    '',
+  );
   const url = new URL(`${base}/organization/costs`);
   const days = Math.ceil((o.to.getTime() - o.from.getTime()) / 86_400_000);
   url.searchParams.set('start_time', String(Math.floor(o.from.getTime() / 1000)));

@@ -28,7 +28,9 @@ describe('a downloaded cost report', () => {
   });
 
   it('refuses an amount that is not a decimal string, and another currency', () => {
-    const bucket = anthropicBucket('2026-11-01', [['claude-sonnet-4-20250514', 'output_tokens', '1']]) as {
+    const bucket = anthropicBucket('2026-11-01', [
+      ['claude-sonnet-4-20250514', 'output_tokens', '1'],
+    ]) as {
       results: Record<string, unknown>[];
     };
     (bucket.results[0] as Record<string, unknown>).amount = 1.5;
@@ -57,7 +59,11 @@ describe('the cost report API, fetched', () => {
   it('follows next_page over three pages with the documented query and headers', async () => {
     mock.requests.length = 0;
     mock.anthropicPages = [
-      [anthropicBucket('2026-11-01', [['claude-sonnet-4-20250514', 'uncached_input_tokens', '300']])],
+      [
+        anthropicBucket('2026-11-01', [
+          ['claude-sonnet-4-20250514', 'uncached_input_tokens', '300'],
+        ]),
+      ],
       [anthropicBucket('2026-11-02', [['claude-sonnet-4-20250514', 'output_tokens', '1250.5']])],
       [anthropicBucket('2026-11-03', [[null, null, '1000']])],
     ];
@@ -71,7 +77,11 @@ describe('the cost report API, fetched', () => {
       ['2026-11-02', 'claude-sonnet-4-20250514', 12.505, 'anthropic-cost-report'],
       ['2026-11-03', undefined, 10, 'anthropic-cost-report'],
     ]);
-    expect(mock.requests.map((u) => u.searchParams.get('page'))).toEqual([null, 'page_1', 'page_2']);
+    expect(mock.requests.map((u) => u.searchParams.get('page'))).toEqual([
+      null,
+      'page_1',
+      'page_2',
+    ]);
     const q = mock.requests[0] as URL;
     expect(q.pathname).toBe('/v1/organizations/cost_report');
     expect([...q.searchParams]).toEqual([

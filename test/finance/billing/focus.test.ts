@@ -7,7 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { focusMeterModel, focusProvider, readFocusCsv } from '../../../src/finance/billing/focus.js';
+import {
+  focusMeterModel,
+  focusProvider,
+  readFocusCsv,
+} from '../../../src/finance/billing/focus.js';
 
 const FIXTURE = 'test/fixtures/finance/focus-aws.csv';
 const HEADER =
@@ -23,8 +27,20 @@ describe('readFocusCsv', () => {
   it('sums Bedrock usage per day and model; other AI rows and credits apart', async () => {
     const bill = await readFocusCsv(FIXTURE);
     expect(bill.rows).toEqual([
-      { day: '2026-11-01', provider: 'aws.bedrock', model: 'Claude3.5Sonnet', costUsd: 2.25, source: FIXTURE },
-      { day: '2026-11-02', provider: 'aws.bedrock', model: 'Claude3.5Sonnet', costUsd: 0.125, source: FIXTURE },
+      {
+        day: '2026-11-01',
+        provider: 'aws.bedrock',
+        model: 'Claude3.5Sonnet',
+        costUsd: 2.25,
+        source: FIXTURE,
+      },
+      {
+        day: '2026-11-02',
+        provider: 'aws.bedrock',
+        model: 'Claude3.5Sonnet',
+        costUsd: 0.125,
+        source: FIXTURE,
+      },
     ]);
     expect(bill.providers).toEqual(['aws.bedrock']);
     expect(bill.otherAi).toEqual({ rows: 1, costUsd: 10 });
@@ -53,7 +69,9 @@ describe('readFocusCsv', () => {
     const path = csv(
       '1.5,USD,Usage,2026-11-01 00:00:00,2026-12-01 00:00:00,AWS,AI and Machine Learning,Amazon Bedrock,USE1-Nova-Lite-input-tokens',
     );
-    await expect(readFocusCsv(path)).rejects.toThrow(/:2: a charge period longer than a day .*daily or hourly granularity$/);
+    await expect(readFocusCsv(path)).rejects.toThrow(
+      /:2: a charge period longer than a day .*daily or hourly granularity$/,
+    );
   });
 
   it('refuses a file that is not a FOCUS export', async () => {
@@ -72,7 +90,13 @@ describe('readFocusCsv', () => {
     const bill = await readFocusCsv(path);
     expect(bill.providers).toEqual(['azure.ai.openai']);
     expect(bill.rows).toEqual([
-      { day: '2026-11-01', provider: 'azure.ai.openai', model: 'gpt-4o-0806-Inp-glbl', costUsd: 0.75, source: path },
+      {
+        day: '2026-11-01',
+        provider: 'azure.ai.openai',
+        model: 'gpt-4o-0806-Inp-glbl',
+        costUsd: 0.75,
+        source: path,
+      },
     ]);
   });
 });
@@ -91,7 +115,9 @@ describe('FOCUS row helpers', () => {
 
   it('providers', () => {
     expect(focusProvider({ ServiceName: 'Amazon Bedrock' })).toBe('aws.bedrock');
-    expect(focusProvider({ ServiceName: 'Claude 3.5 Sonnet (Amazon Bedrock Edition)' })).toBe('aws.bedrock');
+    expect(focusProvider({ ServiceName: 'Claude 3.5 Sonnet (Amazon Bedrock Edition)' })).toBe(
+      'aws.bedrock',
+    );
     expect(focusProvider({ ServiceName: 'Azure OpenAI' })).toBe('azure.ai.openai');
     expect(focusProvider({ ServiceName: 'Amazon SageMaker' })).toBeUndefined();
   });

@@ -22,7 +22,12 @@ describe('parseOpenAILineItem', () => {
   it.each([
     ['gpt-4o-2024-08-06, input', 'gpt-4o-2024-08-06', 'input', undefined],
     ['gpt-4o-mini-2024-07-18, cached input', 'gpt-4o-mini-2024-07-18', 'cached input', undefined],
-    ['priority | gpt-5-2025-08-07, output, long context', 'gpt-5-2025-08-07', 'output, long context', 'priority'],
+    [
+      'priority | gpt-5-2025-08-07, output, long context',
+      'gpt-5-2025-08-07',
+      'output, long context',
+      'priority',
+    ],
     ['gpt-audio-mini-2025-12-15 audio, input', 'gpt-audio-mini-2025-12-15', 'input', undefined],
     ['ft:gpt-4o-2024-08-06:acme::abc, input', 'ft:gpt-4o-2024-08-06:acme::abc', 'input', undefined],
     ['whisper-1, audio', 'whisper-1', 'audio', undefined],
@@ -40,11 +45,35 @@ describe('parseOpenAILineItem', () => {
 describe('a downloaded Costs API file', () => {
   it('reads pages written one after another, one row per result, by UTC day', () => {
     expect(readOpenAICostsFile(FIXTURE)).toEqual([
-      { day: '2026-11-01', provider: 'openai', model: 'gpt-4o-2024-08-06', costUsd: 1.25, source: FIXTURE },
-      { day: '2026-11-01', provider: 'openai', model: 'gpt-4o-2024-08-06', costUsd: 2.5, source: FIXTURE },
+      {
+        day: '2026-11-01',
+        provider: 'openai',
+        model: 'gpt-4o-2024-08-06',
+        costUsd: 1.25,
+        source: FIXTURE,
+      },
+      {
+        day: '2026-11-01',
+        provider: 'openai',
+        model: 'gpt-4o-2024-08-06',
+        costUsd: 2.5,
+        source: FIXTURE,
+      },
       { day: '2026-11-01', provider: 'openai', model: undefined, costUsd: 0.3, source: FIXTURE },
-      { day: '2026-11-02', provider: 'openai', model: 'gpt-4o-mini-2024-07-18', costUsd: 0.0125, source: FIXTURE },
-      { day: '2026-11-02', provider: 'openai', model: 'gpt-5-2025-08-07', costUsd: 4, source: FIXTURE },
+      {
+        day: '2026-11-02',
+        provider: 'openai',
+        model: 'gpt-4o-mini-2024-07-18',
+        costUsd: 0.0125,
+        source: FIXTURE,
+      },
+      {
+        day: '2026-11-02',
+        provider: 'openai',
+        model: 'gpt-5-2025-08-07',
+        costUsd: 4,
+        source: FIXTURE,
+      },
     ]);
   });
 
@@ -66,9 +95,11 @@ describe('a downloaded Costs API file', () => {
 
   it('refuses another currency in one line', () => {
     const page = { object: 'page', data: [openaiBucket('2026-11-03', [['gpt-4o, input', 1]])] };
-    ((page.data[0] as { results: { amount: { currency: string } }[] }).results[0] as {
-      amount: { currency: string };
-    }).amount.currency = 'eur';
+    (
+      (page.data[0] as { results: { amount: { currency: string } }[] }).results[0] as {
+        amount: { currency: string };
+      }
+    ).amount.currency = 'eur';
     expect(() => openAICostRows([page], 'x.json')).toThrow(
       /^x\.json: page 1, bucket 1, result 1: currency "eur" is not USD/,
     );
@@ -100,7 +131,12 @@ describe('the Costs API, fetched', () => {
     mock.openaiPages = [
       [openaiBucket('2026-11-01', [['gpt-4o-2024-08-06, input', 1.5]])],
       [openaiBucket('2026-11-02', [['gpt-4o-2024-08-06, output', 3.25]])],
-      [openaiBucket('2026-11-03', [['o3-2025-04-16, output', 7], ['web search tool calls', 0.5]])],
+      [
+        openaiBucket('2026-11-03', [
+          ['o3-2025-04-16, output', 7],
+          ['web search tool calls', 0.5],
+        ]),
+      ],
     ];
     const rows = await fetchOpenAICosts({
       from,
@@ -113,7 +149,11 @@ describe('the Costs API, fetched', () => {
       ['2026-11-03', 'o3-2025-04-16', 7, 'openai-costs-api'],
       ['2026-11-03', undefined, 0.5, 'openai-costs-api'],
     ]);
-    expect(mock.requests.map((u) => u.searchParams.get('page'))).toEqual([null, 'page_1', 'page_2']);
+    expect(mock.requests.map((u) => u.searchParams.get('page'))).toEqual([
+      null,
+      'page_1',
+      'page_2',
+    ]);
     const q = mock.requests[0] as URL;
     expect(q.pathname).toBe('/v1/organization/costs');
     expect(Object.fromEntries(q.searchParams)).toEqual({
@@ -129,7 +169,10 @@ describe('the Costs API, fetched', () => {
     const err = await fetchOpenAICosts({
       from,
       to,
-      env: { OPENAI_ADMIN_KEY: 'sk-wrong-key-000000000000', SPANLEDGER_OPENAI_BASE_URL: mock.openaiURL },
+      env: {
+        OPENAI_ADMIN_KEY: 'sk-wrong-key-000000000000',
+        SPANLEDGER_OPENAI_BASE_URL: mock.openaiURL,
+      },
     }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(BillError);
     expect((err as Error).message).toMatch(
