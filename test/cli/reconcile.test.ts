@@ -224,6 +224,25 @@ describe('spanledger reconcile', () => {
     expect(out.stderr).not.toContain('sk-admin-wrong-123456789');
   });
 
+  it('a bill file that cannot be read: one line, exit 1, Prometheus not asked', async () => {
+    queries.length = 0;
+    const out = await reconcileCli([
+      '--prometheus',
+      'http://prometheus.test:9090',
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-04',
+      '--openai-costs',
+      'test/fixtures/finance/no-such-bill.json',
+    ]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(
+      /^spanledger reconcile: cannot read test\/fixtures\/finance\/no-such-bill\.json: ENOENT[^\n]*\n$/,
+    );
+    expect(queries).toEqual([]);
+  });
+
   it('estimates that cannot be read: exit 1', async () => {
     const out = await reconcileCli(ALL, {
       readEstimates: async () => {

@@ -170,7 +170,11 @@ export async function fetchPages(req: PagedRequest): Promise<unknown[]> {
     pages.push(page);
     const p = record(page);
     const next = p?.next_page;
-    if (p?.has_more !== true || typeof next !== 'string' || next === '') return pages;
+    if (p?.has_more !== true) return pages;
+    if (typeof next !== 'string' || next === '') {
+      // Stopping here would drop the rest of the bill without a word.
+      throw new BillError(`${req.what} said has_more with no next_page token`);
+    }
     if (seen.has(next)) throw new BillError(`${req.what} repeated the page token ${next}`);
     seen.add(next);
     url.searchParams.set('page', next);
