@@ -9,6 +9,7 @@ import { BUDGETS_USAGE, runBudgets } from './budgets.js';
 import { DEMO_USAGE, runDemo } from './demo.js';
 import { PRICE_USAGE, runPrice } from './price.js';
 import { PRICES_USAGE, runPrices } from './prices.js';
+import { RECONCILE_USAGE, runReconcile } from './reconcile.js';
 import { REPORT_USAGE, runReport } from './report.js';
 import { runShowback, SHOWBACK_USAGE } from './showback.js';
 
@@ -46,6 +47,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: SHOWBACK_USAGE,
     run: (argv, io) => runShowback(argv, io),
   },
+  reconcile: {
+    summary:
+      'estimates in Prometheus against provider bills: drift per day and model (docs/finance.md)',
+    usage: RECONCILE_USAGE,
+    run: (argv, io) => runReconcile(argv, io),
+  },
   demo: {
     summary: 'run the example support agent against a mock OpenAI API; what it cost (docs/demo.md)',
     usage: DEMO_USAGE,
@@ -58,9 +65,9 @@ export const USAGE = `Usage: spanledger <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(11)}${c.summary}`)
   .join('\n')}
-  help      show this help, or a command's: spanledger help price
+  help       show this help, or a command's: spanledger help price
 
 Options:
   -h, --help     show help
