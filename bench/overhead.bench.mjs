@@ -11,7 +11,9 @@
  *   (1) plain OTel: bench/fixtures/plain-otel.mjs, the NodeSDK with the instrumentations and
  *       signals `spanledger/register` enables, without spanledger;
  *   (2) `--import spanledger/register` with defaults;
- *   (3) register with a budgets file (bench/fixtures/overhead-budgets.yaml, in-memory ledger).
+ *   (3) register with a budgets file (bench/fixtures/overhead-budgets.yaml, in-memory ledger);
+ *   (5) and up: register's set-up rebuilt with pieces switched off (bench/fixtures/
+ *       register-parts.mjs), one variant per entry of BENCH_PARTS.
  *
  * Printed: per case and variant the median and range over rounds of µs per call, the added µs
  * over (0), and the ratios (2)/(1) and (3)/(1) of added µs; the load before and after.
@@ -20,6 +22,8 @@
  *     BENCH_ROUNDS=5 BENCH_CALLS=1000 BENCH_WARMUP=300 BENCH_CASES='openai chat' BENCH_VARIANTS=1,2
  *     BENCH_PROFILE=dir              (each child also writes a --cpu-prof profile into dir,
  *                                     sampled every BENCH_PROFILE_INTERVAL µs, default 100)
+ *     BENCH_VARIANTS=0,1,2,5,6 BENCH_PARTS=';processor,usage'
+ *                                    (variants (5) and up: BENCH_OFF of register-parts.mjs)
  *     BENCH_BASELINE=.scratch/dist-0 (also variant (4): register from that build, e.g. before a
  *                                     change; a directory inside this checkout)
  */
@@ -58,8 +62,24 @@ if (process.env.BENCH_BASELINE) {
     env: {},
   });
 }
+// Register's set-up with pieces switched off (bench/fixtures/register-parts.mjs), for finding
+// which piece carries what register adds over plain OTel: one variant per BENCH_OFF value of
+// BENCH_PARTS (semicolon-separated; an empty one is the whole set-up), ids from 5.
+const parts = (
+  process.env.BENCH_PARTS ?? ';processor;sampler;usage;metrics;attribution;processor,usage,diag'
+).split(';');
+parts.forEach((off, i) => {
+  allVariants.push({
+    id: 5 + i,
+    name: `(${5 + i}) parts, off: ${off === '' ? 'none' : off}`,
+    args: ['--import', './bench/fixtures/register-parts.mjs'],
+    env: { BENCH_OFF: off },
+  });
+});
 const wanted = process.env.BENCH_VARIANTS?.split(',').map(Number);
-const variants = allVariants.filter((v) => wanted === undefined || wanted.includes(v.id));
+const variants = allVariants.filter((v) =>
+  wanted === undefined ? v.id < 5 : wanted.includes(v.id),
+);
 
 // The OTLP sink: accepts every export (traces, metrics, logs) and discards it.
 const received = { traces: 0, metrics: 0, logs: 0 };
@@ -140,7 +160,7 @@ function runChild(variant, round) {
 
 const loadBefore = loadAvg();
 /** µs per call (wall and CPU) by case, then by variant id: one value per round. */
-const results = { wall: {}, cpu: {} };
+const results = { wall: {}, cpu: {}, main: {}, others: {} };
 for (let round = 0; round < ROUNDS; round++) {
   // Alternate the order: forwards on even rounds, backwards on odd ones.
   const order = round % 2 === 0 ? variants : [...variants].reverse();
@@ -149,7 +169,10 @@ for (let round = 0; round < ROUNDS; round++) {
       for (const [measure, value] of [
         ['wall', r.usPerCall],
         ['cpu', r.cpuUsPerCall],
+        ['main', r.threads?.main],
+        ['others', r.threads?.others],
       ]) {
+        if (value === undefined) continue;
         results[measure][r.case] ??= {};
         results[measure][r.case][variant.id] ??= [];
         results[measure][r.case][variant.id].push(value);
@@ -175,14 +198,20 @@ console.log(
 for (const [measure, title] of [
   ['wall', 'Wall time per call (µs)'],
   ['cpu', "The app process's CPU time per call (µs, user + system, all its threads)"],
+  ['main', "The app's main thread's CPU time per call (µs, Linux schedstat)"],
+  [
+    'others',
+    "The app's other threads' CPU time per call (µs: V8's GC and compiler helpers, loader hooks, libuv)",
+  ],
 ]) {
+  if (Object.keys(results[measure]).length === 0) continue;
   console.log(`## ${title}\n`);
   report(results[measure]);
 }
 
 function report(byCase) {
-  console.log('| case | variant | median | range | added median | added range |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| case | variant | median | range | added median | added range | added / (1) |');
+  console.log('|---|---|---|---|---|---|---|');
   const summary = [];
   for (const [name, byVariant] of Object.entries(byCase)) {
     const base = byVariant[0];
@@ -196,6 +225,9 @@ function report(byCase) {
         `${f(Math.min(...xs))}–${f(Math.max(...xs))}`,
         v.id === 0 || base === undefined ? '' : signed(median(a)),
         v.id === 0 || base === undefined ? '' : `${f(Math.min(...a))}–${f(Math.max(...a))}`,
+        v.id <= 1 || base === undefined || byVariant[1] === undefined
+          ? ''
+          : `${(median(a) / median(added(1))).toFixed(2)}x`,
       ];
       console.log(`| ${name} | ${v.name} | ${cols.join(' | ')} |`);
     }
