@@ -9,12 +9,11 @@ import { BillError } from '../finance/billing/common.js';
 import { type FocusBill, readFocusCsv } from '../finance/billing/focus.js';
 import { fetchOpenAICosts, readOpenAICostsFile } from '../finance/billing/openai.js';
 import type { BilledRow, EstimateRow, ReadEstimates } from '../finance/model.js';
+import { readEstimates } from '../finance/prometheus.js';
 import { type DriftRow, type ReconcileReport, reconcile } from '../finance/reconcile.js';
 import { type CliIO, EXIT, parseCommandLine, requireString, UsageError } from './args.js';
 
-// TO WIRE (one line, once src/finance/prometheus.ts lands): replace `undefined` below with
-// `readEstimates` imported from '../finance/prometheus.js'.
-const PROMETHEUS_READ_ESTIMATES: ReadEstimates | undefined = undefined;
+const PROMETHEUS_READ_ESTIMATES: ReadEstimates | undefined = readEstimates;
 
 /** Exit code when some difference is above the threshold. */
 export const EXIT_DRIFT = 3;

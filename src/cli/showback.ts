@@ -3,6 +3,9 @@
  * Prometheus, exact per day (docs/finance.md): a text table, CSV, JSON or FOCUS.
  */
 import { writeFile } from 'node:fs/promises';
+import { loadConfigFile } from '../config.js';
+import { allocateCosts, allocationDimensions } from '../finance/allocation.js';
+import { loadRates } from '../finance/currency.js';
 import { FOCUS_BASE_DIMENSIONS, focusRows, renderFocusCsv } from '../finance/focus.js';
 import type { AllocatedRow, ConvertUsd, EstimateQuery, EstimateRow } from '../finance/model.js';
 import { DIMENSIONS, readEstimatesFrom, ShowbackError, startOfDay } from '../finance/prometheus.js';
@@ -131,24 +134,35 @@ export async function runShowback(
   }
   const from = parseBound('from', values.from, timeZone);
   const to = parseBound('to', values.to, timeZone);
-  if (values.config !== undefined && hooks.allocate === undefined) {
-    throw new UsageError('--config: fixed and shared costs are not available in this build');
-  }
+  // Fail fast: the configuration file and the rates file are read before Prometheus is asked.
+  const finance =
+    values.config !== undefined && hooks.allocate === undefined
+      ? loadConfigFile(values.config).finance
+      : undefined;
   const currency = values.currency?.trim().toUpperCase();
   if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) {
     throw new UsageError(
       `--currency must be an ISO 4217 code such as EUR, got '${values.currency}'`,
     );
   }
-  if (
-    (currency !== undefined || values['fx-rates'] !== undefined) &&
-    hooks.converter === undefined
-  ) {
-    throw new UsageError('--currency: currency conversion is not available in this build');
-  }
   if (values['fx-rates'] !== undefined && currency === undefined) {
     throw new UsageError('--fx-rates needs --currency');
   }
+  if (
+    currency !== undefined &&
+    currency !== 'USD' &&
+    values['fx-rates'] === undefined &&
+    hooks.converter === undefined
+  ) {
+    throw new UsageError('--currency needs --fx-rates FILE (ECB reference rates, docs/finance.md)');
+  }
+  const fxRates = values['fx-rates'];
+  const convertTo =
+    currency === undefined || currency === 'USD'
+      ? undefined
+      : hooks.converter
+        ? await hooks.converter({ currency, fxRates })
+        : loadRates(fxRates as string, currency);
 
   // FOCUS rows are per provider and model (ServiceProviderName, SkuId) whatever --by says.
   const dims = format === 'focus' ? [...new Set([...by, ...FOCUS_BASE_DIMENSIONS])] : by;
@@ -166,14 +180,19 @@ export async function runShowback(
   let count: number;
   try {
     const estimates = await readEstimatesFrom(query, { now: () => nowMs });
-    const extra =
-      values.config !== undefined && hooks.allocate
-        ? await hooks.allocate({ config: values.config, estimates, from, to: end, timeZone })
-        : undefined;
-    const convert =
-      currency !== undefined && hooks.converter
-        ? await hooks.converter({ currency, fxRates: values['fx-rates'] })
-        : undefined;
+    let extra: AllocatedRow[] | undefined;
+    if (values.config !== undefined && hooks.allocate) {
+      extra = await hooks.allocate({ config: values.config, estimates, from, to: end, timeZone });
+    } else if (finance !== undefined) {
+      // Shared costs are split by their own dimensions' usage, whatever --by groups the rows by.
+      const split = allocationDimensions(finance);
+      const basis =
+        split.length === 0
+          ? estimates
+          : await readEstimatesFrom({ ...query, by: split }, { now: () => nowMs });
+      extra = allocateCosts(finance, basis, { from, to: end, timeZone });
+    }
+    const convert = convertTo;
     const lines = buildShowback({
       estimates,
       by: dims,

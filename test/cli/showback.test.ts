@@ -4,7 +4,7 @@
  * (test/support/showback-samples.ts) with their shown output compared, the FOCUS file they
  * write validated, and fixed/shared costs and conversion passed through the hooks.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,10 +55,11 @@ describe('spanledger showback: the command line', () => {
       [...base, '--currency', 'euro'],
       "--currency must be an ISO 4217 code such as EUR, got 'euro'",
     ],
+    ['rates without a currency', [...base, '--fx-rates', 'r.csv'], '--fx-rates needs --currency'],
     [
-      'rates without a currency',
-      [...base, '--fx-rates', 'r.csv'],
-      '--currency: currency conversion is not available in this build',
+      'a currency without rates',
+      [...base, '--currency', 'EUR'],
+      '--currency needs --fx-rates FILE',
     ],
     ['an unknown flag', [...base, '--team', 'a'], "Unknown option '--team'"],
   ];
@@ -160,5 +161,61 @@ describe('fixed and shared costs, conversion: passed through to the rows', () =>
       ['usage', 'gamma', '0.625', 'EUR', '2.5'],
       ['fixed', 'alpha', '1.5', 'EUR', '6'],
     ]);
+  });
+});
+
+describe('fixed and shared costs, conversion: from the files the flags name', () => {
+  it('reads finance: from --config and ECB rates from --fx-rates, with no hooks', async (ctx) => {
+    if (prom === undefined) return ctx.skip();
+    // October has 31 days: $310 a month is $10 on the 25th (UTC), shared by team in proportion
+    // to that day's usage (alpha 1.5 + 2 = 3.5, gamma 2.5: 7/12 and 5/12 of $62 / 31 = $2).
+    const config = join(tmp, 'spanledger.yaml');
+    writeFileSync(
+      config,
+      [
+        'finance:',
+        '  fixedCosts:',
+        '    - { name: integration, monthlyUsd: 310, labels: { team: alpha } }',
+        '  sharedCosts:',
+        '    - { name: gateway, monthlyUsd: 62, allocateBy: team }',
+        '',
+      ].join('\n'),
+    );
+    // The 25th is a Saturday: the rate of Friday the 24th applies (1 EUR = 1.25 USD).
+    const rates = join(tmp, 'eurofxref-hist.csv');
+    writeFileSync(rates, 'Date,USD,JPY,\n2025-10-24,1.25,160,\n2025-10-23,1.2,159,\n');
+    let stdout = '';
+    let stderr = '';
+    const code = await runShowback(
+      [
+        ...['--prometheus', prom.url, '--from', '2025-10-25', '--to', '2025-10-26'],
+        ...['--by', 'team', '--selector', 'cluster="prod"', '--format', 'focus'],
+        ...['--config', config, '--currency', 'EUR', '--fx-rates', rates],
+      ],
+      { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) },
+    );
+    expect(code, stderr).toBe(0);
+    const { columns, rows } = parseFocusCsv(stdout);
+    expect(validateFocus(columns, rows, { allowUnknownQuantity: true })).toEqual([]);
+    const of = (kind: string) =>
+      rows
+        .filter((r) => r.x_CostKind === kind)
+        .map((r) => [r.x_CostName, r.x_Team, Number(r.x_CostUsd)]);
+    expect(of('fixed')).toEqual([['integration', 'alpha', 10]]);
+    const shared = of('shared');
+    expect(shared.map((r) => r.slice(0, 2))).toEqual([
+      ['gateway', 'alpha'],
+      ['gateway', 'gamma'],
+    ]);
+    expect(shared[0]?.[2]).toBeCloseTo((2 * 3.5) / 6, 12);
+    expect(shared[1]?.[2]).toBeCloseTo((2 * 2.5) / 6, 12);
+    // Every row in EUR at the 24th's rate, its USD amount kept.
+    for (const r of rows) {
+      expect(r.BillingCurrency).toBe('EUR');
+      expect(r.x_FxRateDay).toBe('2025-10-24');
+      expect(Number(r.BilledCost)).toBeCloseTo(Number(r.x_CostUsd) / 1.25, 12);
+    }
+    const usd = rows.reduce((sum, r) => sum + Number(r.x_CostUsd), 0);
+    expect(usd).toBeCloseTo(1.5 + 2 + 2.5 + 10 + 2, 12);
   });
 });
