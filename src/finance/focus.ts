@@ -173,10 +173,13 @@ export function focusRows(lines: readonly ShowbackLine[], ctx: FocusContext): Fo
       AllocatedMethodDetails:
         l.allocation === undefined
           ? null
-          : JSON.stringify({
-              basis: l.allocation.basis,
-              dimension: l.allocation.dimension,
-              share: l.allocation.share,
+          : // FOCUS 1.3's AllocatedMethodDetails object: Elements with the row's ratio of the
+            // origin charge (the day's part of the shared cost); what it was measured by in
+            // x_-prefixed keys, as the object's custom properties must be.
+            JSON.stringify({
+              Elements: [{ AllocatedRatio: l.allocation.share }],
+              x_Basis: l.allocation.basis,
+              x_Dimension: l.allocation.dimension,
             }),
       x_CostStatus: 'estimate',
       x_EstimateSource: l.kind === 'usage' ? ESTIMATE_SOURCE : 'spanledger configuration',

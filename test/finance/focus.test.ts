@@ -149,9 +149,9 @@ describe('focusRows', () => {
     const shared = rows.find((r) => r.x_CostKind === 'shared');
     expect(shared?.AllocatedMethodId).toBe('proportional');
     expect(JSON.parse(shared?.AllocatedMethodDetails as string)).toEqual({
-      basis: 'usage_cost',
-      dimension: 'team',
-      share: 0.4,
+      Elements: [{ AllocatedRatio: 0.4 }],
+      x_Basis: 'usage_cost',
+      x_Dimension: 'team',
     });
   });
 
@@ -269,6 +269,13 @@ describe('the FOCUS validator rejects', () => {
         d.row.AllocatedMethodDetails = '{share: 1}';
       },
       ['AllocatedMethodDetails', "not JSON: '{share: 1}'"],
+    ],
+    [
+      'allocation details that are not the 1.3 object',
+      (d) => {
+        d.row.AllocatedMethodDetails = '{"share":1}';
+      },
+      ['AllocatedMethodDetails', 'not an AllocatedMethodDetails object: \'{"share":1}\''],
     ],
     [
       'a value outside the allowed ones',

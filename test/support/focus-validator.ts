@@ -217,10 +217,26 @@ export function validateFocus(
         p(c, `not a UTC date/time YYYY-MM-DDTHH:mm:ssZ: '${v}'`);
       }
       if (def.type === 'JSON') {
+        let parsed: unknown;
         try {
-          JSON.parse(v);
+          parsed = JSON.parse(v);
         } catch {
           p(c, `not JSON: '${v}'`);
+        }
+        // AllocatedMethodDetailsObject (1.3): { Elements: [{ AllocatedRatio: number, ... }] },
+        // custom keys x_-prefixed.
+        if (c === 'AllocatedMethodDetails' && parsed !== undefined) {
+          const o = parsed as { Elements?: unknown } & Record<string, unknown>;
+          const ok =
+            typeof o === 'object' &&
+            o !== null &&
+            Array.isArray(o.Elements) &&
+            o.Elements.length > 0 &&
+            o.Elements.every(
+              (e) => typeof (e as { AllocatedRatio?: unknown }).AllocatedRatio === 'number',
+            ) &&
+            Object.keys(o).every((k) => k === 'Elements' || k.startsWith('x_'));
+          if (!ok) p(c, `not an AllocatedMethodDetails object: '${v}'`);
         }
       }
       if (def.allowed !== undefined && !def.allowed.includes(v)) {
