@@ -72,11 +72,20 @@ beforeAll(async () => {
   const otlpEndpoint = `http://127.0.0.1:${pipeline.agentHttp}`;
   // First run, then a restart: stop() flushes the services' last metric export; the new
   // processes count from 0.
-  const first = await startStack({ otlpEndpoint, env });
+  // Each start is its own process instance, as service.instance.id says it must be (the 3.x
+  // NodeSDK sets one by itself; the 2.x one does not): without it a restarted service whose
+  // first export already exceeds its last value before the restart cannot be told apart from
+  // one that kept counting (docs/finance.md). The reset arithmetic itself is checked on
+  // hand-made samples in test/finance/prometheus.test.ts.
+  const instance = (n: number) => ({
+    ...env,
+    OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=showback-e2e-${process.pid}-${n}`,
+  });
+  const first = await startStack({ otlpEndpoint, env: instance(1) });
   await tickets(first.edgeUrl);
   await first.stop();
   restartMs = Date.now();
-  const second = await startStack({ otlpEndpoint, env });
+  const second = await startStack({ otlpEndpoint, env: instance(2) });
   await tickets(second.edgeUrl);
   await second.stop();
 
