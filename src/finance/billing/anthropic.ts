@@ -9,6 +9,8 @@
 import type { BilledRow } from '../model.js';
 import {
   BillError,
+  type BillFetchOptions,
+  baseUrlOf,
   fetchPages,
   jsonDocuments,
   keyFrom,
@@ -70,25 +72,13 @@ export function readAnthropicCostFile(path: string): BilledRow[] {
   return anthropicCostRows(jsonDocuments(readBillText(path), path), path);
 }
 
-/** How the cost report is fetched. */
-export interface AnthropicFetchOptions {
-  /** First UTC day's midnight, inclusive. */
-  from: Date;
-  /** Last UTC day's end, exclusive. */
-  to: Date;
-  env: Readonly<Record<string, string | undefined>>;
-  /** Overrides {@link ANTHROPIC_BASE_URL_VAR}. */
-  baseUrl?: string;
-  fetch?: typeof fetch;
-}
+/** How the Anthropic cost API is fetched. */
+export type AnthropicFetchOptions = BillFetchOptions;
 
 /** Billed rows fetched from the cost report, every page, with the key in `ANTHROPIC_ADMIN_KEY`. */
 export async function fetchAnthropicCosts(o: AnthropicFetchOptions): Promise<BilledRow[]> {
   const key = keyFrom(o.env, ANTHROPIC_KEY_VAR);
-  const base = (o.baseUrl ?? o.env[ANTHROPIC_BASE_URL_VAR] ?? ANTHROPIC_DEFAULT_BASE_URL).replace(
-    /\/+$/,
-    '',
-  );
+  const base = baseUrlOf(o, ANTHROPIC_BASE_URL_VAR, ANTHROPIC_DEFAULT_BASE_URL);
   const url = new URL(`${base}/v1/organizations/cost_report`);
   url.searchParams.set('starting_at', o.from.toISOString());
   url.searchParams.set('ending_at', o.to.toISOString());

@@ -194,6 +194,24 @@ function detail(text: string, redact: (s: string) => string): string {
   }
 }
 
+/** How a provider's cost API is fetched (the same options for every provider). */
+export interface BillFetchOptions {
+  /** First UTC day's midnight, inclusive. */
+  from: Date;
+  /** Last UTC day's end, exclusive. */
+  to: Date;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Overrides the provider's base URL variable. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+}
+
+/** The API root: the option, else the environment variable, else the provider's default;
+ * without a trailing slash. */
+export function baseUrlOf(o: BillFetchOptions, variable: string, fallback: string): string {
+  return (o.baseUrl ?? o.env[variable] ?? fallback).replace(/\/+$/, '');
+}
+
 /** A key from the environment, or a one-line error naming the variable. */
 export function keyFrom(env: Readonly<Record<string, string | undefined>>, name: string): string {
   const key = env[name]?.trim();

@@ -8,6 +8,8 @@
 import type { BilledRow } from '../model.js';
 import {
   BillError,
+  type BillFetchOptions,
+  baseUrlOf,
   fetchPages,
   jsonDocuments,
   keyFrom,
@@ -117,25 +119,13 @@ export function readOpenAICostsFile(path: string): BilledRow[] {
   return openAICostRows(jsonDocuments(readBillText(path), path), path);
 }
 
-/** How the Costs API is fetched. */
-export interface OpenAIFetchOptions {
-  /** First UTC day's midnight, inclusive. */
-  from: Date;
-  /** Last UTC day's end, exclusive. */
-  to: Date;
-  env: Readonly<Record<string, string | undefined>>;
-  /** Overrides {@link OPENAI_BASE_URL_VAR}. */
-  baseUrl?: string;
-  fetch?: typeof fetch;
-}
+/** How the OpenAI cost API is fetched. */
+export type OpenAIFetchOptions = BillFetchOptions;
 
 /** Billed rows fetched from the Costs API, every page, with the key in `OPENAI_ADMIN_KEY`. */
 export async function fetchOpenAICosts(o: OpenAIFetchOptions): Promise<BilledRow[]> {
   const key = keyFrom(o.env, OPENAI_KEY_VAR);
-  const base = (o.baseUrl ?? o.env[OPENAI_BASE_URL_VAR] ?? OPENAI_DEFAULT_BASE_URL).replace(
-    /\/+$/,
-    '',
-  );
+  const base = baseUrlOf(o, OPENAI_BASE_URL_VAR, OPENAI_DEFAULT_BASE_URL);
   const url = new URL(`${base}/organization/costs`);
   const days = Math.ceil((o.to.getTime() - o.from.getTime()) / 86_400_000);
   url.searchParams.set('start_time', String(Math.floor(o.from.getTime() / 1000)));
