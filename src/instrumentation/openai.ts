@@ -43,6 +43,7 @@ import {
   InstrumentationNodeModuleDefinition,
 } from '@opentelemetry/instrumentation';
 import { processReporter, type Reporter } from '../diag.js';
+import { AttributeWriter } from '../processor/attribute-writer.js';
 import * as A from '../semconv.js';
 import { callProvider } from '../usage/normalize.js';
 import { VERSION } from '../version.js';
@@ -138,21 +139,25 @@ class Call {
     if (this.ended) return;
     const response = responseOf(item);
     if (!response) return;
+    // The span is not ended yet (the contrib ends its own after this; an own span ends below):
+    // the values are ones this code checked, so they are stored without the SDK's per-call
+    // validation, as the cost processor stores its own (src/processor/attribute-writer.ts).
+    const out = new AttributeWriter(this.span);
     if (this.own) {
       const model = text(response.model);
       if (model !== undefined && !this.responseModel) {
         this.responseModel = true;
-        this.span.setAttribute(A.ATTR_GEN_AI_RESPONSE_MODEL, model);
+        out.set(A.ATTR_GEN_AI_RESPONSE_MODEL, model);
       }
       const id = text(response.id);
-      if (id !== undefined) this.span.setAttribute(A.ATTR_GEN_AI_RESPONSE_ID, id);
+      if (id !== undefined) out.set(A.ATTR_GEN_AI_RESPONSE_ID, id);
     }
     const tier = text(response.service_tier);
-    if (tier !== undefined) this.span.setAttribute(A.ATTR_OPENAI_RESPONSE_SERVICE_TIER, tier);
+    if (tier !== undefined) out.set(A.ATTR_OPENAI_RESPONSE_SERVICE_TIER, tier);
     const usage = openAIUsageAttributes(response);
     if (!usage) return;
-    for (const [key, value] of Object.entries(usage)) {
-      if (this.own || !CONTRIB_USAGE_KEYS.has(key)) this.span.setAttribute(key, value as number);
+    for (const key in usage) {
+      if (this.own || !CONTRIB_USAGE_KEYS.has(key)) out.set(key, usage[key] as number);
     }
   }
 

@@ -40,8 +40,9 @@ const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
  * Writes attributes on one span for the length of one processor callback (`onStart` or
- * `onEnding`, while the span cannot end). Never throws on its own: a fast write that fails
- * falls back to `setAttribute`.
+ * `onEnding`, while the span cannot end), or of one synchronous step of an instrumentation on a
+ * span not yet ended (the OpenAI usage instrumentation's). Never throws on its own: a fast write
+ * that fails falls back to `setAttribute`.
  */
 export class AttributeWriter implements AttributeSink {
   private readonly span: AttributeSetter;
