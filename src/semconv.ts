@@ -41,6 +41,8 @@ export const ATTR_DB_SYSTEM_NAME = 'db.system.name';
 export const ATTR_MCP_SERVER_NAME = 'mcp.server.name';
 export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
+/** Resource attribute: one running process of a service (its series in the metrics). */
+export const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 /** Token type on `spanledger.tokens` (input, output, cache_read, cache_write, reasoning). */
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 

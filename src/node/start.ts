@@ -13,10 +13,18 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { detectResources, envDetector } from '@opentelemetry/resources';
+import { randomUUID } from 'node:crypto';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  type Resource,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { AlwaysOnSampler, ParentBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../config-file.js';
+import { ATTR_SERVICE_INSTANCE_ID } from '../semconv.js';
 import { OpenAIUsageInstrumentation } from '../instrumentation/openai.js';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
 import { registeredLedger, setRegisteredLedger } from '../registered.js';
@@ -139,6 +147,7 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
   const instrumentations = makers.map((make) => make());
   const sdk = new NodeSDK({
     ...given,
+    resource: withInstanceId(given.resource),
     spanLimits: { ...given.spanLimits, attributeCountLimit: attributeCountLimit(env, given) },
     sampler: ledger.sampler(delegate),
     spanProcessors,
@@ -166,6 +175,24 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
   };
   stoppers.set(started, stop);
   return started;
+}
+
+let instanceId: string | undefined;
+
+/**
+ * The resource the NodeSDK starts from, with a random `service.instance.id` under it: the 3.x
+ * NodeSDK's default detectors add one, the 2.x NodeSDK's do not. Without one, two runs of a
+ * service in a row export the same counter series, and a restart whose first export already
+ * exceeds the last value before it reads as growth, not a reset: showback and the dashboards'
+ * increases would undercount (docs/finance.md). One in `OTEL_RESOURCE_ATTRIBUTES` wins (the
+ * NodeSDK's detected attributes override its resource), and on 2.x so does one in the resource
+ * given in code (3.x's own detector puts its id over that one).
+ */
+function withInstanceId(given: Resource | undefined): Resource {
+  // One id per process, as the 3.x detector's: a process started twice is still one instance.
+  instanceId ??= randomUUID();
+  const instance = resourceFromAttributes({ [ATTR_SERVICE_INSTANCE_ID]: instanceId });
+  return given === undefined ? defaultResource().merge(instance) : instance.merge(given);
 }
 
 /** How long `shutdown()` waits for the SDK's flush by default (the OTLP exporters' own timeout

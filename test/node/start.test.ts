@@ -58,6 +58,58 @@ describe('startSpanLedger (spanledger/node)', () => {
     started = undefined;
   });
 
+  /** The resource of the first span a started ledger exports. */
+  async function exportedResource(
+    sdk: Parameters<typeof startSpanLedger>[0]['sdk'] = {},
+  ): Promise<Record<string, unknown>> {
+    const exporter = new InMemorySpanExporter();
+    const processor = new SimpleSpanProcessor({ exporter: exporter });
+    started = startSpanLedger({ env: QUIET, sdk: { ...sdk, spanProcessors: [processor] } });
+    trace.getTracer('t').startSpan('work').end();
+    await processor.forceFlush(); // after resource detection
+    const attributes = { ...exporter.getFinishedSpans()[0]?.resource.attributes };
+    await started.shutdown();
+    started = undefined;
+    trace.disable();
+    metrics.disable();
+    context.disable();
+    propagation.disable();
+    (api as { logs?: { disable(): void } }).logs?.disable();
+    return attributes;
+  }
+
+  it('gives the process a random service.instance.id (on both lines), under the environment and code', async () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const first = await exportedResource({ serviceName: 'instance-test' });
+    const second = await exportedResource({ serviceName: 'instance-test' });
+    expect(first['service.instance.id']).toMatch(uuid);
+    expect(second['service.instance.id']).toMatch(uuid);
+    // One process is one instance, as the 3.x NodeSDK's own detector has it.
+    expect(second['service.instance.id']).toBe(first['service.instance.id']);
+    expect(first['service.name']).toBe('instance-test');
+    expect(first['telemetry.sdk.language']).toBe('nodejs'); // the default resource is kept
+
+    // A resource given in code keeps its attributes and, on 2.x, its id. The 3.x NodeSDK's
+    // own detector puts its process id over the resource given in code (the line is told by
+    // API 1.10's logs, which only 3.x has).
+    const given = await exportedResource({
+      resource: resourceFromAttributes({ 'service.instance.id': 'pod-3', 'spanledger.team': 'x' }),
+    });
+    const line3 = 'logs' in api;
+    expect(given['service.instance.id']).toBe(line3 ? first['service.instance.id'] : 'pod-3');
+    expect(given['spanledger.team']).toBe('x');
+
+    // OTEL_RESOURCE_ATTRIBUTES wins (the NodeSDK's env detector reads the process' environment).
+    const before = process.env.OTEL_RESOURCE_ATTRIBUTES;
+    process.env.OTEL_RESOURCE_ATTRIBUTES = 'service.instance.id=pod-7';
+    try {
+      expect((await exportedResource())['service.instance.id']).toBe('pod-7');
+    } finally {
+      if (before === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES;
+      else process.env.OTEL_RESOURCE_ATTRIBUTES = before;
+    }
+  });
+
   it("the NodeSDK's resource counts for a budget decision made before any span exists", async () => {
     started = startSpanLedger({
       env: QUIET,
