@@ -532,7 +532,9 @@ describe('RedisLedger while its first connection is being made', () => {
   it('decides early calls by the policy without a warning, and writes their spend once connected', async (ctx) => {
     if (!server) return ctx.skip();
     const upstream = server.port;
-    // A slow first connection: each accepted socket is piped to Redis only after 300 ms.
+    // A slow first connection: each accepted socket is piped to Redis only after 800 ms, well
+    // past the early calls' 200 ms deadline (which also leaves the calls after it room on a
+    // loaded machine: at 50 ms a slow replay once warned of a timeout).
     const slow = createServer((socket) => {
       socket.pause();
       setTimeout(() => {
@@ -541,14 +543,19 @@ describe('RedisLedger while its first connection is being made', () => {
         socket.resume();
         socket.on('error', () => up.destroy());
         up.on('error', () => socket.destroy());
-      }, 300);
+      }, 800);
     });
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
     const { port } = slow.address() as AddressInfo;
     try {
       const lines = captureDiag();
       const prefix = `first:${Date.now()}:`;
-      const l = ledger({ url: `redis://127.0.0.1:${port}`, keyPrefix: prefix, failure: 'open' });
+      const l = ledger({
+        url: `redis://127.0.0.1:${port}`,
+        keyPrefix: prefix,
+        timeoutMs: 200,
+        failure: 'open',
+      });
       expect((await l.reserve(day('k'), 0.5, 1, true)).ok).toBe(true); // fail-open, local view
       expect(await l.settle(ref('k'), 0.5, ref('k'), 0.2)).toBeUndefined();
       expect(l.stats().beforeFirstConnect).toBeGreaterThanOrEqual(1);
