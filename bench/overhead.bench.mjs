@@ -26,8 +26,14 @@
  *                                    (variants (5) and up: BENCH_OFF of register-parts.mjs)
  *     BENCH_BASELINE=.scratch/dist-0 (also variant (4): register from that build, e.g. before a
  *                                     change; a directory inside this checkout)
+ *     BENCH_PRELOAD=./bench/fixtures/processor-timing.mjs
+ *                                    (variant (2) also imports this after register; what it
+ *                                     writes to stderr is printed)
+ *     BENCH_PIN=1                    (Linux: this process, with the mock servers and the sink, on
+ *                                     CPU 0, each app on CPU 1 with its helper threads: the two
+ *                                     no longer share cores, and the rounds' spread narrows)
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -38,12 +44,26 @@ const ROUNDS = num('BENCH_ROUNDS', 5);
 const CALLS = num('BENCH_CALLS', 1000);
 const WARMUP = num('BENCH_WARMUP', 300);
 const root = fileURLToPath(new URL('..', import.meta.url));
+const PIN = process.env.BENCH_PIN === '1';
+if (PIN) {
+  // Every thread of this process (the mock servers and the sink run here) on CPU 0.
+  execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+}
 const app = 'bench/fixtures/overhead-app.mjs';
 
 const allVariants = [
   { id: 0, name: '(0) no telemetry', args: [], env: {} },
   { id: 1, name: '(1) plain OTel', args: ['--import', './bench/fixtures/plain-otel.mjs'], env: {} },
-  { id: 2, name: '(2) register', args: ['--import', 'spanledger/register'], env: {} },
+  {
+    id: 2,
+    name: '(2) register',
+    args: [
+      '--import',
+      'spanledger/register',
+      ...(process.env.BENCH_PRELOAD ? ['--import', process.env.BENCH_PRELOAD] : []),
+    ],
+    env: {},
+  },
   {
     id: 3,
     name: '(3) register + budgets',
@@ -127,10 +147,15 @@ function runChild(variant, round) {
       ]
     : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...prof, ...variant.args, app], {
-      cwd: root,
-      env: { ...env, ...variant.env },
-    });
+    const argv = [...prof, ...variant.args, app];
+    const child = spawn(
+      PIN ? 'taskset' : process.execPath,
+      PIN ? ['-c', '1', process.execPath, ...argv] : argv,
+      {
+        cwd: root,
+        env: { ...env, ...variant.env },
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => {
@@ -192,7 +217,8 @@ console.log(
 );
 console.log(
   `load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${ROUNDS} rounds of ` +
-    `${CALLS} calls (after ${WARMUP} warm-up), variants alternating; OTLP exports received: ` +
+    `${CALLS} calls (after ${WARMUP} warm-up), variants alternating` +
+    `${PIN ? ', pinned (bench on CPU 0, each app on CPU 1)' : ''}; OTLP exports received: ` +
     `${received.traces} traces, ${received.metrics} metrics, ${received.logs} logs\n`,
 );
 for (const [measure, title] of [

@@ -421,8 +421,11 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
   // dimensions from their start).
   const resource = options.resource ?? detectResources({ detectors: [envDetector] });
   const meters = new MeterSource(options.meterProvider);
-  const processor = new CostProcessor({
-    metrics: meters.bind((meter) => new CostMetrics(meter)),
+  // Built first: the metrics' collection asks it for the spans a deferred pipeline holds.
+  let processor: CostProcessor | undefined;
+  const beforeCollect = () => processor?.flushDeferred();
+  processor = new CostProcessor({
+    metrics: meters.bind((meter) => new CostMetrics(meter, { beforeCollect })),
     traces,
     ...(attribution ? { attribution } : {}),
     context: { priceBook, rules: new UnitRules(priceBook.config) },
@@ -681,6 +684,7 @@ export function createSpanLedger(options: SpanLedgerOptions = {}): SpanLedger {
     resume: async (scope) => engine.resume(scopeOf(scope, 'resume(scope)')),
     pauses: () => engine.pauses(),
     stats: () => {
+      processor.flushDeferred();
       const own = budgetLedger.stats?.();
       return {
         spans: { ...processor.counts },

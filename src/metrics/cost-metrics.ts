@@ -165,6 +165,9 @@ export interface CostMetricsOptions {
   /** Series kept per instrument family (each counter family, the run-cost histogram) before
    * the overflow series. Default 10000. */
   maxSeries?: number;
+  /** Called before each collection reads the counters: a deferred accounting (src/processor/
+   * deferred.ts) records what it holds first. Must not throw. */
+  beforeCollect?: () => void;
 }
 
 /** The cost instruments of one meter (docs/conventions.md, Metrics). */
@@ -251,8 +254,10 @@ export class CostMetrics {
       '{span}',
       'Routing alternatives that could not price a span’s usage (never counted as $0)',
     );
+    const beforeCollect = options.beforeCollect;
     meter.addBatchObservableCallback(
       (result: BatchObservableResult) => {
+        beforeCollect?.();
         if (this.droppedAttributes > 0) result.observe(dropped, this.droppedAttributes);
         this.spend.forEach((v, a) => {
           result.observe(cost, v.usd, a);

@@ -8,12 +8,13 @@
  * `OTEL_TRACES_EXPORTER`, `OTEL_EXPORTER_OTLP_*`, `OTEL_TRACES_SAMPLER(_ARG)`,
  * `OTEL_METRICS_EXPORTER`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` work as documented.
  */
+
+import { randomUUID } from 'node:crypto';
 import { DiagConsoleLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { randomUUID } from 'node:crypto';
 import {
   defaultResource,
   detectResources,
@@ -24,10 +25,12 @@ import {
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { AlwaysOnSampler, ParentBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../config-file.js';
-import { ATTR_SERVICE_INSTANCE_ID } from '../semconv.js';
 import { OpenAIUsageInstrumentation } from '../instrumentation/openai.js';
 import { createSpanLedger, type SpanLedger, type SpanLedgerOptions } from '../ledger.js';
+import { DeferredPipeline } from '../processor/deferred.js';
+import { CostProcessor } from '../processor/processor.js';
 import { registeredLedger, setRegisteredLedger } from '../registered.js';
+import { ATTR_SERVICE_INSTANCE_ID } from '../semconv.js';
 import { ENV, type Env, envBoolean, envList, ledgerOptionsFromEnv } from './env.js';
 import { samplerFromEnv, spanProcessorsFromEnv } from './sdk-env.js';
 
@@ -143,7 +146,7 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
   // costs several times more (docs/performance.md, "2026-11-30: startup").
   const delegate =
     given.sampler ?? samplerFromEnv() ?? new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  const spanProcessors = [ledger.processor, ...(given.spanProcessors ?? exportersFromEnv(env))];
+  const spanProcessors = pipeline(ledger, given.spanProcessors, env);
   const instrumentations = makers.map((make) => make());
   const sdk = new NodeSDK({
     ...given,
@@ -175,6 +178,31 @@ export function startSpanLedger(options: StartSpanLedgerOptions = {}): StartedSp
   };
   stoppers.set(started, stop);
   return started;
+}
+
+/**
+ * The span processors: spanledger's first, then the exporters. With the exporters the
+ * environment names, no budgets and no exporter with an `onEnding`, the cost accounting runs in
+ * batches before the exporters see the spans (src/processor/deferred.ts; measured in
+ * docs/performance.md). Processors given in code get every span at its end, as they would from
+ * a plain NodeSDK, and budgets need every cost accounted at once.
+ */
+function pipeline(
+  ledger: SpanLedger,
+  given: SpanProcessor[] | undefined,
+  env: Env,
+): SpanProcessor[] {
+  const exporters = given ?? exportersFromEnv(env);
+  const cost = ledger.processor;
+  if (
+    given !== undefined ||
+    ledger.budgets.length > 0 ||
+    !(cost instanceof CostProcessor) ||
+    exporters.some((p) => typeof (p as { onEnding?: unknown }).onEnding === 'function')
+  ) {
+    return [cost, ...exporters];
+  }
+  return [new DeferredPipeline({ processor: cost, downstream: exporters })];
 }
 
 let instanceId: string | undefined;

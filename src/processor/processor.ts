@@ -51,6 +51,11 @@ const kSubtree = Symbol('spanledger.subtree');
 const kState = Symbol('spanledger.state');
 /** The reservation a guarded call holds: costs of spans started under it settle it. */
 const kReservation = Symbol('spanledger.reservation');
+/** Set once the span's accounting (onEnding) has run. */
+const kAccounted = Symbol('spanledger.accounted');
+/** Set on a span whose accounting a DeferredPipeline runs after it ends (src/processor/
+ * deferred.ts): until then its run and its parent still count it as open. */
+const kDeferred = Symbol('spanledger.deferred');
 
 /** Context key under which a guarded call carries its reservation's cost accumulator. */
 export const RESERVATION_KEY = createContextKey('spanledger.reservation');
@@ -62,6 +67,14 @@ interface Linked {
   [kSubtree]?: number;
   [kState]?: TraceState;
   [kReservation]?: GuardAccount;
+  [kAccounted]?: boolean;
+  [kDeferred]?: boolean;
+}
+
+/** Whether a span can still take costs into its subtree and run: its accounting has not run
+ * yet, and it is still open or its accounting waits for a deferred pipeline. */
+function isOpen(span: Span & Linked): boolean {
+  return span[kAccounted] !== true && (span[kDeferred] === true || !span.ended);
 }
 
 /** Options of the cost processor. */
@@ -146,7 +159,7 @@ export class CostProcessor implements SpanProcessor {
     const root = linked[kRoot] ?? linked;
     let state = root[kState];
     // A guarded call holds its share of per-run caps before the run has any priced span.
-    if (state === undefined && create && !root.ended) {
+    if (state === undefined && create && isOpen(root)) {
       state = this.traces.create();
       root[kState] = state;
     }
@@ -213,6 +226,57 @@ export class CostProcessor implements SpanProcessor {
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
+    (span as Span & Linked)[kAccounted] = true;
+  }
+
+  /** The span ended, and a DeferredPipeline will run its accounting later ({@link
+   * accountDeferred}); until then it counts as open for its descendants and its run. */
+  defer(span: Span): void {
+    (span as Span & Linked)[kDeferred] = true;
+  }
+
+  /** Run the accounting of a span {@link defer}red at its end: what onEnding does, with the SDK
+   * span writable again for the length of the call (its `_ended` flag cleared, then set back),
+   * so every write takes the path it takes in onEnding. A span that is not the SDK's, or not
+   * ended, is accounted as it is. */
+  accountDeferred(span: Span): void {
+    const sdk = span as unknown as { _ended?: unknown };
+    if (sdk._ended !== true) {
+      this.onEnding(span);
+      return;
+    }
+    sdk._ended = false;
+    try {
+      this.onEnding(span);
+    } finally {
+      sdk._ended = true;
+    }
+  }
+
+  /** Runs the accounting a DeferredPipeline holds (set by it); readers of what the processor
+   * counted (metrics collection, `stats()`) call {@link flushDeferred} first. */
+  private drainDeferred: (() => void) | undefined;
+
+  /** Hand the processor the drain of the DeferredPipeline that defers its accounting. */
+  attachDeferral(drain: () => void): void {
+    this.drainDeferred = drain;
+    // The instruments exist from now (with an explicit or registered meter provider), so their
+    // collection drains the pipeline even before the first span is accounted.
+    this.metrics?.();
+  }
+
+  /** Account now for every span a DeferredPipeline holds (none without one). Never throws. */
+  flushDeferred(): void {
+    try {
+      this.drainDeferred?.();
+    } catch (e) {
+      this.reporter.count('internal_error', (e as Error).message);
+    }
+  }
+
+  /** Count an error of a pipeline around the processor (reported once, with the others). */
+  countInternalError(e: unknown): void {
+    this.reporter.count('internal_error', e instanceof Error ? e.message : String(e));
   }
 
   /** Subtree rollup: the span's own cost plus its ended children's subtrees, passed up to its
@@ -229,7 +293,7 @@ export class CostProcessor implements SpanProcessor {
       out.set(A.ATTR_SUBTREE_COST_USD, subtree);
       const parent = span[kParent];
       // A parent that already ended is frozen: the trace total still has this cost.
-      if (parent !== undefined && !parent.ended) {
+      if (parent !== undefined && isOpen(parent)) {
         parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
       }
     }
@@ -316,7 +380,7 @@ export class CostProcessor implements SpanProcessor {
   private rollUp(span: Span & Linked, cost: SpanCost): void {
     const root = span[kRoot] ?? span;
     let state = root[kState];
-    if (state === undefined && !root.ended) {
+    if (state === undefined && isOpen(root)) {
       state = this.traces.create();
       root[kState] = state;
     }

@@ -60,7 +60,7 @@ describe('startSpanLedger (spanledger/node)', () => {
 
   /** The resource of the first span a started ledger exports. */
   async function exportedResource(
-    sdk: Parameters<typeof startSpanLedger>[0]['sdk'] = {},
+    sdk: NonNullable<Parameters<typeof startSpanLedger>[0]>['sdk'] = {},
   ): Promise<Record<string, unknown>> {
     const exporter = new InMemorySpanExporter();
     const processor = new SimpleSpanProcessor({ exporter: exporter });

@@ -1,0 +1,219 @@
+import { type Attributes, context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createSpanLedger } from '../../src/index.js';
+import { DeferredPipeline } from '../../src/processor/deferred.js';
+import { CostProcessor } from '../../src/processor/processor.js';
+import { CHAT, CHAT_USD, gpt4oChat, gpt4oUsd, useContextManager } from '../support/fixtures.js';
+import { sumOf, TestReader } from '../support/metrics.js';
+
+useContextManager();
+
+/** A ledger's pipeline: deferred (with these options) or the plain one, exporting in memory. */
+function pipeline(deferred: false | { maxQueuedSpans?: number; maxDelayMs?: number }) {
+  const reader = new TestReader({
+    aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+  });
+  const ledger = createSpanLedger({ meterProvider: new MeterProvider({ readers: [reader] }) });
+  const exporter = new InMemorySpanExporter();
+  const exporting = new SimpleSpanProcessor({ exporter });
+  const processor = ledger.processor;
+  if (!(processor instanceof CostProcessor)) throw new Error('not the cost processor');
+  const spanProcessors: SpanProcessor[] =
+    deferred === false
+      ? [processor, exporting]
+      : [new DeferredPipeline({ processor, downstream: [exporting], ...deferred })];
+  const provider = new TracerProvider({ spanProcessors });
+  return { ledger, exporter, provider, reader, tracer: provider.getTracer('deferred-test') };
+}
+
+/** An agent run: a tool call whose work is a model call, two more calls (one fails), and an
+ * HTTP span with no cost. Every span ends before its parent, as in an application. */
+function agentRun(tracer: ReturnType<TracerProvider['getTracer']>): void {
+  const root = tracer.startSpan('invoke_agent support', {
+    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'spanledger.team': 'support' },
+  });
+  const inRoot = trace.setSpan(context.active(), root);
+  const tool = tracer.startSpan(
+    'execute_tool search',
+    { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } },
+    inRoot,
+  );
+  tracer
+    .startSpan('chat gpt-4o', { attributes: gpt4oChat(500, 0, 20) }, trace.setSpan(inRoot, tool))
+    .end();
+  tool.end();
+  tracer.startSpan('chat gpt-4o', { attributes: CHAT }, inRoot).end();
+  const failed = tracer.startSpan('chat gpt-4o', { attributes: gpt4oChat(100, 0, 0) }, inRoot);
+  failed.setStatus({ code: SpanStatusCode.ERROR });
+  failed.end();
+  tracer.startSpan('GET', { attributes: { 'http.request.method': 'GET' } }, inRoot).end();
+  root.end();
+}
+
+const RUN_USD = gpt4oUsd(500, 0, 20) + CHAT_USD + gpt4oUsd(100, 0, 0);
+
+/** Each exported span's name and attributes, in export order. */
+const exported = (exporter: InMemorySpanExporter): [string, Attributes][] =>
+  exporter.getFinishedSpans().map((s: ReadableSpan) => [s.name, s.attributes]);
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('DeferredPipeline (cost accounting in batches before the exporters)', () => {
+  it('exports every span with the same attributes as the plain pipeline, and no span before its cost', async () => {
+    const plain = pipeline(false);
+    const deferred = pipeline({ maxQueuedSpans: 1000, maxDelayMs: 60_000 });
+    agentRun(plain.tracer);
+    agentRun(deferred.tracer);
+    // Nothing reached the exporter yet: the six spans wait for a drain.
+    expect(deferred.exporter.getFinishedSpans()).toHaveLength(0);
+    await deferred.provider.forceFlush();
+    const want = exported(plain.exporter);
+    expect(want).toHaveLength(6);
+    expect(exported(deferred.exporter)).toEqual(want);
+    const root = deferred.exporter.getFinishedSpans()[5];
+    expect(root?.attributes['spanledger.trace.cost.usd']).toBeCloseTo(RUN_USD, 15);
+    expect(root?.attributes['spanledger.trace.llm_calls']).toBe(3);
+    expect(root?.attributes['spanledger.trace.tool_calls']).toBe(1);
+    expect(root?.attributes['spanledger.trace.failed_cost.usd']).toBeCloseTo(
+      gpt4oUsd(100, 0, 0),
+      15,
+    );
+    expect(root?.attributes['spanledger.subtree.cost.usd']).toBeCloseTo(RUN_USD, 15);
+    expect(
+      deferred.exporter.getFinishedSpans()[1]?.attributes['spanledger.subtree.cost.usd'],
+    ).toBeCloseTo(gpt4oUsd(500, 0, 20), 15); // the tool's subtree: its model call
+    expect(deferred.ledger.stats().spans).toEqual(plain.ledger.stats().spans);
+    await Promise.all([plain.provider.shutdown(), deferred.provider.shutdown()]);
+  });
+
+  it('drains when maxQueuedSpans spans wait, and maxDelayMs after the first one ended', () => {
+    vi.useFakeTimers();
+    const { exporter, provider, tracer } = pipeline({ maxQueuedSpans: 3, maxDelayMs: 100 });
+    tracer.startSpan('chat gpt-4o', { attributes: CHAT }).end();
+    tracer.startSpan('chat gpt-4o', { attributes: CHAT }).end();
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    tracer.startSpan('chat gpt-4o', { attributes: CHAT }).end(); // the third: drained now
+    expect(exporter.getFinishedSpans()).toHaveLength(3);
+    tracer.startSpan('chat gpt-4o', { attributes: CHAT }).end();
+    vi.advanceTimersByTime(99);
+    expect(exporter.getFinishedSpans()).toHaveLength(3);
+    vi.advanceTimersByTime(1);
+    expect(exporter.getFinishedSpans()).toHaveLength(4);
+    for (const s of exporter.getFinishedSpans()) {
+      expect(s.attributes['spanledger.cost.usd']).toBeCloseTo(CHAT_USD, 15);
+    }
+    void provider.shutdown();
+  });
+
+  it('accounts for the spans it holds before a metrics collection and before stats()', async () => {
+    const { ledger, reader, tracer, provider } = pipeline({
+      maxQueuedSpans: 1000,
+      maxDelayMs: 60_000,
+    });
+    agentRun(tracer);
+    const { resourceMetrics } = await reader.collect();
+    expect(sumOf(resourceMetrics, 'spanledger.cost.usd')).toBeCloseTo(RUN_USD, 15);
+    expect(sumOf(resourceMetrics, 'spanledger.trace.cost.usd')).toBeCloseTo(RUN_USD, 15);
+    tracer.startSpan('chat gpt-4o', { attributes: CHAT }).end();
+    expect(ledger.stats().spans.priced).toBe(4);
+    await provider.shutdown();
+  });
+
+  it('passes every span on at shutdown, and a span that ends after it at once', async () => {
+    const { ledger } = pipeline(false);
+    const processor = ledger.processor as CostProcessor;
+    const seen: ReadableSpan[] = [];
+    const collecting: SpanProcessor = {
+      onStart() {},
+      onEnd: (span) => {
+        seen.push(span);
+      },
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    const deferred = new DeferredPipeline({
+      processor,
+      downstream: [collecting],
+      maxQueuedSpans: 1000,
+      maxDelayMs: 60_000,
+    });
+    const provider = new TracerProvider({ spanProcessors: [deferred] });
+    const tracer = provider.getTracer('t');
+    const late = tracer.startSpan('chat gpt-4o', { attributes: CHAT });
+    agentRun(tracer);
+    expect(seen).toHaveLength(0);
+    await provider.shutdown();
+    expect(seen.map((s) => s.name)).toEqual([
+      'chat gpt-4o',
+      'execute_tool search',
+      'chat gpt-4o',
+      'chat gpt-4o',
+      'GET',
+      'invoke_agent support',
+    ]);
+    expect(seen[5]?.attributes['spanledger.trace.cost.usd']).toBeCloseTo(RUN_USD, 15);
+    await deferred.shutdown(); // idempotent
+    late.end();
+    expect(seen[6]?.attributes['spanledger.cost.usd']).toBeCloseTo(CHAT_USD, 15);
+  });
+
+  it('counts a downstream processor that throws, and still passes the span to the others', async () => {
+    const { ledger } = pipeline(false);
+    const processor = ledger.processor as CostProcessor;
+    const exporter = new InMemorySpanExporter();
+    const throwing: SpanProcessor = {
+      onStart: () => {
+        throw new Error('start');
+      },
+      onEnd: () => {
+        throw new Error('end');
+      },
+      forceFlush: () => Promise.reject(new Error('flush')),
+      shutdown: () => Promise.resolve(),
+    };
+    const deferred = new DeferredPipeline({
+      processor,
+      downstream: [throwing, new SimpleSpanProcessor({ exporter })],
+      maxQueuedSpans: 1,
+    });
+    const provider = new TracerProvider({ spanProcessors: [deferred] });
+    provider.getTracer('t').startSpan('chat gpt-4o', { attributes: CHAT }).end();
+    await expect(deferred.forceFlush()).resolves.toBeUndefined();
+    expect(exporter.getFinishedSpans()[0]?.attributes['spanledger.cost.usd']).toBeCloseTo(
+      CHAT_USD,
+      15,
+    );
+    expect(ledger.stats().problems.internal_error).toBe(3); // start, end, flush
+    await provider.shutdown();
+  });
+
+  it('rejects a downstream processor with onEnding, and bad limits, at construction', () => {
+    const processor = createSpanLedger({}).processor as CostProcessor;
+    const withOnEnding = {
+      onStart() {},
+      onEnding() {},
+      onEnd() {},
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    expect(() => new DeferredPipeline({ processor, downstream: [withOnEnding] })).toThrow(
+      /onEnding/,
+    );
+    expect(() => new DeferredPipeline({ processor, downstream: [], maxQueuedSpans: 0 })).toThrow(
+      /maxQueuedSpans/,
+    );
+    expect(() => new DeferredPipeline({ processor, downstream: [], maxDelayMs: -1 })).toThrow(
+      /maxDelayMs/,
+    );
+  });
+});
