@@ -226,7 +226,11 @@ export class CostProcessor implements SpanProcessor {
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
-    (span as Span & Linked)[kAccounted] = true;
+    try {
+      (span as Span & Linked)[kAccounted] = true;
+    } catch {
+      // Not a span object (counted above): nothing to mark.
+    }
   }
 
   /** The span ended, and a DeferredPipeline will run its accounting later ({@link
