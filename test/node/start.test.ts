@@ -3,7 +3,7 @@ import { context, DiagLogLevel, diag, metrics, propagation, trace } from '@opent
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, registeredLedger } from '../../src/index.js';
 import { type StartedSpanLedger, startSpanLedger } from '../../src/node/start.js';
 import { CHAT, CHAT_USD } from '../support/fixtures.js';
@@ -107,6 +107,59 @@ describe('startSpanLedger (spanledger/node)', () => {
     } finally {
       if (before === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES;
       else process.env.OTEL_RESOURCE_ATTRIBUTES = before;
+    }
+  });
+
+  it('accounts in batches before exporters from the environment, at each span end with budgets', async () => {
+    // OTEL_TRACES_EXPORTER=console: the NodeSDK's own reader builds a SimpleSpanProcessor that
+    // prints each span it gets (console.dir), once the resource is detected.
+    // The NodeSDK reads the exporters from the process' environment, not from `env`.
+    const keys = ['OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'OTEL_LOGS_EXPORTER'] as const;
+    const before = keys.map((k) => process.env[k]);
+    process.env.OTEL_TRACES_EXPORTER = 'console';
+    process.env.OTEL_METRICS_EXPORTER = 'none';
+    process.env.OTEL_LOGS_EXPORTER = 'none';
+    const printed: { name: string; attributes: Record<string, unknown> }[] = [];
+    const dir = vi.spyOn(console, 'dir').mockImplementation((info) => {
+      printed.push(info as (typeof printed)[number]);
+    });
+    const env = { ...QUIET, OTEL_TRACES_EXPORTER: 'console' };
+    const flush = () =>
+      (trace.getTracerProvider() as unknown as { getDelegate(): { forceFlush(): Promise<void> } })
+        .getDelegate()
+        .forceFlush();
+    const cost = (span: unknown) =>
+      (span as { attributes: Record<string, unknown> }).attributes['spanledger.cost.usd'];
+    try {
+      started = startSpanLedger({ env });
+      const span = trace.getTracer('t').startSpan('chat gpt-4o', { attributes: CHAT });
+      span.end();
+      expect(cost(span)).toBeUndefined(); // waiting in the batch, for at most 100 ms
+      // stats() accounts for the waiting spans first.
+      expect(started.ledger.stats().spans.priced).toBe(1);
+      expect(cost(span)).toBeCloseTo(CHAT_USD, 12);
+      await flush();
+      expect(printed.map((p) => p.attributes['spanledger.cost.usd'])).toEqual([cost(span)]);
+      await started.shutdown();
+      trace.disable();
+      metrics.disable();
+      context.disable();
+      propagation.disable();
+      (api as { logs?: { disable(): void } }).logs?.disable();
+
+      started = startSpanLedger({
+        env,
+        ledger: { budgets: [{ name: 'run', scope: 'trace', maxLlmCalls: 5, action: 'block' }] },
+      });
+      const withBudgets = trace.getTracer('t').startSpan('chat gpt-4o', { attributes: CHAT });
+      withBudgets.end();
+      expect(cost(withBudgets)).toBeCloseTo(CHAT_USD, 12); // accounted at the span's end
+    } finally {
+      dir.mockRestore();
+      keys.forEach((k, i) => {
+        if (before[i] === undefined) delete process.env[k];
+        else process.env[k] = before[i];
+      });
     }
   });
 
