@@ -83,7 +83,11 @@ export class DeferredPipeline implements SpanProcessor {
   }
 
   onEnding(span: Span): void {
-    this.processor.defer(span);
+    try {
+      this.processor.defer(span);
+    } catch (e) {
+      this.processor.countInternalError(e);
+    }
   }
 
   onEnd(span: ReadableSpan): void {
@@ -110,13 +114,19 @@ export class DeferredPipeline implements SpanProcessor {
         clearTimeout(this.timer);
         this.timer = undefined;
       }
-      // Spans that end while this drain passes spans on (an exporter's own work) wait for the
-      // next one.
+      // Spans that end while this drain runs (an exporter's own work) are taken by it too.
       while (this.queue.length > 0) {
         const spans = this.queue;
         this.queue = [];
-        // All the accounting first, with the code warm, then the exports.
-        for (const span of spans) this.processor.accountDeferred(span);
+        // All the accounting first, with the code warm, then the exports. A span whose
+        // accounting failed (counted) is still passed on.
+        for (const span of spans) {
+          try {
+            this.processor.accountDeferred(span);
+          } catch (e) {
+            this.processor.countInternalError(e);
+          }
+        }
         for (const span of spans) {
           for (const p of this.downstream) {
             try {

@@ -197,6 +197,32 @@ describe('DeferredPipeline (cost accounting in batches before the exporters)', (
     await provider.shutdown();
   });
 
+  it('passes on a span whose accounting throws, and counts it', async () => {
+    const { ledger } = pipeline(false);
+    const processor = ledger.processor as CostProcessor;
+    const seen: unknown[] = [];
+    const deferred = new DeferredPipeline({
+      processor,
+      downstream: [
+        {
+          onStart() {},
+          onEnd: (span) => {
+            seen.push(span);
+          },
+          forceFlush: () => Promise.resolve(),
+          shutdown: () => Promise.resolve(),
+        },
+      ],
+    });
+    // An ended span whose flag cannot be cleared (a frozen object): the accounting throws.
+    const frozen = Object.freeze({ name: 'odd', _ended: true, attributes: {} });
+    deferred.onEnd(frozen as unknown as ReadableSpan);
+    await deferred.forceFlush();
+    expect(seen).toEqual([frozen]);
+    expect(ledger.stats().problems.internal_error).toBe(1);
+    await deferred.shutdown();
+  });
+
   it('rejects a downstream processor with onEnding, and bad limits, at construction', () => {
     const processor = createSpanLedger({}).processor as CostProcessor;
     const withOnEnding = {
