@@ -17,7 +17,9 @@ const QUIET = {
 };
 
 let started: StartedSpanLedger | undefined;
-afterEach(async () => {
+
+/** Shut the started ledger down and clear the API's globals, for the next start. */
+async function stop(): Promise<void> {
   await started?.shutdown();
   started = undefined;
   trace.disable();
@@ -27,7 +29,9 @@ afterEach(async () => {
   // The 3.x NodeSDK registers a logger provider even with no log exporter (API 1.10 has logs).
   (api as { logs?: { disable(): void } }).logs?.disable();
   diag.disable(); // startSpanLedger installs a WARN logger when none is set
-});
+}
+
+afterEach(stop);
 
 describe('startSpanLedger (spanledger/node)', () => {
   it('starts the NodeSDK with the ledger first; registeredLedger() is it until shutdown', async () => {
@@ -68,13 +72,7 @@ describe('startSpanLedger (spanledger/node)', () => {
     trace.getTracer('t').startSpan('work').end();
     await processor.forceFlush(); // after resource detection
     const attributes = { ...exporter.getFinishedSpans()[0]?.resource.attributes };
-    await started.shutdown();
-    started = undefined;
-    trace.disable();
-    metrics.disable();
-    context.disable();
-    propagation.disable();
-    (api as { logs?: { disable(): void } }).logs?.disable();
+    await stop();
     return attributes;
   }
 
@@ -140,12 +138,7 @@ describe('startSpanLedger (spanledger/node)', () => {
       expect(cost(span)).toBeCloseTo(CHAT_USD, 12);
       await flush();
       expect(printed.map((p) => p.attributes['spanledger.cost.usd'])).toEqual([cost(span)]);
-      await started.shutdown();
-      trace.disable();
-      metrics.disable();
-      context.disable();
-      propagation.disable();
-      (api as { logs?: { disable(): void } }).logs?.disable();
+      await stop();
 
       started = startSpanLedger({
         env,
