@@ -58,8 +58,10 @@ export class DeferredPipeline implements SpanProcessor {
         `spanledger: maxQueuedSpans must be a positive integer, got ${this.maxQueued}`,
       );
     }
-    if (!(this.maxDelayMs >= 0)) {
-      throw new RangeError(`spanledger: maxDelayMs must be >= 0, got ${this.maxDelayMs}`);
+    if (!Number.isFinite(this.maxDelayMs) || this.maxDelayMs < 0) {
+      throw new RangeError(
+        `spanledger: maxDelayMs must be a finite number >= 0, got ${this.maxDelayMs}`,
+      );
     }
     for (const p of this.downstream) {
       if (typeof (p as { onEnding?: unknown }).onEnding === 'function') {
@@ -144,14 +146,14 @@ export class DeferredPipeline implements SpanProcessor {
     }
   }
 
-  forceFlush(): Promise<void> {
+  /** Drain, then flush the downstream processors. Never rejects. */
+  async forceFlush(): Promise<void> {
     this.drain();
-    return Promise.all(this.downstream.map((p) => p.forceFlush())).then(
-      () => undefined,
-      (e: unknown) => {
-        this.processor.countInternalError(e);
-      },
-    );
+    try {
+      await Promise.all(this.downstream.map((p) => p.forceFlush()));
+    } catch (e) {
+      this.processor.countInternalError(e);
+    }
   }
 
   /** Drain, shut the downstream processors down, then the cost processor (its budget engine,

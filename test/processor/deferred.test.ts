@@ -178,7 +178,9 @@ describe('DeferredPipeline (cost accounting in batches before the exporters)', (
       onEnd: () => {
         throw new Error('end');
       },
-      forceFlush: () => Promise.reject(new Error('flush')),
+      forceFlush: () => {
+        throw new Error('flush'); // synchronously, not as a rejection
+      },
       shutdown: () => Promise.resolve(),
     };
     const deferred = new DeferredPipeline({
@@ -238,8 +240,10 @@ describe('DeferredPipeline (cost accounting in batches before the exporters)', (
     expect(() => new DeferredPipeline({ processor, downstream: [], maxQueuedSpans: 0 })).toThrow(
       /maxQueuedSpans/,
     );
-    expect(() => new DeferredPipeline({ processor, downstream: [], maxDelayMs: -1 })).toThrow(
-      /maxDelayMs/,
-    );
+    for (const maxDelayMs of [-1, Number.POSITIVE_INFINITY, Number.NaN]) {
+      expect(() => new DeferredPipeline({ processor, downstream: [], maxDelayMs })).toThrow(
+        /maxDelayMs/,
+      );
+    }
   });
 });
