@@ -12,18 +12,30 @@
  *       signals `spanledger/register` enables, without spanledger;
  *   (2) `--import spanledger/register` with defaults;
  *   (3) register with a budgets file (bench/fixtures/overhead-budgets.yaml, in-memory ledger);
- *   (5) and up: register's set-up rebuilt with pieces switched off (bench/fixtures/
+ *   (5) the conventions' floor: plain OTel plus the attributes register adds to an OpenAI chat
+ *       span, written by a processor that computes nothing (bench/fixtures/conventions-floor.mjs);
+ *   (10) and up: register's set-up rebuilt with pieces switched off (bench/fixtures/
  *       register-parts.mjs), one variant per entry of BENCH_PARTS.
  *
- * Printed: per case and variant the median and range over rounds of µs per call, the added µs
- * over (0), and the ratios (2)/(1) and (3)/(1) of added µs; the load before and after.
+ * Printed: per case and variant the median and range over rounds of µs per call (wall, CPU, by
+ * thread) and of minor page faults per call, the added figure over (0), and the ratios (2)/(1),
+ * (3)/(1) and (5)/(1) of added µs; the load before and after.
+ *
+ * Two ways to run the variants of a round:
+ *
+ *   - one after the other (the default): each process makes its calls back to back;
+ *   - BENCH_TURNS=n: every variant's process at once, taking turns of n calls (forward, then
+ *     backward), so that a drift of the shared machine falls on every variant alike rather than
+ *     on whichever ran then. CPU time and faults count the whole window (what each process did
+ *     between its turns too: GC, exports); wall time only the time inside its turns.
  *
  *     npm run bench:overhead         (builds first)
  *     BENCH_ROUNDS=5 BENCH_CALLS=1000 BENCH_WARMUP=300 BENCH_CASES='openai chat' BENCH_VARIANTS=1,2
  *     BENCH_PROFILE=dir              (each child also writes a --cpu-prof profile into dir,
  *                                     sampled every BENCH_PROFILE_INTERVAL µs, default 100)
- *     BENCH_VARIANTS=0,1,2,5,6 BENCH_PARTS=';processor,usage'
- *                                    (variants (5) and up: BENCH_OFF of register-parts.mjs)
+ *     BENCH_VARIANTS=0,1,2,10,11 BENCH_PARTS=';processor,usage'
+ *                                    (variants (10) and up: BENCH_OFF of register-parts.mjs)
+ *     BENCH_TURNS=50                 (the variants of a round at once, in turns of 50 calls)
  *     BENCH_BASELINE=.scratch/dist-0 (also variant (4): register from that build, e.g. before a
  *                                     change; a directory inside this checkout)
  *     BENCH_PRELOAD=./bench/fixtures/processor-timing.mjs
@@ -33,7 +45,7 @@
  *                                     CPU 0, each app on CPU 1 with its helper threads: the two
  *                                     no longer share cores, and the rounds' spread narrows)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +57,10 @@ const CALLS = num('BENCH_CALLS', 1000);
 const WARMUP = num('BENCH_WARMUP', 300);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PIN = process.env.BENCH_PIN === '1';
+const TURNS = process.env.BENCH_TURNS === undefined ? undefined : num('BENCH_TURNS', 50);
+if (TURNS !== undefined && process.env.BENCH_PROFILE) {
+  throw new Error('BENCH_PROFILE: not with BENCH_TURNS (one profile per process and case)');
+}
 if (PIN) {
   // Every thread of this process (the mock servers and the sink run here) on CPU 0.
   execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
@@ -70,6 +86,12 @@ const allVariants = [
     args: ['--import', 'spanledger/register'],
     env: { SPANLEDGER_BUDGETS_FILE: 'bench/fixtures/overhead-budgets.yaml' },
   },
+  {
+    id: 5,
+    name: '(5) plain OTel + the attributes',
+    args: ['--import', './bench/fixtures/conventions-floor.mjs'],
+    env: {},
+  },
 ];
 // A second build of register (another checkout's `dist/`, under this one so that it resolves the
 // same node_modules), measured in the same rounds: before and after a change, without the drift
@@ -84,21 +106,21 @@ if (process.env.BENCH_BASELINE) {
 }
 // Register's set-up with pieces switched off (bench/fixtures/register-parts.mjs), for finding
 // which piece carries what register adds over plain OTel: one variant per BENCH_OFF value of
-// BENCH_PARTS (semicolon-separated; an empty one is the whole set-up), ids from 5.
+// BENCH_PARTS (semicolon-separated; an empty one is the whole set-up), ids from 10.
 const parts = (
   process.env.BENCH_PARTS ?? ';processor;sampler;usage;metrics;attribution;processor,usage,diag'
 ).split(';');
 parts.forEach((off, i) => {
   allVariants.push({
-    id: 5 + i,
-    name: `(${5 + i}) parts, off: ${off === '' ? 'none' : off}`,
+    id: 10 + i,
+    name: `(${10 + i}) parts, off: ${off === '' ? 'none' : off}`,
     args: ['--import', './bench/fixtures/register-parts.mjs'],
     env: { BENCH_OFF: off },
   });
 });
 const wanted = process.env.BENCH_VARIANTS?.split(',').map(Number);
 const variants = allVariants.filter((v) =>
-  wanted === undefined ? v.id < 5 : wanted.includes(v.id),
+  wanted === undefined ? v.id < 10 : wanted.includes(v.id),
 );
 
 // The OTLP sink: accepts every export (traces, metrics, logs) and discards it.
@@ -183,25 +205,112 @@ function runChild(variant, round) {
   });
 }
 
+/**
+ * One round in turns (BENCH_TURNS): every variant's app at once (forked with an IPC channel),
+ * each case warmed up and then timed in turns of TURNS calls, the order of the variants
+ * alternating turn by turn. Resolves to [variant, figures] for each variant and case.
+ */
+async function runTurns(order) {
+  const kids = await Promise.all(order.map((variant) => forkChild(variant)));
+  const out = [];
+  try {
+    const turns = async (name, total) => {
+      for (let done = 0, turn = 0; done < total; done += TURNS, turn++) {
+        const go = Math.min(TURNS, total - done);
+        for (const kid of turn % 2 === 0 ? kids : [...kids].reverse()) {
+          await kid.ask({ case: name, go });
+        }
+      }
+    };
+    for (const name of kids[0].cases) {
+      await turns(name, WARMUP);
+      for (const kid of kids) await kid.ask({ mark: true });
+      await turns(name, CALLS);
+      for (const kid of kids) out.push([kid.variant, await kid.ask({ case: name, report: CALLS })]);
+    }
+  } finally {
+    await Promise.all(kids.map((kid) => kid.stop()));
+  }
+  return out;
+}
+
+/** Fork the app of one variant for turns; resolves once it is ready. */
+function forkChild(variant) {
+  return new Promise((resolve, reject) => {
+    const child = fork(app, [], {
+      cwd: root,
+      execArgv: variant.args,
+      env: { ...env, ...variant.env },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    if (PIN) {
+      // This app's threads (V8's helpers are started with the isolate) on CPU 1.
+      child.once('spawn', () => {
+        execFileSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)], { stdio: 'ignore' });
+      });
+    }
+    let err = '';
+    child.stderr.on('data', (c) => {
+      err += c;
+    });
+    let pending;
+    const closed = new Promise((done) => child.once('close', done));
+    child.once('exit', (code) => {
+      const failure = new Error(`${variant.name} exited ${code}: ${err}`);
+      if (pending !== undefined) pending.reject(failure);
+      else if (code !== 0) reject(failure);
+    });
+    child.on('message', (m) => {
+      if (m.ready) {
+        resolve({
+          variant,
+          cases: m.cases,
+          ask(message) {
+            return new Promise((res, rej) => {
+              pending = { resolve: res, reject: rej };
+              child.send(message);
+            });
+          },
+          async stop() {
+            if (child.connected) child.send({ exit: true });
+            await closed;
+            if (err.trim() !== '') process.stderr.write(`${variant.name}: ${err}`);
+          },
+        });
+        return;
+      }
+      const p = pending;
+      pending = undefined;
+      p?.resolve(m);
+    });
+  });
+}
+
 const loadBefore = loadAvg();
-/** µs per call (wall and CPU) by case, then by variant id: one value per round. */
-const results = { wall: {}, cpu: {}, main: {}, others: {} };
+/** Figures per call (wall, CPU, by thread, faults) by case, then by variant id: one per round. */
+const results = { wall: {}, cpu: {}, main: {}, others: {}, faults: {} };
+const record = (variant, r) => {
+  for (const [measure, value] of [
+    ['wall', r.usPerCall],
+    ['cpu', r.cpuUsPerCall],
+    ['main', r.threads?.main],
+    ['others', r.threads?.others],
+    ['faults', r.faultsPerCall],
+  ]) {
+    if (value === undefined || Number.isNaN(value)) continue;
+    results[measure][r.case] ??= {};
+    results[measure][r.case][variant.id] ??= [];
+    results[measure][r.case][variant.id].push(value);
+  }
+};
 for (let round = 0; round < ROUNDS; round++) {
   // Alternate the order: forwards on even rounds, backwards on odd ones.
   const order = round % 2 === 0 ? variants : [...variants].reverse();
-  for (const variant of order) {
-    for (const r of await runChild(variant, round)) {
-      for (const [measure, value] of [
-        ['wall', r.usPerCall],
-        ['cpu', r.cpuUsPerCall],
-        ['main', r.threads?.main],
-        ['others', r.threads?.others],
-      ]) {
-        if (value === undefined) continue;
-        results[measure][r.case] ??= {};
-        results[measure][r.case][variant.id] ??= [];
-        results[measure][r.case][variant.id].push(value);
-      }
+  if (TURNS !== undefined) {
+    for (const [variant, r] of await runTurns(order)) record(variant, r);
+  } else {
+    for (const variant of order) {
+      for (const r of await runChild(variant, round)) record(variant, r);
     }
   }
 }
@@ -209,7 +318,9 @@ const loadAfter = loadAvg();
 await Promise.all([mock.close(), cachedMock.close()]);
 sink.close();
 
-const f = (x) => x.toFixed(0);
+/** Digits of the figures being printed: µs whole, faults to a tenth. */
+let digits = 0;
+const f = (x) => x.toFixed(digits);
 const signed = (x) => (x >= 0 ? `+${f(x)}` : f(x));
 const baseline = variants.some((v) => v.id === 4);
 console.log(
@@ -217,7 +328,8 @@ console.log(
 );
 console.log(
   `load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${ROUNDS} rounds of ` +
-    `${CALLS} calls (after ${WARMUP} warm-up), variants alternating` +
+    `${CALLS} calls (after ${WARMUP} warm-up), ` +
+    `${TURNS === undefined ? 'variants alternating' : `variants at once in turns of ${TURNS} calls`}` +
     `${PIN ? ', pinned (bench on CPU 0, each app on CPU 1)' : ''}; OTLP exports received: ` +
     `${received.traces} traces, ${received.metrics} metrics, ${received.logs} logs\n`,
 );
@@ -229,9 +341,11 @@ for (const [measure, title] of [
     'others',
     "The app's other threads' CPU time per call (µs: V8's GC and compiler helpers, loader hooks, libuv)",
   ],
+  ['faults', "The app's minor page faults per call (Linux /proc/self/stat)"],
 ]) {
   if (Object.keys(results[measure]).length === 0) continue;
   console.log(`## ${title}\n`);
+  digits = measure === 'faults' ? 1 : 0;
   report(results[measure]);
 }
 
@@ -239,6 +353,7 @@ function report(byCase) {
   console.log('| case | variant | median | range | added median | added range | added / (1) |');
   console.log('|---|---|---|---|---|---|---|');
   const summary = [];
+  const perRound = [];
   for (const [name, byVariant] of Object.entries(byCase)) {
     const base = byVariant[0];
     // Added µs per round: the variant's figure minus the same round's no-telemetry figure.
@@ -258,17 +373,35 @@ function report(byCase) {
       console.log(`| ${name} | ${v.name} | ${cols.join(' | ')} |`);
     }
     if (base !== undefined && byVariant[1] !== undefined) {
+      // Each round's own ratio too: in turns, a round's variants ran in the same window.
+      for (const id of [2, 3, 5, 4]) {
+        const a = added(id);
+        if (a === undefined) continue;
+        const ratios = a.map((x, i) => x / added(1)[i]);
+        perRound.push(
+          `| ${name} | (${id})/(1) | ${median(ratios).toFixed(2)}x | ` +
+            `${ratios.map((r) => r.toFixed(2)).join(', ')} |`,
+        );
+      }
       const plain = median(added(1));
       const ratio = (id) =>
         byVariant[id] === undefined ? 'n/a' : `${(median(added(id)) / plain).toFixed(2)}x`;
-      summary.push(`| ${name} | ${ratio(2)} | ${ratio(3)} |${baseline ? ` ${ratio(4)} |` : ''}`);
+      summary.push(
+        `| ${name} | ${ratio(2)} | ${ratio(3)} | ${ratio(5)} |${baseline ? ` ${ratio(4)} |` : ''}`,
+      );
     }
   }
   if (summary.length > 0) {
-    console.log('\nAdded µs per call against plain OTel (medians of added µs):\n');
-    console.log(`| case | (2)/(1) | (3)/(1) |${baseline ? ' (4)/(1) |' : ''}`);
-    console.log(`|---|---|---|${baseline ? '---|' : ''}`);
+    console.log(
+      '\nAdded per call against plain OTel (ratios of the medians of the added figures):\n',
+    );
+    console.log(`| case | (2)/(1) | (3)/(1) | (5)/(1) |${baseline ? ' (4)/(1) |' : ''}`);
+    console.log(`|---|---|---|---|${baseline ? '---|' : ''}`);
     for (const line of summary) console.log(line);
+    console.log('\nThe same ratio round by round (median, then each round):\n');
+    console.log('| case | ratio | median | rounds |');
+    console.log('|---|---|---|---|');
+    for (const line of perRound) console.log(line);
   }
   console.log('');
 }
