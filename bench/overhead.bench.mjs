@@ -13,7 +13,9 @@
  *   (2) `--import spanledger/register` with defaults;
  *   (3) register with a budgets file (bench/fixtures/overhead-budgets.yaml, in-memory ledger);
  *   (5) the conventions' floor: plain OTel plus the attributes register adds to an OpenAI chat
- *       span, written by a processor that computes nothing (bench/fixtures/conventions-floor.mjs);
+ *       span, written in batches by a processor that computes nothing
+ *       (bench/fixtures/conventions-floor.mjs);
+ *   (6) on request: the same, each span's attributes written at its end (`onEnding`);
  *   (10) and up: register's set-up rebuilt with pieces switched off (bench/fixtures/
  *       register-parts.mjs), one variant per entry of BENCH_PARTS.
  *
@@ -92,6 +94,12 @@ const allVariants = [
     args: ['--import', './bench/fixtures/conventions-floor.mjs'],
     env: {},
   },
+  {
+    id: 6,
+    name: '(6) the same, written at each end',
+    args: ['--import', './bench/fixtures/conventions-floor.mjs'],
+    env: { BENCH_FLOOR: 'sync' },
+  },
 ];
 // A second build of register (another checkout's `dist/`, under this one so that it resolves the
 // same node_modules), measured in the same rounds: before and after a change, without the drift
@@ -120,7 +128,7 @@ parts.forEach((off, i) => {
 });
 const wanted = process.env.BENCH_VARIANTS?.split(',').map(Number);
 const variants = allVariants.filter((v) =>
-  wanted === undefined ? v.id < 10 : wanted.includes(v.id),
+  wanted === undefined ? v.id <= 5 : wanted.includes(v.id),
 );
 
 // The OTLP sink: accepts every export (traces, metrics, logs) and discards it.
@@ -374,7 +382,7 @@ function report(byCase) {
     }
     if (base !== undefined && byVariant[1] !== undefined) {
       // Each round's own ratio too: in turns, a round's variants ran in the same window.
-      for (const id of [2, 3, 5, 4]) {
+      for (const id of [2, 3, 5, 6, 4]) {
         const a = added(id);
         if (a === undefined) continue;
         const ratios = a.map((x, i) => x / added(1)[i]);
