@@ -263,10 +263,12 @@ function forkChild(variant) {
     });
     let pending;
     const closed = new Promise((done) => child.once('close', done));
+    let failure;
     child.once('exit', (code) => {
-      const failure = new Error(`${variant.name} exited ${code}: ${err}`);
+      if (code === 0) return;
+      failure = new Error(`${variant.name} exited ${code}: ${err}`);
       if (pending !== undefined) pending.reject(failure);
-      else if (code !== 0) reject(failure);
+      else reject(failure);
     });
     child.on('message', (m) => {
       if (m.ready) {
@@ -282,6 +284,8 @@ function forkChild(variant) {
           async stop() {
             if (child.connected) child.send({ exit: true });
             await closed;
+            // A failure at exit (its flush, say) fails the round, as in the back-to-back runs.
+            if (failure !== undefined) throw failure;
             if (err.trim() !== '') process.stderr.write(`${variant.name}: ${err}`);
           },
         });
