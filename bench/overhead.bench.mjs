@@ -46,9 +46,15 @@
  *     BENCH_PIN=1                    (Linux: this process, with the mock servers and the sink, on
  *                                     CPU 0, each app on CPU 1 with its helper threads: the two
  *                                     no longer share cores, and the rounds' spread narrows)
+ *     BENCH_ICOUNT=dir               (each app under valgrind's callgrind, its files in dir: the
+ *                                     instructions its timed calls executed: in all threads, on
+ *                                     the main thread, there outside the garbage collector's
+ *                                     pauses, and in V8's optimizing compilers. Counts repeat
+ *                                     where time does not; a major collection falls in a window
+ *                                     or not (docs/performance.md))
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { OPENAI_DEFAULTS, startMockProviders } from '../test/support/mock-providers.ts';
@@ -60,6 +66,14 @@ const WARMUP = num('BENCH_WARMUP', 300);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PIN = process.env.BENCH_PIN === '1';
 const TURNS = process.env.BENCH_TURNS === undefined ? undefined : num('BENCH_TURNS', 50);
+// Instruction counts (BENCH_ICOUNT): callgrind dumps its counters each time the app reads its CPU
+// time (process.cpuUsage, libuv's uv_getrusage), which it does only at the start and the end of
+// each case's timed calls; so of the dumps, the 2nd, 4th, ... hold exactly each case's calls.
+const ICOUNT = process.env.BENCH_ICOUNT;
+if (ICOUNT !== undefined && (TURNS !== undefined || process.env.BENCH_PROFILE || PIN)) {
+  throw new Error('BENCH_ICOUNT: not with BENCH_TURNS, BENCH_PROFILE or BENCH_PIN');
+}
+if (ICOUNT !== undefined) mkdirSync(ICOUNT, { recursive: true });
 if (TURNS !== undefined && process.env.BENCH_PROFILE) {
   throw new Error('BENCH_PROFILE: not with BENCH_TURNS (one profile per process and case)');
 }
@@ -176,16 +190,34 @@ function runChild(variant, round) {
         `v${variant.id}-r${round}.cpuprofile`,
       ]
     : [];
+  const cg = ICOUNT === undefined ? undefined : `${ICOUNT}/v${variant.id}-r${round}.out`;
   return new Promise((resolve, reject) => {
     const argv = [...prof, ...variant.args, app];
-    const child = spawn(
-      PIN ? 'taskset' : process.execPath,
-      PIN ? ['-c', '1', process.execPath, ...argv] : argv,
-      {
-        cwd: root,
-        env: { ...env, ...variant.env },
-      },
-    );
+    let command = process.execPath;
+    let args = argv;
+    if (PIN) [command, args] = ['taskset', ['-c', '1', process.execPath, ...argv]];
+    if (cg !== undefined) {
+      for (const file of readdirSync(ICOUNT)) {
+        if (file.startsWith(cg.slice(ICOUNT.length + 1))) rmSync(`${ICOUNT}/${file}`);
+      }
+      command = 'valgrind';
+      args = [
+        '--tool=callgrind',
+        // Its own messages only on trouble: the app's stderr is printed.
+        '-q',
+        // V8 writes and rewrites its machine code: every write is checked.
+        '--smc-check=all-non-file',
+        `--callgrind-out-file=${cg}`,
+        '--dump-before=uv_getrusage',
+        '--zero-before=uv_getrusage',
+        process.execPath,
+        ...argv,
+      ];
+    }
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...env, ...variant.env, ...(cg === undefined ? {} : SLOW_CLOCK) },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => {
@@ -202,12 +234,17 @@ function runChild(variant, round) {
           // The timed windows, for reading only the calls out of the profile.
           writeFileSync(`${process.env.BENCH_PROFILE}/v${variant.id}-r${round}.windows.jsonl`, out);
         }
-        resolve(
-          out
-            .trim()
-            .split('\n')
-            .map((l) => JSON.parse(l)),
-        );
+        const lines = out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        try {
+          if (cg !== undefined) instructions(cg, lines);
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        resolve(lines);
       }
     });
   });
@@ -298,16 +335,92 @@ function forkChild(variant) {
   });
 }
 
+/** Under callgrind the app runs about 50 times slower by the clock: the intervals of the
+ * exports are stretched alike, so that they come after about as many calls as they do natively
+ * (metrics and log records every 1000 ms, spans by the batch of 512 rather than every 5 s). The
+ * batched accounting's 100 ms (src/processor/deferred.ts) is not: under callgrind it drains
+ * about every 16 spans instead of 64. */
+const SLOW_CLOCK = {
+  OTEL_METRIC_EXPORT_INTERVAL: '50000',
+  OTEL_BLRP_SCHEDULE_DELAY: '50000',
+  OTEL_BSP_SCHEDULE_DELAY: '250000',
+};
+
+/** Inclusive instructions of the functions that tell the threads and the compilers apart, from
+ * one callgrind dump (callgrind_annotate, in valgrind's package). */
+function annotate(file) {
+  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const total = Number(
+    text.match(/^([\d,]+) \(100\.0%\) +PROGRAM TOTALS/m)?.[1].replaceAll(',', ''),
+  );
+  // The largest inclusive figure of a function (callgrind lists a function once per signature).
+  const of = (name) => {
+    let max = 0;
+    for (const m of text.matchAll(/^ *([\d,]+) \([^)]*\) +(.*)$/gm)) {
+      if (m[2].includes(name)) max = Math.max(max, Number(m[1].replaceAll(',', '')));
+    }
+    return max;
+  };
+  if (!Number.isFinite(total) || total === 0) throw new Error(`${file}: no PROGRAM TOTALS`);
+  return {
+    total,
+    main: of('node::SpinEventLoopInternal'),
+    // The collections the main thread runs (scavenges, a mark-compact's final pause).
+    mainGc: of('v8::internal::Heap::CollectGarbage('),
+    compile:
+      of('v8::internal::OptimizedCompilationJob::ExecuteJob') +
+      of('v8::internal::maglev::MaglevCompilationJob::ExecuteJobImpl'),
+  };
+}
+
+/** Adds each case's instructions per call (thousands) to its line, from the callgrind dumps. */
+function instructions(cg, lines) {
+  const base = cg.slice(ICOUNT.length + 1);
+  const dumps = readdirSync(ICOUNT)
+    .filter((f) => f.startsWith(`${base}.`) && /^\d+$/.test(f.slice(base.length + 1)))
+    .sort((a, b) => Number(a.slice(base.length + 1)) - Number(b.slice(base.length + 1)));
+  if (dumps.length !== 2 * lines.length) {
+    throw new Error(`${cg}: ${dumps.length} dumps for ${lines.length} cases (2 per case expected)`);
+  }
+  lines.forEach((line, i) => {
+    const a = annotate(`${ICOUNT}/${dumps[2 * i + 1]}`);
+    const k = (x) => x / CALLS / 1000;
+    line.instr = k(a.total);
+    line.instrMain = k(a.main);
+    line.instrCompile = k(a.compile);
+    line.instrMutator = k(a.main - a.mainGc);
+  });
+}
+
 const loadBefore = loadAvg();
 /** Figures per call (wall, CPU, by thread, faults) by case, then by variant id: one per round. */
-const results = { wall: {}, cpu: {}, main: {}, others: {}, faults: {} };
+const results = {
+  wall: {},
+  cpu: {},
+  main: {},
+  others: {},
+  faults: {},
+  instr: {},
+  instrMain: {},
+  instrCompile: {},
+  instrMutator: {},
+};
 const record = (variant, r) => {
+  // Under callgrind the times and faults are valgrind's, not the app's: only the counts are kept.
+  const timed = ICOUNT === undefined;
   for (const [measure, value] of [
-    ['wall', r.usPerCall],
-    ['cpu', r.cpuUsPerCall],
-    ['main', r.threads?.main],
-    ['others', r.threads?.others],
-    ['faults', r.faultsPerCall],
+    ['wall', timed ? r.usPerCall : undefined],
+    ['cpu', timed ? r.cpuUsPerCall : undefined],
+    ['main', timed ? r.threads?.main : undefined],
+    ['others', timed ? r.threads?.others : undefined],
+    ['faults', timed ? r.faultsPerCall : undefined],
+    ['instr', r.instr],
+    ['instrMain', r.instrMain],
+    ['instrCompile', r.instrCompile],
+    ['instrMutator', r.instrMutator],
   ]) {
     if (value === undefined || Number.isNaN(value)) continue;
     results[measure][r.case] ??= {};
@@ -354,6 +467,16 @@ for (const [measure, title] of [
     "The app's other threads' CPU time per call (µs: V8's GC and compiler helpers, loader hooks, libuv)",
   ],
   ['faults', "The app's minor page faults per call (Linux /proc/self/stat)"],
+  ['instr', 'Instructions per call (thousands, callgrind, all threads)'],
+  ['instrMain', 'Instructions per call on the main thread (thousands)'],
+  [
+    'instrCompile',
+    "Instructions per call in V8's optimizing compilers, Maglev and Turbofan (thousands)",
+  ],
+  [
+    'instrMutator',
+    "Instructions per call on the main thread outside its collections (thousands): the calls' own work, JavaScript and runtime",
+  ],
 ]) {
   if (Object.keys(results[measure]).length === 0) continue;
   console.log(`## ${title}\n`);
