@@ -38,6 +38,37 @@ interface SpanInternals {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/** Stores one property, by a name fixed in its code. */
+type NamedStore = (o: Record<string, unknown>, v: unknown) => void;
+
+/** Keys with a store of their own, at most; later keys are stored by computed key. */
+const MAX_NAMED_STORES = 512;
+const namedStores = new Map<string, NamedStore | null>();
+
+/**
+ * A store for `key` written with the key literally in its code (`o["spanledger.cost.usd"] = v`),
+ * or null. Why: V8 keeps an object's properties fast for about 128 properties added by name but
+ * only 19 added by computed key, after which the object becomes a hash table
+ * (docs/performance.md, "2026-12-01: stores by name"); the exporters' encoders then
+ * walk a chat span's 43 attributes through the hash table's slow paths. The key is embedded as a
+ * JSON string literal, which is always a valid JavaScript literal. Null when the process forbids
+ * code from strings (`--disallow-code-generation-from-strings`) or past the cap.
+ */
+function namedStore(key: string): NamedStore | null {
+  let store = namedStores.get(key);
+  if (store !== undefined) return store;
+  store = null;
+  if (namedStores.size < MAX_NAMED_STORES) {
+    try {
+      store = new Function('o', 'v', `o[${JSON.stringify(key)}] = v;`) as NamedStore;
+    } catch {
+      store = null;
+    }
+    namedStores.set(key, store);
+  }
+  return store;
+}
+
 /**
  * Writes attributes on one span for the length of one processor callback (`onStart` or
  * `onEnding`, while the span cannot end), or of one synchronous step of an instrumentation on a
@@ -131,7 +162,9 @@ export class AttributeWriter implements AttributeSink {
     const internals = this.internals;
     // At the limit the SDK drops the key and counts the drop: its path, not ours.
     if (internals._attributesCount >= this.countLimit) return false;
-    attrs[key] = stored;
+    const named = namedStore(key);
+    if (named !== null) named(attrs, stored);
+    else attrs[key] = stored;
     internals._attributesCount++;
     return true;
   }

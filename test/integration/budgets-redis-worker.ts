@@ -12,11 +12,19 @@
  *   on a `killed` line (Redis was killed) each loop makes 5 more attempts, then stops.
  * Prints one JSON line at the end (see `Result`).
  */
-import { context, type DiagLogger, DiagLogLevel, diag, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context,
+  type DiagLogger,
+  DiagLogLevel,
+  diag,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { RedisLedger } from '../../src/budgets/redis-ledger.js';
 import { type BudgetEvent, BudgetExceededError, createSpanLedger } from '../../src/index.js';
+import { CHAT, CHAT_USD } from '../support/chat.js';
 
 const [url, keyPrefix, mode, limitArg, loopsArg, nowArg, failureArg, timeoutArg] =
   process.argv.slice(2);
@@ -25,18 +33,9 @@ const loops = Number(loopsArg);
 const now = Number(nowArg);
 const ESTIMATE = 0.01;
 
-// gpt-4o: 176 uncached x $2.50 + 1024 cached x $1.25 + 300 out x $10 per million tokens.
-const CHAT = {
-  'gen_ai.operation.name': 'chat',
-  'gen_ai.provider.name': 'openai',
-  'gen_ai.request.model': 'gpt-4o',
-  'gen_ai.usage.input_tokens': 1200,
-  'gen_ai.usage.cache_read.input_tokens': 1024,
-  'gen_ai.usage.output_tokens': 300,
-};
 /** The spans a call may end, with the cost each must be priced at (all <= the estimate). */
-const KINDS: { name: string; attrs: Record<string, string | number>; usd: number }[] = [
-  { name: 'chat gpt-4o', attrs: CHAT, usd: 0.00472 },
+const KINDS: { name: string; attrs: Attributes; usd: number }[] = [
+  { name: 'chat gpt-4o', attrs: CHAT, usd: CHAT_USD },
   { name: 'review', attrs: { 'spanledger.manual.cost.usd': 0.008 }, usd: 0.008 },
   { name: 'review', attrs: { 'spanledger.manual.cost.usd': 0.0095 }, usd: 0.0095 },
   { name: 'review', attrs: { 'spanledger.manual.cost.usd': 0.01 }, usd: 0.01 },

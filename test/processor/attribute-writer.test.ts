@@ -8,6 +8,10 @@
  * both SDK lines (docs/performance.md, subsection "Attributes written without the SDK's
  * validation").
  */
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { type Attributes, context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
@@ -235,6 +239,61 @@ describe('the attribute writer stores what setAttribute would', () => {
       const long = (s: unknown) => typeof s === 'string' && s.length > 6;
       expect(long(v) || (Array.isArray(v) && v.some(long))).toBe(true);
     }
+  });
+});
+
+describe('a wide span stays a fast object (docs/performance.md, "stores by name")', () => {
+  // V8's own answer: whether an object's properties are fast or a hash table.
+  setFlagsFromString('--allow-natives-syntax');
+  const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (
+    o: object,
+  ) => boolean;
+
+  it('a chat span that is its own run keeps fast properties with its 35 keys', async () => {
+    // Stored by computed key, as before, the same 29 writes turned it into a hash table, which
+    // the exporters' encoders then walk on their slow paths.
+    const { fast } = await bothPaths(onlySpan);
+    const [written] = fast.spans;
+    expect(written?.keys).toHaveLength(Object.keys(CHAT).length + 29);
+    expect(hasFastProperties(written?.attributes as object)).toBe(true);
+  });
+
+  it('an agent run: every span the processor wrote on stays fast', async () => {
+    const { fast } = await bothPaths(agentRun);
+    expect(fast.spans.map((s) => [s.name, hasFastProperties(s.attributes)])).toEqual([
+      ['chat gpt-4o', true],
+      ['chat gpt-4o', true],
+      ['execute_tool search', true],
+      ['invoke_agent triage', true],
+    ]);
+  });
+
+  it('where code from strings is forbidden, the writer stores by computed key: same export, nothing counted', () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--disallow-code-generation-from-strings',
+        '--import',
+        'tsx',
+        join(here, 'attribute-writer-worker.ts'),
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    const result = JSON.parse(out) as {
+      codeFromStrings: boolean;
+      attributes: Attributes;
+      dropped: number;
+      problems: Record<string, number>;
+    };
+    expect(result.codeFromStrings).toBe(false);
+    expect(result.attributes['spanledger.cost.usd']).toBeCloseTo(CHAT_USD, 15);
+    expect(result.attributes['spanledger.trace.cost.usd']).toBe(
+      result.attributes['spanledger.cost.usd'],
+    );
+    expect(Object.keys(result.attributes)).toHaveLength(Object.keys(CHAT).length + 29);
+    expect(result.dropped).toBe(0);
+    expect(result.problems).toEqual({});
   });
 });
 
