@@ -60,7 +60,9 @@ function namedStore(key: string): NamedStore | null {
   store = null;
   if (namedStores.size < MAX_NAMED_STORES) {
     try {
-      store = new Function('o', 'v', `o[${JSON.stringify(key)}] = v;`) as NamedStore;
+      // Strict, like this module's own stores: a write the object refuses throws, and `set`
+      // falls back to setAttribute.
+      store = new Function('o', 'v', `'use strict'; o[${JSON.stringify(key)}] = v;`) as NamedStore;
     } catch {
       store = null;
     }
