@@ -49,9 +49,10 @@
  *     BENCH_ICOUNT=dir               (each app under valgrind's callgrind, its files in dir: the
  *                                     instructions its timed calls executed: in all threads, on
  *                                     the main thread, there outside the garbage collector's
- *                                     pauses, and in V8's optimizing compilers. Counts repeat
- *                                     where time does not; a major collection falls in a window
- *                                     or not (docs/performance.md))
+ *                                     work, and in V8's optimizing compilers. Counts repeat
+ *                                     where time does not, as long as V8 tiers the code alike;
+ *                                     a major collection falls in a window or not
+ *                                     (docs/performance.md))
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
