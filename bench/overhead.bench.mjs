@@ -379,8 +379,9 @@ function annotate(file) {
 // Where the garbage collector's work on the main thread starts: its pauses (scavenges, a
 // mark-compact's final pause), the incremental marking steps and tasks that come before a
 // mark-compact, and the scavenge and memory-reducer tasks. Before 2026-12-01 the bench took only
-// the pauses out of the mutator, and the steps of a mark-compact that began in a window (up to
-// 60 thousand instructions per call) counted as the calls' work (docs/performance.md).
+// the pauses out of the mutator, and the steps of a mark-compact that began in a window (33
+// thousand instructions per call in one run of register) counted as the calls' work
+// (docs/performance.md, "stores by name").
 const GC_ENTRY =
   /^v8::internal::(Heap::CollectGarbage\(|Heap::StartIncrementalMarking\(|Heap::HandleGCRequest\(|IncrementalMarkingJob::Task::RunInternal|IncrementalMarking::Observer::Step|MinorGCJob::Task::RunInternal|ScavengeJob::Task::RunInternal|MemoryReducer::TimerTask::RunInternal)/;
 // The collector's own functions: a call from one of them into an entry is already counted.
