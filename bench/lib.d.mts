@@ -1,0 +1,26 @@
+// Types of bench/lib.mjs, for the tests that import it (test/integration/bench-lib.test.ts).
+
+/** The built package to measure: `BENCH_DIST` (path or URL) or this checkout's `dist/`. */
+export declare const distUrl: string;
+/** A positive numeric knob from the environment. */
+export declare function num(name: string, dflt: number): number;
+/** An exporter that accepts everything at once. */
+export declare const noopExporter: {
+  export(spans: unknown[], resultCallback: (result: { code: number }) => void): void;
+  shutdown(): Promise<void>;
+  forceFlush(): Promise<void>;
+};
+/** The CPU model, from /proc/cpuinfo where available. */
+export declare function cpuModel(): string;
+/** The 1, 5 and 15 minute load averages, rounded. */
+export declare function loadAvg(): number[];
+/** Median of a list of numbers. */
+export declare function median(xs: readonly number[]): number;
+/** Student's t quantile for a two-sided 95 % interval with `df` degrees of freedom. */
+export declare function t95(df: number): number;
+/** The mean with its 95 % interval (Student's t), and where that interval lies against
+ * `atMost`. */
+export declare function meanVerdict(
+  xs: readonly number[],
+  atMost: number,
+): { mean: number; lo: number; hi: number; verdict: 'met' | 'not met' | 'undecided' };
