@@ -16,8 +16,6 @@ export declare function cpuModel(): string;
 export declare function loadAvg(): number[];
 /** Median of a list of numbers. */
 export declare function median(xs: readonly number[]): number;
-/** Student's t quantile for a two-sided 95 % interval with `df` degrees of freedom. */
-export declare function t95(df: number): number;
 /** The mean with its 95 % interval (Student's t), and where that interval lies against
  * `atMost`. */
 export declare function meanVerdict(

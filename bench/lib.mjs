@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import jstat from 'jstat';
 
 /** The built package to measure: `BENCH_DIST` (path or URL) or this checkout's `dist/`. */
 export const distUrl = process.env.BENCH_DIST
@@ -45,35 +46,6 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-// Student's t, two-sided 95 %, by degrees of freedom; between two rows the smaller df's (wider).
-const T95 = [
-  [1, 12.706],
-  [2, 4.303],
-  [3, 3.182],
-  [4, 2.776],
-  [5, 2.571],
-  [6, 2.447],
-  [7, 2.365],
-  [8, 2.306],
-  [9, 2.262],
-  [10, 2.228],
-  [12, 2.179],
-  [15, 2.131],
-  [20, 2.086],
-  [30, 2.042],
-  [40, 2.021],
-  [60, 2.0],
-  [120, 1.98],
-];
-
-/** Student's t quantile for a two-sided 95 % interval with `df` degrees of freedom (rounded
- * towards wider below 120; 1.96 beyond). */
-export function t95(df) {
-  let t = Number.POSITIVE_INFINITY;
-  for (const [d, q] of T95) if (df >= d) t = q;
-  return df > 120 ? 1.96 : t;
-}
-
 /**
  * The mean of a list of numbers with its 95 % interval (Student's t on the standard error), and
  * whether the interval lies under a bound: `met` when all of it is at or below `atMost`,
@@ -86,7 +58,8 @@ export function meanVerdict(xs, atMost) {
   const half =
     n < 2
       ? Number.POSITIVE_INFINITY
-      : t95(n - 1) * Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1) / n);
+      : jstat.jStat.studentt.inv(0.975, n - 1) *
+        Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1) / n);
   const lo = mean - half;
   const hi = mean + half;
   const verdict = hi <= atMost ? 'met' : lo > atMost ? 'not met' : 'undecided';
