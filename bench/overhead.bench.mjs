@@ -22,8 +22,8 @@
  * Printed: per case and variant the median and range over rounds of µs per call (wall, CPU, by
  * thread) and of minor page faults per call, the added figure over (0), and the ratios (2)/(1),
  * (3)/(1) and (5)/(1) of added µs; spanledger's own share, ((2) − (5)) / ((1) − (0)) round by
- * round, its median, its mean with a 95 % interval (Student's t), and the verdict against the target (met
- * only when the whole interval is under it); the load before and after.
+ * round, its median, its mean with a 95 % interval (Student's t), and the verdict against the
+ * target (met only when the whole interval is under it); the load before and after.
  *
  * Two ways to run the variants of a round:
  *
