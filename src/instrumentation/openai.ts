@@ -75,28 +75,33 @@ const text = (v: unknown): string | undefined =>
   typeof v === 'string' && v !== '' ? v : undefined;
 
 /**
- * Usage attributes of an OpenAI response body, stream chunk or Responses stream event, in the
+ * Writes the usage of an OpenAI response body, stream chunk or Responses stream event in the
  * semconv convention (both OpenAI APIs count cached tokens inside the input and reasoning inside
- * the output, as the semconv does). Undefined when it carries no usage.
+ * the output, as the semconv does): the input and output counts only when `inputOutput` (the
+ * contrib sets those itself on its spans), the cache-read and reasoning counts always. Read and
+ * written field by field: it runs on every call, and builds nothing.
  */
-export function openAIUsageAttributes(body: unknown): Attributes | undefined {
-  const usage = isObj(body) ? body.usage : undefined;
-  if (!isObj(usage)) return undefined;
-  const attrs: Attributes = {};
-  const set = (key: string, v: unknown) => {
-    const n = count(v);
-    if (n !== undefined) attrs[key] = n;
-  };
-  // Chat Completions, Completions and embeddings: prompt/completion; Responses: input/output.
-  set(A.ATTR_GEN_AI_USAGE_INPUT_TOKENS, usage.prompt_tokens ?? usage.input_tokens);
-  set(A.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, usage.completion_tokens ?? usage.output_tokens);
-  const inDetails = usage.prompt_tokens_details ?? usage.input_tokens_details;
-  const outDetails = usage.completion_tokens_details ?? usage.output_tokens_details;
-  if (isObj(inDetails)) set(A.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, inDetails.cached_tokens);
-  if (isObj(outDetails)) {
-    set(A.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, outDetails.reasoning_tokens);
+function writeOpenAIUsage(response: Obj, out: AttributeWriter, inputOutput: boolean): void {
+  const usage = response.usage;
+  if (!isObj(usage)) return;
+  let n: number | undefined;
+  if (inputOutput) {
+    // Chat Completions, Completions and embeddings: prompt/completion; Responses: input/output.
+    n = count(usage.prompt_tokens ?? usage.input_tokens);
+    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_INPUT_TOKENS, n);
+    n = count(usage.completion_tokens ?? usage.output_tokens);
+    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, n);
   }
-  return attrs;
+  const inDetails = usage.prompt_tokens_details ?? usage.input_tokens_details;
+  if (isObj(inDetails)) {
+    n = count(inDetails.cached_tokens);
+    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, n);
+  }
+  const outDetails = usage.completion_tokens_details ?? usage.output_tokens_details;
+  if (isObj(outDetails)) {
+    n = count(outDetails.reasoning_tokens);
+    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, n);
+  }
 }
 
 /** The response object that a chunk or event describes: a Responses stream event wraps it. */
@@ -105,12 +110,6 @@ function responseOf(item: unknown): Obj | undefined {
   if (typeof item.type === 'string' && isObj(item.response)) return item.response;
   return item;
 }
-
-/** Usage keys the contrib instrumentation sets itself: left to it on its spans. */
-const CONTRIB_USAGE_KEYS = new Set([
-  A.ATTR_GEN_AI_USAGE_INPUT_TOKENS,
-  A.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
-]);
 
 /** One API call: the span it records on, its own or the contrib's. */
 class Call {
@@ -154,11 +153,7 @@ class Call {
     }
     const tier = text(response.service_tier);
     if (tier !== undefined) out.set(A.ATTR_OPENAI_RESPONSE_SERVICE_TIER, tier);
-    const usage = openAIUsageAttributes(response);
-    if (!usage) return;
-    for (const key in usage) {
-      if (this.own || !CONTRIB_USAGE_KEYS.has(key)) out.set(key, usage[key] as number);
-    }
+    writeOpenAIUsage(response, out, this.own);
   }
 
   /** True for the first parsed body of the call only: a body parsed through a promise derived
@@ -251,11 +246,14 @@ export class OpenAIUsageInstrumentation extends InstrumentationBase<OpenAIUsageI
       new InstrumentationNodeModuleDefinition(
         'openai',
         ['>=4 <8'],
-        (exports: unknown) => {
+        (exports: unknown, moduleVersion?: string) => {
           const cls = clientClass(exports);
+          // openai 4 to 6 derive promises through the first one's parse: watching it is enough
+          // (see watchPromise). An unknown version is treated as 7.
+          const derives = moduleVersion === undefined || Number(moduleVersion.split('.')[0]) >= 7;
           if (cls)
             this._wrap(cls.prototype, 'post', (original) =>
-              this.patchedPost(original as AnyFunction),
+              this.patchedPost(original as AnyFunction, derives),
             );
           else this.problems.count('openai_client_not_found', 'no OpenAI.prototype.post to patch');
           return exports;
@@ -268,7 +266,7 @@ export class OpenAIUsageInstrumentation extends InstrumentationBase<OpenAIUsageI
     ];
   }
 
-  private patchedPost(original: AnyFunction): AnyFunction {
+  private patchedPost(original: AnyFunction, derives: boolean): AnyFunction {
     const self = this;
     return function post(this: unknown, ...args: unknown[]): unknown {
       let call: Call | undefined;
@@ -290,7 +288,7 @@ export class OpenAIUsageInstrumentation extends InstrumentationBase<OpenAIUsageI
         throw err;
       }
       try {
-        self.watch(call, result);
+        self.watch(call, result, derives);
       } catch (err) {
         self.problems.count('openai_instrumentation_error', String(err));
       }
@@ -333,13 +331,13 @@ export class OpenAIUsageInstrumentation extends InstrumentationBase<OpenAIUsageI
   }
 
   /** Observe the APIPromise that `post` returned: its parsed result, stream or error. */
-  private watch(call: Call, result: unknown): void {
+  private watch(call: Call, result: unknown, derives: boolean): void {
     if (!isObj(result) || typeof result.parseResponse !== 'function') {
       this.problems.count('openai_unexpected_promise', 'post() returned no APIPromise');
       call.end();
       return;
     }
-    watchPromise(call, result, this.problems);
+    watchPromise(call, result, this.problems, derives);
   }
 }
 
@@ -354,7 +352,7 @@ export class OpenAIUsageInstrumentation extends InstrumentationBase<OpenAIUsageI
  * promise is watched too; the first parsed body settles the call (`Call.claim`) and the derived
  * promises' own bodies are then ignored.
  */
-function watchPromise(call: Call, promise: Obj, problems: Reporter): void {
+function watchPromise(call: Call, promise: Obj, problems: Reporter, derives: boolean): void {
   let observed: Promise<unknown> | undefined;
   if (call.own && promise.responsePromise instanceof Promise) {
     // Rejects like the original, so an unconsumed call still reports its rejection as unhandled.
@@ -364,7 +362,9 @@ function watchPromise(call: Call, promise: Obj, problems: Reporter): void {
     });
     promise.responsePromise = observed;
   }
-  const unwrap = promise._thenUnwrap;
+  // Only openai 7 builds derived promises around the wrapped parse: in 4 to 6, leaving
+  // `_thenUnwrap` alone saves a closure and an own property on every call's promise.
+  const unwrap = derives ? promise._thenUnwrap : undefined;
   if (typeof unwrap === 'function') {
     promise._thenUnwrap = function _thenUnwrap(this: unknown, ...args: unknown[]) {
       const derived = (unwrap as AnyFunction).apply(this, args);
@@ -373,7 +373,7 @@ function watchPromise(call: Call, promise: Obj, problems: Reporter): void {
         // does not read: the derived promise's own replacement reports an unhandled rejection.
         observed?.catch(() => {});
         if (isObj(derived) && typeof derived.parseResponse === 'function') {
-          watchPromise(call, derived, problems);
+          watchPromise(call, derived, problems, derives);
         }
       });
       return derived;
