@@ -1,4 +1,4 @@
-import { type Attributes, context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   InMemorySpanExporter,
@@ -93,6 +93,64 @@ describe('DeferredPipeline (cost accounting in batches before the exporters)', (
       deferred.exporter.getFinishedSpans()[1]?.attributes['spanledger.subtree.cost.usd'],
     ).toBeCloseTo(gpt4oUsd(500, 0, 20), 15); // the tool's subtree: its model call
     expect(deferred.ledger.stats().spans).toEqual(plain.ledger.stats().spans);
+    await Promise.all([plain.provider.shutdown(), deferred.provider.shutdown()]);
+  });
+
+  it('attributes and links spans as the plain pipeline does: baggage per step, a late span, a name set after start', async () => {
+    /** A run under one tenant's baggage, with a step under another's, three levels deep; the
+     * application names the root's team itself after start, and one span ends after its run. */
+    const run = (tracer: ReturnType<TracerProvider['getTracer']>) => {
+      const acme = propagation.setBaggage(
+        context.active(),
+        propagation.createBaggage({ 'spanledger.tenant': { value: 'acme' } }),
+      );
+      const root = tracer.startSpan('invoke_agent a', {}, acme);
+      const started = { ...(root as unknown as ReadableSpan).attributes };
+      root.setAttribute('spanledger.team', 'own');
+      const inRoot = trace.setSpan(acme, root);
+      const beta = propagation.setBaggage(
+        inRoot,
+        propagation.createBaggage({ 'spanledger.tenant': { value: 'beta' } }),
+      );
+      const step = tracer.startSpan(
+        'execute_tool search',
+        { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } },
+        beta,
+      );
+      tracer
+        .startSpan('chat gpt-4o', { attributes: gpt4oChat(500, 0, 20) }, trace.setSpan(beta, step))
+        .end();
+      const late = tracer.startSpan('chat gpt-4o', { attributes: CHAT }, inRoot);
+      step.end();
+      root.end();
+      late.end();
+      return started;
+    };
+    const plain = pipeline(false);
+    const deferred = pipeline({ maxQueuedSpans: 1000, maxDelayMs: 60_000 });
+    // Attribution is written at start in both (a span the application fills up to the SDK's
+    // attribute count limit later still carries its dimensions).
+    expect(run(plain.tracer)).toEqual({ 'spanledger.tenant': 'acme' });
+    expect(run(deferred.tracer)).toEqual({ 'spanledger.tenant': 'acme' });
+    await deferred.provider.forceFlush();
+    const want = exported(plain.exporter);
+    expect(exported(deferred.exporter)).toEqual(want);
+    const byName = new Map(want.map(([name, attrs]) => [name, attrs]));
+    expect(byName.get('invoke_agent a')?.['spanledger.team']).toBe('own');
+    expect(byName.get('execute_tool search')?.['spanledger.tenant']).toBe('beta');
+    expect(byName.get('execute_tool search')?.['spanledger.subtree.cost.usd']).toBeCloseTo(
+      gpt4oUsd(500, 0, 20),
+      15,
+    );
+    // The model call under the tool is the tool's cost; the root's run has it, not the late one.
+    expect(want[0]?.[1]['spanledger.cost.category']).toBe('tool');
+    expect(want[0]?.[1]['spanledger.tenant']).toBe('beta');
+    expect(byName.get('invoke_agent a')?.['spanledger.trace.cost.usd']).toBeCloseTo(
+      gpt4oUsd(500, 0, 20),
+      15,
+    );
+    expect(deferred.ledger.stats().spans).toEqual(plain.ledger.stats().spans);
+    expect(deferred.ledger.stats().spans.late).toBe(1);
     await Promise.all([plain.provider.shutdown(), deferred.provider.shutdown()]);
   });
 
