@@ -31,9 +31,13 @@ export interface DeferredPipelineOptions {
   processor: CostProcessor;
   /** The processors after it (the exporters), in order. None may have `onEnding`. */
   downstream: readonly SpanProcessor[];
-  /** Drain when this many ended spans wait. Default 64. */
+  /** Drain when this many ended spans wait. Default 256: the first model-call span of a batch
+   * costs about ten times what the others do (its code and data are cold), so fewer, longer
+   * batches pay it less often (docs/performance.md, "2026-12-01: where in a batch the time
+   * goes"). */
   maxQueuedSpans?: number;
-  /** Drain at most this long after a span ended. Default 100. */
+  /** Drain at most this long after a span ended. Default 500 (the batch span processor after
+   * it waits up to 5000 by default). */
   maxDelayMs?: number;
 }
 
@@ -51,8 +55,8 @@ export class DeferredPipeline implements SpanProcessor {
   constructor(options: DeferredPipelineOptions) {
     this.processor = options.processor;
     this.downstream = options.downstream;
-    this.maxQueued = options.maxQueuedSpans ?? 64;
-    this.maxDelayMs = options.maxDelayMs ?? 100;
+    this.maxQueued = options.maxQueuedSpans ?? 256;
+    this.maxDelayMs = options.maxDelayMs ?? 500;
     if (!Number.isInteger(this.maxQueued) || this.maxQueued < 1) {
       throw new RangeError(
         `spanledger: maxQueuedSpans must be a positive integer, got ${this.maxQueued}`,
