@@ -48,6 +48,13 @@
  *     BENCH_PIN=1                    (Linux: this process, with the mock servers and the sink, on
  *                                     CPU 0, each app on CPU 1 with its helper threads: the two
  *                                     no longer share cores, and the rounds' spread narrows)
+ *     BENCH_SEED=fixed | round       (Linux: each app with address-space randomization off
+ *                                     (`setarch -R`) and V8's `--random-seed` and `--hash-seed`
+ *                                     set: to 1 in every round (fixed), or to the round's number,
+ *                                     the same for every variant of a round (round). Processes
+ *                                     then differ less; a fixed seed measures one layout only
+ *                                     (docs/performance.md, "2026-12-01: where the spread between
+ *                                     processes comes from"))
  *     BENCH_ICOUNT=dir               (each app under valgrind's callgrind, its files in dir: the
  *                                     instructions its timed calls executed: in all threads, on
  *                                     the main thread, there outside the garbage collector's
@@ -76,6 +83,22 @@ const ICOUNT = process.env.BENCH_ICOUNT;
 if (ICOUNT !== undefined && (TURNS !== undefined || process.env.BENCH_PROFILE || PIN)) {
   throw new Error('BENCH_ICOUNT: not with BENCH_TURNS, BENCH_PROFILE or BENCH_PIN');
 }
+const SEED = process.env.BENCH_SEED;
+if (SEED !== undefined && SEED !== 'fixed' && SEED !== 'round') {
+  throw new Error(`BENCH_SEED: fixed or round, got ${JSON.stringify(SEED)}`);
+}
+if (SEED !== undefined && ICOUNT !== undefined)
+  throw new Error('BENCH_SEED: not with BENCH_ICOUNT');
+/** The command line that starts an app of a round under BENCH_SEED: `setarch` first (no
+ * address-space randomization), V8's seeds before the app's own flags. */
+const seeded = (round, argv) => {
+  if (SEED === undefined) return { prefix: [], argv };
+  const seed = SEED === 'fixed' ? 1 : round + 1;
+  return {
+    prefix: ['setarch', execFileSync('uname', ['-m']).toString().trim(), '-R'],
+    argv: [`--random-seed=${seed}`, `--hash-seed=${seed}`, ...argv],
+  };
+};
 if (ICOUNT !== undefined) mkdirSync(ICOUNT, { recursive: true });
 if (TURNS !== undefined && process.env.BENCH_PROFILE) {
   throw new Error('BENCH_PROFILE: not with BENCH_TURNS (one profile per process and case)');
@@ -195,10 +218,11 @@ function runChild(variant, round) {
     : [];
   const cg = ICOUNT === undefined ? undefined : `${ICOUNT}/v${variant.id}-r${round}.out`;
   return new Promise((resolve, reject) => {
-    const argv = [...prof, ...variant.args, app];
+    const { prefix, argv } = seeded(round, [...prof, ...variant.args, app]);
     let command = process.execPath;
     let args = argv;
     if (PIN) [command, args] = ['taskset', ['-c', '1', process.execPath, ...argv]];
+    if (prefix.length > 0) [command, args] = [prefix[0], [...prefix.slice(1), command, ...args]];
     if (cg !== undefined) {
       for (const file of readdirSync(ICOUNT)) {
         if (file.startsWith(cg.slice(ICOUNT.length + 1))) rmSync(`${ICOUNT}/${file}`);
@@ -258,8 +282,8 @@ function runChild(variant, round) {
  * each case warmed up and then timed in turns of TURNS calls, the order of the variants
  * alternating turn by turn. Resolves to [variant, figures] for each variant and case.
  */
-async function runTurns(order) {
-  const kids = await Promise.all(order.map((variant) => forkChild(variant)));
+async function runTurns(order, round) {
+  const kids = await Promise.all(order.map((variant) => forkChild(variant, round)));
   const out = [];
   try {
     const turns = async (name, total) => {
@@ -283,11 +307,15 @@ async function runTurns(order) {
 }
 
 /** Fork the app of one variant for turns; resolves once it is ready. */
-function forkChild(variant) {
+function forkChild(variant, round) {
   return new Promise((resolve, reject) => {
+    const { prefix, argv } = seeded(round, variant.args);
     const child = fork(app, [], {
       cwd: root,
-      execArgv: variant.args,
+      // Under BENCH_SEED, fork runs `setarch ... node <execArgv> app`: the same process.
+      ...(prefix.length > 0
+        ? { execPath: prefix[0], execArgv: [...prefix.slice(1), process.execPath, ...argv] }
+        : { execArgv: argv }),
       env: { ...env, ...variant.env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
@@ -474,7 +502,7 @@ for (let round = 0; round < ROUNDS; round++) {
   // Alternate the order: forwards on even rounds, backwards on odd ones.
   const order = round % 2 === 0 ? variants : [...variants].reverse();
   if (TURNS !== undefined) {
-    for (const [variant, r] of await runTurns(order)) record(variant, r);
+    for (const [variant, r] of await runTurns(order, round)) record(variant, r);
   } else {
     for (const variant of order) {
       for (const r of await runChild(variant, round)) record(variant, r);
@@ -502,7 +530,8 @@ console.log(
   `load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${ROUNDS} rounds of ` +
     `${CALLS} calls (after ${WARMUP} warm-up), ` +
     `${TURNS === undefined ? 'variants alternating' : `variants at once in turns of ${TURNS} calls`}` +
-    `${PIN ? ', pinned (bench on CPU 0, each app on CPU 1)' : ''}; OTLP exports received: ` +
+    `${PIN ? ', pinned (bench on CPU 0, each app on CPU 1)' : ''}` +
+    `${SEED === undefined ? '' : `, seeded (${SEED}: no address-space randomization, V8 seeds ${SEED === 'fixed' ? '1' : 'by round'})`}; OTLP exports received: ` +
     `${received.traces} traces, ${received.metrics} metrics, ${received.logs} logs\n`,
 );
 for (const [measure, title] of [
