@@ -9,7 +9,9 @@
  * - when the active span is a recording span of the contrib instrumentation (its `create` wrapper
  *   runs the original inside `context.with(spanContext)`, so `post` always sees it, whatever the
  *   order the two were enabled in), that span is ENRICHED with the cache-read and reasoning counts
- *   and the response's service tier, before the contrib ends it;
+ *   and the response's service tier: written before the contrib ends it, or, when spanledger's
+ *   cost processor accounts for the span, left on it for the processor to write at its end
+ *   (src/usage/openai-response.ts);
  * - otherwise (openai 7, or no contrib) it starts its OWN span with the GenAI semconv names, ended
  *   exactly once on the result, at the end or abort of a stream, or on an error.
  *
@@ -46,6 +48,7 @@ import { processReporter, type Reporter } from '../diag.js';
 import { AttributeWriter } from '../processor/attribute-writer.js';
 import * as A from '../semconv.js';
 import { callProvider } from '../usage/normalize.js';
+import { leaveOpenAIUsage, writeOpenAIUsage } from '../usage/openai-response.js';
 import { VERSION } from '../version.js';
 
 /** Configuration of {@link OpenAIUsageInstrumentation}: the standard instrumentation options
@@ -73,36 +76,6 @@ const count = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
 const text = (v: unknown): string | undefined =>
   typeof v === 'string' && v !== '' ? v : undefined;
-
-/**
- * Writes the usage of an OpenAI response body, stream chunk or Responses stream event in the
- * semconv convention (both OpenAI APIs count cached tokens inside the input and reasoning inside
- * the output, as the semconv does): the input and output counts only when `inputOutput` (the
- * contrib sets those itself on its spans), the cache-read and reasoning counts always. Read and
- * written field by field: it runs on every call, and builds nothing.
- */
-function writeOpenAIUsage(response: Obj, out: AttributeWriter, inputOutput: boolean): void {
-  const usage = response.usage;
-  if (!isObj(usage)) return;
-  let n: number | undefined;
-  if (inputOutput) {
-    // Chat Completions, Completions and embeddings: prompt/completion; Responses: input/output.
-    n = count(usage.prompt_tokens ?? usage.input_tokens);
-    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_INPUT_TOKENS, n);
-    n = count(usage.completion_tokens ?? usage.output_tokens);
-    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, n);
-  }
-  const inDetails = usage.prompt_tokens_details ?? usage.input_tokens_details;
-  if (isObj(inDetails)) {
-    n = count(inDetails.cached_tokens);
-    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, n);
-  }
-  const outDetails = usage.completion_tokens_details ?? usage.output_tokens_details;
-  if (isObj(outDetails)) {
-    n = count(outDetails.reasoning_tokens);
-    if (n !== undefined) out.set(A.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, n);
-  }
-}
 
 /** The response object that a chunk or event describes: a Responses stream event wraps it. */
 function responseOf(item: unknown): Obj | undefined {
@@ -138,6 +111,10 @@ class Call {
     if (this.ended) return;
     const response = responseOf(item);
     if (!response) return;
+    const tier = text(response.service_tier);
+    // On the contrib's span, when the cost processor accounts for it, the usage is left for its
+    // batch to write (src/usage/openai-response.ts): two stores here.
+    if (!this.own && leaveOpenAIUsage(this.span, response, tier)) return;
     // The span is not ended yet (the contrib ends its own after this; an own span ends below):
     // the values are ones this code checked, so they are stored without the SDK's per-call
     // validation, as the cost processor stores its own (src/processor/attribute-writer.ts).
@@ -151,9 +128,8 @@ class Call {
       const id = text(response.id);
       if (id !== undefined) out.set(A.ATTR_GEN_AI_RESPONSE_ID, id);
     }
-    const tier = text(response.service_tier);
     if (tier !== undefined) out.set(A.ATTR_OPENAI_RESPONSE_SERVICE_TIER, tier);
-    writeOpenAIUsage(response, out, this.own);
+    if (isObj(response.usage)) writeOpenAIUsage(response.usage, out, this.own);
   }
 
   /** True for the first parsed body of the call only: a body parsed through a promise derived

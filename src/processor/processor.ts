@@ -23,6 +23,11 @@ import type { CostMetrics } from '../metrics/cost-metrics.js';
 import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
 import { readLlmCall, scanAttributes } from '../usage/normalize.js';
+import {
+  hasLeftOpenAIUsage,
+  markAccounted,
+  writeLeftOpenAIUsage,
+} from '../usage/openai-response.js';
 import { AttributeWriter } from './attribute-writer.js';
 import type { TraceRegistry, TraceState } from './rollup.js';
 import {
@@ -168,6 +173,8 @@ export class CostProcessor implements SpanProcessor {
 
   onStart(span: Span, parentContext: Context): void {
     try {
+      // Instrumentations may leave usage on the span for onEnding to write.
+      markAccounted(span);
       const dims = this.attribution?.forSpan(parentContext, settledView(span.resource));
       if (dims !== undefined) {
         const out = new AttributeWriter(span);
@@ -200,16 +207,21 @@ export class CostProcessor implements SpanProcessor {
       // writes is one subtraction, and catches every key we add (cost, rollups, mirror).
       const droppedBefore = span.droppedAttributesCount;
       const linked = span as Span & Linked;
+      // Every attribute goes through one writer per span (src/processor/attribute-writer.ts),
+      // made only for spans that get one. First the usage an instrumentation left on the span
+      // (src/usage/openai-response.ts), which the usage read below counts.
+      let out: AttributeWriter | undefined;
+      if (hasLeftOpenAIUsage(span)) {
+        out = new AttributeWriter(span);
+        writeLeftOpenAIUsage(span, out);
+      }
       // The money path, in order: classify the span, read its usage, price it (costOf), then
       // account for it: attributes, counts, metrics, the run's rollup and budgets, the subtree,
       // and on the local root the run's totals.
       const cost = this.costOf(span, linked);
-      // Every attribute goes through one writer per span (src/processor/attribute-writer.ts),
-      // made only for spans that get one.
-      let out: AttributeWriter | undefined;
       if (cost !== undefined) {
         if (cost.llmCall) this.markAncestors(linked);
-        out = new AttributeWriter(span);
+        out ??= new AttributeWriter(span);
         this.write(out, cost);
         this.account(cost);
         const metrics = this.metrics?.();

@@ -9,10 +9,15 @@
  * require-in-the-middle patches it (the ESM path is covered by the child-process apps).
  */
 import { createRequire } from 'node:module';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type OpenAIClient from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAIUsageInstrumentation } from '../../../src/index.js';
@@ -70,8 +75,8 @@ describe('openai@6 with the contrib instrumentation and OpenAIUsageInstrumentati
     expect(res.usage?.prompt_tokens_details?.cached_tokens).toBe(1024);
     const span = await oneCall();
     expect(scope(span)).toBe(CONTRIB);
-    // Set by OpenAIUsageInstrumentation before the contrib ended the span: attributes set after
-    // end() are dropped, and the processor prices at end.
+    // Seen by OpenAIUsageInstrumentation before the contrib ended the span, and written by the
+    // processor at the span's end, before it reads the usage (src/usage/openai-response.ts).
     expect(span.attributes['gen_ai.usage.cache_read.input_tokens']).toBe(1024);
     expect(span.attributes['gen_ai.usage.input_tokens']).toBe(1200);
     expect(span.attributes['openai.response.service_tier']).toBe('default');
@@ -139,6 +144,27 @@ describe('openai@6 with the contrib instrumentation and OpenAIUsageInstrumentati
     span = await oneCall();
     expect(span.attributes['gen_ai.usage.cache_read.input_tokens']).toBe(1024);
     expect(cost(span)).toBeCloseTo(0.00472, 12);
+  });
+
+  it('writes the usage on the span at once where no spanledger processor accounts for it', async () => {
+    // The contrib's spans from a provider with an exporter only: nothing would write what the
+    // instrumentation left, so it writes the attributes itself, before the contrib ends the span.
+    const exporter = new InMemorySpanExporter();
+    const plain = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    contrib.setTracerProvider(plain);
+    try {
+      mock.openai = { ...OPENAI_DEFAULTS, serviceTier: 'flex' };
+      await client.chat.completions.create({ model: 'gpt-4o', messages: message });
+    } finally {
+      contrib.setTracerProvider(trace.getTracerProvider());
+    }
+    const [span] = exporter.getFinishedSpans();
+    expect(scope(span as ReadableSpan)).toBe(CONTRIB);
+    expect(span?.attributes['gen_ai.usage.cache_read.input_tokens']).toBe(1024);
+    expect(span?.attributes['openai.response.service_tier']).toBe('flex');
+    expect(span?.attributes['spanledger.cost.usd']).toBeUndefined();
+    expect(modelCalls(await p.newSpans())).toHaveLength(0);
+    await plain.shutdown();
   });
 
   it('prices embeddings (base64 vectors decoded as before)', async () => {
