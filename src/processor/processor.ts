@@ -173,8 +173,6 @@ export class CostProcessor implements SpanProcessor {
 
   onStart(span: Span, parentContext: Context): void {
     try {
-      // Instrumentations may leave usage on the span for onEnding to write.
-      markAccounted(span);
       const dims = this.attribution?.forSpan(parentContext, settledView(span.resource));
       if (dims !== undefined) {
         const out = new AttributeWriter(span);
@@ -196,6 +194,10 @@ export class CostProcessor implements SpanProcessor {
           ? undefined
           : (parentContext.getValue(RESERVATION_KEY) as GuardAccount | undefined);
       if (reservation !== undefined) (span as Span & Linked)[kReservation] = reservation;
+      // Last: instrumentations may leave usage on a marked span for onEnding to write
+      // (src/usage/openai-response.ts). A span this could not start on stays unmarked, and gets
+      // its usage written at once.
+      markAccounted(span);
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
