@@ -1,4 +1,11 @@
-import { type Attributes, context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   InMemorySpanExporter,
@@ -34,6 +41,20 @@ function pipeline(deferred: false | { maxQueuedSpans?: number; maxDelayMs?: numb
   return { ledger, exporter, provider, reader, tracer: provider.getTracer('deferred-test') };
 }
 
+/** A search tool call started in `parent`, whose work is one ended gpt-4o call (500 in, 20
+ * out); the tool span is returned open. */
+function toolCall(tracer: ReturnType<TracerProvider['getTracer']>, parent: Context) {
+  const tool = tracer.startSpan(
+    'execute_tool search',
+    { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } },
+    parent,
+  );
+  tracer
+    .startSpan('chat gpt-4o', { attributes: gpt4oChat(500, 0, 20) }, trace.setSpan(parent, tool))
+    .end();
+  return tool;
+}
+
 /** An agent run: a tool call whose work is a model call, two more calls (one fails), and an
  * HTTP span with no cost. Every span ends before its parent, as in an application. */
 function agentRun(tracer: ReturnType<TracerProvider['getTracer']>): void {
@@ -41,15 +62,7 @@ function agentRun(tracer: ReturnType<TracerProvider['getTracer']>): void {
     attributes: { 'gen_ai.operation.name': 'invoke_agent', 'spanledger.team': 'support' },
   });
   const inRoot = trace.setSpan(context.active(), root);
-  const tool = tracer.startSpan(
-    'execute_tool search',
-    { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } },
-    inRoot,
-  );
-  tracer
-    .startSpan('chat gpt-4o', { attributes: gpt4oChat(500, 0, 20) }, trace.setSpan(inRoot, tool))
-    .end();
-  tool.end();
+  toolCall(tracer, inRoot).end();
   tracer.startSpan('chat gpt-4o', { attributes: CHAT }, inRoot).end();
   const failed = tracer.startSpan('chat gpt-4o', { attributes: gpt4oChat(100, 0, 0) }, inRoot);
   failed.setStatus({ code: SpanStatusCode.ERROR });
@@ -112,14 +125,7 @@ describe('DeferredPipeline (cost accounting in batches before the exporters)', (
         inRoot,
         propagation.createBaggage({ 'spanledger.tenant': { value: 'beta' } }),
       );
-      const step = tracer.startSpan(
-        'execute_tool search',
-        { attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search' } },
-        beta,
-      );
-      tracer
-        .startSpan('chat gpt-4o', { attributes: gpt4oChat(500, 0, 20) }, trace.setSpan(beta, step))
-        .end();
+      const step = toolCall(tracer, beta);
       const late = tracer.startSpan('chat gpt-4o', { attributes: CHAT }, inRoot);
       step.end();
       root.end();
