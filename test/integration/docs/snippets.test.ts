@@ -265,7 +265,9 @@ await ledger.shutdown();
   'budgets-redis-cluster': {
     cluster: true,
     after:
-      "await budgetLedger.ready(10_000);\nconsole.log(JSON.stringify(await budgetLedger.get(['docs:check'])));\nconsole.log(JSON.stringify(budgetLedger.stats()));\nawait ledger.shutdown();\nawait budgetLedger.close();\n",
+      // A read that misses the deadline is answered by the policy (`unavailable`), and six nodes
+      // on two loaded cores can miss it: up to five reads, the first that answers is printed.
+      "await budgetLedger.ready(10_000);\nlet read;\nfor (let i = 0; i < 5 && !(read && !read.unavailable); i++) read = await budgetLedger.get(['docs:check']);\nconsole.log(JSON.stringify(read));\nconsole.log(JSON.stringify(budgetLedger.stats()));\nawait ledger.shutdown();\nawait budgetLedger.close();\n",
     check([run]) {
       // A real round trip to the cluster: an empty window read, not a fail-closed refusal.
       const [totals, stats] = (run?.stdout ?? '')
