@@ -20,8 +20,12 @@
  * `buildOnce()`, `goInstall()`, `goMissing()` and `runs()` are exported for the other Go-built
  * tools (scripts/dashboards.mjs installs jsonnet the same way, into the same cache).
  *
- * `startCollector()` and `startPrometheus()` start one on loopback and wait until it is ready;
- * `freePort()` finds a free loopback port for the ports a config names.
+ * `startCollector()` and `startPrometheus()` start one on loopback and wait until it is ready:
+ * its own log says so and its URL answers (a port found free can be taken by another process
+ * before the child binds it, and that process may answer the URL: the log is the child's own).
+ * `freePort()` finds a free loopback port for the ports a config names; a start that lost one of
+ * its ports that way throws an error with `addressInUse: true`, and the caller can try again
+ * with new ports (`startPrometheus()` does when it chose the port).
  *
  * Command line: `node scripts/collector.mjs` provisions both and prints where they are.
  */
@@ -248,11 +252,18 @@ function exited(child) {
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-/** Polls `url` until it answers 200, the child exits, or the deadline passes. */
-async function waitReady(child, url, timeoutMs) {
+/**
+ * Polls until the child has said it is ready (`said()`) and `url` answers 200, the child exits,
+ * or the deadline passes.
+ */
+async function waitReady(child, url, said, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;
+    if (!said()) {
+      await sleep(50);
+      continue;
+    }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
@@ -265,15 +276,26 @@ async function waitReady(child, url, timeoutMs) {
   return false;
 }
 
+/** What a process that could not bind one of its ports prints (Go's net package). */
+const ADDRESS_IN_USE = /address already in use/;
+
 /**
- * Starts a process and waits until `readyUrl` answers 200. The handle can `stop()` it (SIGTERM,
- * waiting for its exit: a collector drains its pipelines first), `kill()` it (SIGKILL) and
- * `restart()` it with the same arguments. Its output is kept (the last 64 KiB) in `log()`.
+ * Starts a process and waits until it prints `readyLine` and `readyUrl` answers 200. The handle
+ * can `stop()` it (SIGTERM, waiting for its exit: a collector drains its pipelines first),
+ * `kill()` it (SIGKILL) and `restart()` it with the same arguments. Its output is kept (the last
+ * 64 KiB) in `log()`. A failed start throws; the error has `addressInUse: true` when the process
+ * could not bind a port.
  */
-async function startProcess(label, binary, args, { env, cwd, readyUrl, timeoutMs = 60_000 }) {
+async function startProcess(
+  label,
+  binary,
+  args,
+  { env, cwd, readyUrl, readyLine, timeoutMs = 60_000 },
+) {
   let child;
   let log = '';
   const launch = async () => {
+    let said = false;
     child = spawn(binary, args, {
       cwd,
       env: { ...process.env, ...env },
@@ -281,13 +303,16 @@ async function startProcess(label, binary, args, { env, cwd, readyUrl, timeoutMs
     });
     const capture = (chunk) => {
       log = (log + chunk.toString()).slice(-65_536);
+      if (!said && readyLine.test(log)) said = true;
     };
     child.stdout.on('data', capture);
     child.stderr.on('data', capture);
-    if (await waitReady(child, readyUrl, timeoutMs)) return;
+    if (await waitReady(child, readyUrl, () => said, timeoutMs)) return;
     child.kill('SIGKILL');
     await exited(child);
-    throw new Error(`${label} did not become ready at ${readyUrl}:\n${log.slice(-4000)}`);
+    const error = new Error(`${label} did not become ready at ${readyUrl}:\n${log.slice(-4000)}`);
+    error.addressInUse = ADDRESS_IN_USE.test(log);
+    throw error;
   };
   await launch();
   const onExit = () => child?.kill('SIGKILL');
@@ -322,8 +347,8 @@ async function startProcess(label, binary, args, { env, cwd, readyUrl, timeoutMs
 
 /**
  * Starts the collector with `configs` (files merged in order, later ones win) and `env` (the
- * configs read their ports and paths from `${env:...}`); resolves when its health_check
- * extension at `healthUrl` answers.
+ * configs read their ports and paths from `${env:...}`); resolves when it has logged that every
+ * component started and its health_check extension at `healthUrl` answers.
  * @param {{ binary: string, configs: string[], env?: Record<string, string>, healthUrl: string,
  *   cwd?: string, timeoutMs?: number }} options
  */
@@ -333,6 +358,7 @@ export function startCollector(options) {
     env: options.env,
     cwd: options.cwd,
     readyUrl: options.healthUrl,
+    readyLine: /Everything is ready/,
     timeoutMs: options.timeoutMs,
   });
 }
@@ -345,31 +371,41 @@ export function startCollector(options) {
  * @param {{ binary: string, config: string, port?: number, args?: string[], dataDir?: string }} options
  */
 export async function startPrometheus(options) {
-  const dir = mkdtempSync(join(tmpdir(), 'spanledger-prometheus-'));
-  writeFileSync(join(dir, 'prometheus.yml'), options.config);
-  const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
-  const handle = await startProcess(
-    'Prometheus',
-    options.binary,
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${options.dataDir ?? join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-remote-write-receiver',
-      ...(options.args ?? []),
-    ],
-    { cwd: dir, readyUrl: `${url}/-/ready` },
-  );
-  return {
-    url,
-    port,
-    log: handle.log,
-    async stop() {
-      await handle.stop();
+  // A port it chose can be taken before Prometheus binds it: then it tries again with another.
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'spanledger-prometheus-'));
+    writeFileSync(join(dir, 'prometheus.yml'), options.config);
+    const port = options.port ?? (await freePort());
+    const url = `http://127.0.0.1:${port}`;
+    let handle;
+    try {
+      handle = await startProcess(
+        'Prometheus',
+        options.binary,
+        [
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${options.dataDir ?? join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--web.enable-remote-write-receiver',
+          ...(options.args ?? []),
+        ],
+        { cwd: dir, readyUrl: `${url}/-/ready`, readyLine: /Server is ready to receive/ },
+      );
+    } catch (e) {
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
+      if (e.addressInUse && options.port === undefined && attempt < 3) continue;
+      throw e;
+    }
+    return {
+      url,
+      port,
+      log: handle.log,
+      async stop() {
+        await handle.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

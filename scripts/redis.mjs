@@ -8,8 +8,9 @@
  *   finds the binary. Under `CI=true` a missing binary or a failed install is an error, never a
  *   skip; locally it returns `undefined` with a warning so the tests that need Redis skip.
  * - `startRedis()`: starts a private, throw-away server on a free loopback port in a temp dir
- *   (no RDB, no AOF) and waits for `PING`. The handle can `stop()` (SIGTERM), `kill()` (SIGKILL,
- *   to simulate a crash) and `restart()` it on the same port, so clients can reconnect.
+ *   (no RDB, no AOF) and waits until it logs that it is ready and answers `PING`. The handle can
+ *   `stop()` (SIGTERM), `kill()` (SIGKILL, to simulate a crash) and `restart()` it on the same
+ *   port, so clients can reconnect.
  *
  * Command line: `node scripts/redis.mjs` provisions and prints the binary and its version.
  */
@@ -120,7 +121,8 @@ function exited(child) {
 }
 
 /**
- * Starts a private redis-server on 127.0.0.1 and a free port; resolves when it answers PING.
+ * Starts a private redis-server on 127.0.0.1 and a free port; resolves when it has logged that it
+ * is ready and answers PING.
  * @param {{ binary?: string, port?: number, startTimeoutMs?: number }} [options]
  * @returns {Promise<{ url: string, port: number, readonly pid: number | undefined,
  *   stop(): Promise<void>, kill(): Promise<void>, restart(): Promise<void> }>}
@@ -163,7 +165,8 @@ export async function startRedis(options = {}) {
     const deadline = Date.now() + startTimeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) break;
-      if (await ping(port)) return true;
+      // Its own log first: another process that took the port may be a Redis that answers PING.
+      if (/Ready to accept connections/.test(log) && (await ping(port))) return true;
       await sleep(20);
     }
     child.kill('SIGKILL');

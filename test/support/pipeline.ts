@@ -51,8 +51,22 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-/** Starts the Prometheus instances, the gateway and the agent; stops what it started on failure. */
+/**
+ * Starts the Prometheus instances, the gateway and the agent; stops what it started on failure.
+ * The ports are found free before the collectors start, so another process can take one in
+ * between: a start that lost a port that way is tried again with new ones (three times at most).
+ */
 export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (!(e as { addressInUse?: boolean }).addressInUse || attempt === 3) throw e;
+    }
+  }
+}
+
+async function startOnce(options: PipelineOptions): Promise<Pipeline> {
   const port = () => freePort();
   const [agentGrpc, agentHttp, agentHealth, agentTelemetry] = [
     await port(),
