@@ -157,6 +157,12 @@ async function replay(request: { resourceSpans: unknown[] }): Promise<void> {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(request),
+  }).catch((e: unknown) => {
+    // Say what the agent printed: a refused connection means it is gone.
+    throw new Error(
+      `the agent did not take the replay (${String(e)}); its log:\n${agent?.log().slice(-4000)}`,
+      { cause: e },
+    );
   });
   expect(res.status).toBe(200);
   await res.arrayBuffer();
