@@ -23,7 +23,9 @@
  * thread) and of minor page faults per call, the added figure over (0), and the ratios (2)/(1),
  * (3)/(1) and (5)/(1) of added µs; spanledger's own share, ((2) − (5)) / ((1) − (0)) round by
  * round, its median, its mean with a 95 % interval (Student's t), and the verdict against the
- * target (met only when the whole interval is under it); the load before and after.
+ * target (met only when the whole interval is under it); the load before and after; a note when
+ * the apps still faulted in pages in the timed window (the heap still growing: the verdict wants
+ * BENCH_WARMUP=12000, docs/performance.md).
  *
  * Two ways to run the variants of a round:
  *
@@ -558,6 +560,22 @@ for (const [measure, title] of [
   console.log(`## ${title}\n`);
   digits = measure === 'faults' ? 1 : 0;
   report(results[measure], SHARE_MEASURES.has(measure));
+}
+// A first touch of a page costs 14 to 20 µs on this project's VM. While V8 is still growing its
+// heap to the working size, such faults fall in the timed window of whichever process grows
+// then, and decide the comparison (docs/performance.md, "2026-12-01: page faults while the heap
+// grows"). In the steady state the apps fault a few times per hundred calls.
+const FAULTS_STEADY = 0.5;
+for (const [name, byVariant] of Object.entries(results.faults)) {
+  const growing = variants.filter((v) => median(byVariant[v.id] ?? [0]) > FAULTS_STEADY);
+  if (growing.length > 0) {
+    console.log(
+      `\nNote (${name}): ${growing.map((v) => v.name).join(', ')} faulted more than ` +
+        `${FAULTS_STEADY} pages per call in the timed window (median): the heap was still ` +
+        'growing, and the times carry those faults. Raise BENCH_WARMUP (12000 reaches the ' +
+        'steady state here) before reading a ratio.',
+    );
+  }
 }
 
 /** The figures of one measure by case and variant; with `share`, also spanledger's own share
