@@ -158,10 +158,27 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
     console.warn(`${message}; Redis Cluster tests are skipped`);
     return undefined;
   }
+  // The ports are found free before the nodes bind them, so another process can take one in
+  // between: a start that lost a port that way is tried again with new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCluster(server, cli);
+    } catch (e) {
+      if (!(e as { addressInUse?: boolean }).addressInUse || attempt === 3) throw e;
+    }
+  }
+}
+
+/** What a redis-server that could not bind its port or its cluster bus port prints. */
+const ADDRESS_IN_USE = /already in use/i;
+
+async function startCluster(server: string, cli: string): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'spanledger-cluster-'));
   const children: ChildProcess[] = [];
   const nodes: ClusterNode[] = [];
   const stoppedPorts = new Set<number>();
+  /** Each node's output so far, by port. */
+  const logs = new Map<number, () => string>();
   let stopped = false;
   const killAll = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -218,9 +235,18 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
           '--daemonize',
           'no',
         ],
-        { cwd: nodeDir, stdio: ['ignore', 'ignore', 'pipe'] },
+        { cwd: nodeDir, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       children.push(child);
+      // Its own log (redis-server logs to stdout): another process that took the port may be a
+      // Redis that answers PING too.
+      let log = '';
+      const capture = (c: Buffer) => {
+        log = (log + c.toString()).slice(-8192);
+      };
+      child.stdout?.on('data', capture);
+      child.stderr?.on('data', capture);
+      logs.set(port, () => log);
       const raw = createClient({
         url: `redis://127.0.0.1:${port}`,
         socket: { reconnectStrategy: false, connectTimeout: 1_000 },
@@ -247,17 +273,24 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
         },
       });
     }
-    // Each node answers PING before the cluster is created.
+    // Each node has logged that it is ready and answers PING before the cluster is created.
     for (const n of nodes) {
+      const log = logs.get(n.port) ?? (() => '');
       await until(
         `redis-server on ${n.port}`,
         async () => {
-          if (!n.alive()) throw new Error(`redis-server on ${n.port} exited`);
+          if (!n.alive()) return true;
+          if (!/Ready to accept connections/.test(log())) return false;
           if (!n.raw.isOpen) await n.raw.connect();
           return (await n.raw.ping()) === 'PONG';
         },
         10_000,
       );
+      if (!n.alive()) {
+        throw Object.assign(new Error(`redis-server on ${n.port} exited:\n${log()}`), {
+          addressInUse: ADDRESS_IN_USE.test(log()),
+        });
+      }
     }
     await redisCli(cli, [
       '--cluster',
