@@ -23,9 +23,10 @@
  * `startCollector()` and `startPrometheus()` start one on loopback and wait until it is ready:
  * its own log says so and its URL answers (a port found free can be taken by another process
  * before the child binds it, and that process may answer the URL: the log is the child's own).
- * `freePort()` finds a free loopback port for the ports a config names; a start that lost one of
- * its ports that way throws an error with `addressInUse: true`, and the caller can try again
- * with new ports (`startPrometheus()` does when it chose the port).
+ * `freePort()` (scripts/ports.mjs) finds a free loopback port for the ports a config names; a
+ * start that lost one of its ports that way throws an error with `addressInUse: true`, and the
+ * caller can try again with new ports (`onFreePorts()`; `startPrometheus()` does when it chose
+ * the port).
  *
  * Command line: `node scripts/collector.mjs` provisions both and prints where they are.
  */
@@ -41,10 +42,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADDRESS_IN_USE, freePort, onFreePorts } from './ports.mjs';
 import { processAlive } from './tools.mjs';
 
 /** The repository root. */
@@ -232,17 +233,8 @@ export function ensurePrometheus() {
 }
 
 /** A free loopback TCP port: bind port 0, read the port the kernel chose, release it. */
-export function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+/** Re-exported for the tests' typed access (test/support/collector.ts). */
+export { freePort };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -275,9 +267,6 @@ async function waitReady(child, url, said, timeoutMs) {
   }
   return false;
 }
-
-/** What a process that could not bind one of its ports prints (Go's net package). */
-const ADDRESS_IN_USE = /address already in use/;
 
 /**
  * Starts a process and waits until it prints `readyLine` and `readyUrl` answers 200. The handle
@@ -370,9 +359,9 @@ export function startCollector(options) {
  * instead (e.g. written by `promtool tsdb create-blocks-from`); that directory is left in place.
  * @param {{ binary: string, config: string, port?: number, args?: string[], dataDir?: string }} options
  */
-export async function startPrometheus(options) {
+export function startPrometheus(options) {
   // A port it chose can be taken before Prometheus binds it: then it tries again with another.
-  for (let attempt = 1; ; attempt++) {
+  const start = async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spanledger-prometheus-'));
     writeFileSync(join(dir, 'prometheus.yml'), options.config);
     const port = options.port ?? (await freePort());
@@ -393,7 +382,6 @@ export async function startPrometheus(options) {
       );
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
-      if (e.addressInUse && options.port === undefined && attempt < 3) continue;
       throw e;
     }
     return {
@@ -405,7 +393,8 @@ export async function startPrometheus(options) {
         rmSync(dir, { recursive: true, force: true });
       },
     };
-  }
+  };
+  return options.port === undefined ? onFreePorts(start) : start();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

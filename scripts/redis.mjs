@@ -16,10 +16,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.mjs';
 
 const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
@@ -80,18 +81,8 @@ export function ensureRedisServer() {
   return undefined;
 }
 
-/** A free loopback TCP port: bind port 0, read the port the kernel chose, release it. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+/** Re-exported for the tests' typed access (test/support/redis-cluster.ts). */
+export { freePort };
 
 /** One PING over a raw socket; resolves true on `+PONG`. */
 function ping(port, timeoutMs = 500) {

@@ -15,6 +15,7 @@ import {
   startCollector,
   startPrometheus,
 } from './collector.js';
+import { onFreePorts } from './ports.js';
 
 const CONFIG = join(ROOT, 'collector-config');
 
@@ -56,14 +57,8 @@ export interface Pipeline {
  * The ports are found free before the collectors start, so another process can take one in
  * between: a start that lost a port that way is tried again with new ones (three times at most).
  */
-export async function startPipeline(options: PipelineOptions): Promise<Pipeline> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(options);
-    } catch (e) {
-      if (!(e as { addressInUse?: boolean }).addressInUse || attempt === 3) throw e;
-    }
-  }
+export function startPipeline(options: PipelineOptions): Promise<Pipeline> {
+  return onFreePorts(() => startOnce(options));
 }
 
 async function startOnce(options: PipelineOptions): Promise<Pipeline> {

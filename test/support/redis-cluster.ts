@@ -14,6 +14,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createClient } from 'redis';
+import { ADDRESS_IN_USE, onFreePorts } from './ports.js';
 import { isCI } from './tools.js';
 
 interface RedisScript {
@@ -160,17 +161,8 @@ export async function startTestCluster(): Promise<TestCluster | undefined> {
   }
   // The ports are found free before the nodes bind them, so another process can take one in
   // between: a start that lost a port that way is tried again with new ones.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startCluster(server, cli);
-    } catch (e) {
-      if (!(e as { addressInUse?: boolean }).addressInUse || attempt === 3) throw e;
-    }
-  }
+  return onFreePorts(() => startCluster(server, cli));
 }
-
-/** What a redis-server that could not bind its port or its cluster bus port prints. */
-const ADDRESS_IN_USE = /already in use/i;
 
 async function startCluster(server: string, cli: string): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'spanledger-cluster-'));

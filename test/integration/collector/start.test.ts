@@ -1,8 +1,9 @@
 /**
  * The test harness's start of a collector and of Prometheus (scripts/collector.mjs) when a port
  * found free was taken by another process before the child bound it, as happens now and then in
- * a parallel suite: the start fails, says the address was in use (so the pipeline can try again
- * with new ports), and is never taken for ready because the other process answers the URL.
+ * a parallel suite: the start fails, says the address was in use, and is never taken for ready
+ * because the other process answers the URL; `onFreePorts` (scripts/ports.mjs) then starts it
+ * again on new ports.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -18,6 +19,7 @@ import {
   startCollector,
   startPrometheus,
 } from '../../support/collector.js';
+import { onFreePorts } from '../../support/ports.js';
 
 let collector: string | undefined;
 let prometheus: string | undefined;
@@ -103,5 +105,32 @@ describe('starting a collector or Prometheus on a port another process took', ()
     } finally {
       server.close();
     }
+  });
+
+  it('a start that lost a port runs again on new ones, three times at most; other errors at once', async () => {
+    const lost = () =>
+      Object.assign(new Error('bind: address already in use'), { addressInUse: true });
+    let calls = 0;
+    // Lost twice, then started.
+    expect(await onFreePorts(async () => (++calls < 3 ? Promise.reject(lost()) : 'started'))).toBe(
+      'started',
+    );
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(
+      onFreePorts(async () => {
+        calls++;
+        throw lost();
+      }),
+    ).rejects.toThrow(/in use/);
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(
+      onFreePorts(async () => {
+        calls++;
+        throw new Error('bad config');
+      }),
+    ).rejects.toThrow('bad config');
+    expect(calls).toBe(1);
   });
 });
