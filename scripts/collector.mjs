@@ -284,6 +284,9 @@ async function startProcess(
   let child;
   let log = '';
   const launch = async () => {
+    // This launch's own output: after a restart, the log still holds the previous process's
+    // ready line (and maybe its bind error).
+    let mine = '';
     let said = false;
     child = spawn(binary, args, {
       cwd,
@@ -292,7 +295,8 @@ async function startProcess(
     });
     const capture = (chunk) => {
       log = (log + chunk.toString()).slice(-65_536);
-      if (!said && readyLine.test(log)) said = true;
+      mine = (mine + chunk.toString()).slice(-65_536);
+      if (!said && readyLine.test(mine)) said = true;
     };
     child.stdout.on('data', capture);
     child.stderr.on('data', capture);
@@ -300,7 +304,7 @@ async function startProcess(
     child.kill('SIGKILL');
     await exited(child);
     const error = new Error(`${label} did not become ready at ${readyUrl}:\n${log.slice(-4000)}`);
-    error.addressInUse = ADDRESS_IN_USE.test(log);
+    error.addressInUse = ADDRESS_IN_USE.test(mine);
     throw error;
   };
   await launch();
