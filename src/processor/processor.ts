@@ -24,8 +24,10 @@ import type { CostCategory } from '../semconv.js';
 import * as A from '../semconv.js';
 import { readLlmCall, scanAttributes } from '../usage/normalize.js';
 import {
+  attachSlot,
   hasLeftOpenAIUsage,
-  markAccounted,
+  type SpanSlot,
+  slotOf,
   writeLeftOpenAIUsage,
 } from '../usage/openai-response.js';
 import { AttributeWriter } from './attribute-writer.js';
@@ -43,43 +45,70 @@ import {
   toolNameOf,
 } from './span-cost.js';
 
-// Parent links and wrapper marks live on the span objects themselves (under private symbols),
-// not in a map: they are collected with the spans, so no per-span structure can grow without
-// bound when an application leaks spans.
-const kParent = Symbol('spanledger.parent');
-const kWrapped = Symbol('spanledger.wrapped');
-/** The local root of a span's trace (absent on the local root itself). */
-const kRoot = Symbol('spanledger.root');
-/** Cost of descendants' subtrees, accumulated as they end. */
-const kSubtree = Symbol('spanledger.subtree');
-/** Rollup state, on the local root only, created with the first cost in the run. */
-const kState = Symbol('spanledger.state');
-/** The reservation a guarded call holds: costs of spans started under it settle it. */
-const kReservation = Symbol('spanledger.reservation');
-/** Set once the span's accounting (onEnding) has run. */
-const kAccounted = Symbol('spanledger.accounted');
-/** Set on a span whose accounting a DeferredPipeline runs after it ends (src/processor/
- * deferred.ts): until then its run and its parent still count it as open. */
-const kDeferred = Symbol('spanledger.deferred');
+// Parent links, rollup state and marks live on the span objects themselves, in one record per
+// span (src/usage/openai-response.ts owns its key), not in a map: they are collected with the
+// spans, so no per-span structure can grow without bound when an application leaks spans. One
+// property set once in onStart, not one per mark as they arise, keeps every span on one hidden
+// class (docs/performance.md, "2026-12-01: one record per span").
+class SpanRecord implements SpanSlot {
+  /** The local parent span (an SDK span with attributes). */
+  parent: Span | undefined;
+  /** The local root of the span's trace (absent on the local root itself). */
+  root: Span | undefined;
+  /** The reservation a guarded call holds: costs of spans started under it settle it. */
+  reservation: GuardAccount | undefined;
+  willAccount: boolean;
+  openaiUsage: Record<string, unknown> | undefined = undefined;
+  openaiTier: string | undefined = undefined;
+  /** Cost of descendants' subtrees, accumulated as they end. */
+  subtreeUsd = 0;
+  /** Rollup state, on the local root only, created with the first cost in the run. */
+  state: TraceState | undefined = undefined;
+  /** A descendant already carried the usage of a model call this span may repeat (it is then
+   * not priced again: the leaf-only rule). */
+  wrapped = false;
+  /** Set once the span's accounting (onEnding) has run. */
+  accounted = false;
+  /** Set on a span whose accounting a DeferredPipeline runs after it ends (src/processor/
+   * deferred.ts): until then its run and its parent still count it as open. */
+  deferred = false;
+
+  constructor(
+    parent: Span | undefined,
+    root: Span | undefined,
+    reservation: GuardAccount | undefined,
+    willAccount: boolean,
+  ) {
+    this.parent = parent;
+    this.root = root;
+    this.reservation = reservation;
+    this.willAccount = willAccount;
+  }
+}
+
+/** The span's record, if the processor saw it start (or needed one since). */
+const recordOf = (span: Span): SpanRecord | undefined => slotOf<SpanRecord>(span);
+
+/** The span's record, made now for a span the processor did not see start (a parent of another
+ * tracer provider's, or one whose onStart failed): it then takes no usage left for accounting. */
+function ensureRecord(span: Span): SpanRecord {
+  let rec = slotOf<SpanRecord>(span);
+  if (rec === undefined) {
+    rec = new SpanRecord(undefined, undefined, undefined, false);
+    attachSlot(span, rec);
+  }
+  return rec;
+}
 
 /** Context key under which a guarded call carries its reservation's cost accumulator. */
 export const RESERVATION_KEY = createContextKey('spanledger.reservation');
 
-interface Linked {
-  [kParent]?: Linked & Span;
-  [kWrapped]?: boolean;
-  [kRoot]?: Linked & Span;
-  [kSubtree]?: number;
-  [kState]?: TraceState;
-  [kReservation]?: GuardAccount;
-  [kAccounted]?: boolean;
-  [kDeferred]?: boolean;
-}
-
 /** Whether a span can still take costs into its subtree and run: its accounting has not run
  * yet, and it is still open or its accounting waits for a deferred pipeline. */
-function isOpen(span: Span & Linked): boolean {
-  return span[kAccounted] !== true && (span[kDeferred] === true || !span.ended);
+function isOpen(span: Span): boolean {
+  const rec = recordOf(span);
+  if (rec === undefined) return !span.ended;
+  return !rec.accounted && (rec.deferred || !span.ended);
 }
 
 /** Options of the cost processor. */
@@ -160,13 +189,12 @@ export class CostProcessor implements SpanProcessor {
     if (typeof span !== 'object' || span === null || !('attributes' in span)) {
       return { run: undefined, root: undefined };
     }
-    const linked = span as Span & Linked;
-    const root = linked[kRoot] ?? linked;
-    let state = root[kState];
+    const root = recordOf(span as Span)?.root ?? (span as Span);
+    let state = recordOf(root)?.state;
     // A guarded call holds its share of per-run caps before the run has any priced span.
     if (state === undefined && create && isOpen(root)) {
       state = this.traces.create();
-      root[kState] = state;
+      ensureRecord(root).state = state;
     }
     return { run: state, root };
   }
@@ -181,23 +209,22 @@ export class CostProcessor implements SpanProcessor {
           if (span.attributes[key] === undefined) out.set(key, dims[key] as string);
         }
       }
-      const parent = trace.getSpan(parentContext) as (Span & Linked) | undefined;
+      const candidate = trace.getSpan(parentContext) as Span | undefined;
       // Only a local SDK span has attributes to inherit a category from.
-      if (parent !== undefined && parent !== span && 'attributes' in parent) {
-        const linked = span as Span & Linked;
-        linked[kParent] = parent;
-        linked[kRoot] = parent[kRoot] ?? parent;
-      }
+      const parent =
+        candidate !== undefined && candidate !== span && 'attributes' in candidate
+          ? candidate
+          : undefined;
+      const root = parent !== undefined ? (recordOf(parent)?.root ?? parent) : undefined;
       // Reservations exist only with budgets: skip the context lookup otherwise.
       const reservation =
         this.budgets === undefined
           ? undefined
           : (parentContext.getValue(RESERVATION_KEY) as GuardAccount | undefined);
-      if (reservation !== undefined) (span as Span & Linked)[kReservation] = reservation;
-      // Last: instrumentations may leave usage on a marked span for onEnding to write
-      // (src/usage/openai-response.ts). A span this could not start on stays unmarked, and gets
-      // its usage written at once.
-      markAccounted(span);
+      // Last, the record: instrumentations may leave usage on a span that has one for onEnding
+      // to write (src/usage/openai-response.ts). A span this could not start on has none, and
+      // gets its usage written at once.
+      attachSlot(span, new SpanRecord(parent, root, reservation, true));
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
@@ -208,7 +235,7 @@ export class CostProcessor implements SpanProcessor {
       // Attributes the SDK's count limit drops are counted on the span: a difference after our
       // writes is one subtraction, and catches every key we add (cost, rollups, mirror).
       const droppedBefore = span.droppedAttributesCount;
-      const linked = span as Span & Linked;
+      const rec = recordOf(span);
       // Every attribute goes through one writer per span (src/processor/attribute-writer.ts),
       // made only for spans that get one. First the usage an instrumentation left on the span
       // (src/usage/openai-response.ts), which the usage read below counts.
@@ -220,28 +247,29 @@ export class CostProcessor implements SpanProcessor {
       // The money path, in order: classify the span, read its usage, price it (costOf), then
       // account for it: attributes, counts, metrics, the run's rollup and budgets, the subtree,
       // and on the local root the run's totals.
-      const cost = this.costOf(span, linked);
+      const cost = this.costOf(span, rec);
       if (cost !== undefined) {
-        if (cost.llmCall) this.markAncestors(linked);
+        if (cost.llmCall) this.markAncestors(rec);
         out ??= new AttributeWriter(span);
         this.write(out, cost);
         this.account(cost);
         const metrics = this.metrics?.();
-        metrics?.record(cost, span.attributes, linked[kRoot]?.attributes);
+        const rootAttributes = rec?.root?.attributes;
+        metrics?.record(cost, span.attributes, rootAttributes);
         if (this.ctx.priceBook.routing !== undefined && cost.status === 'priced') {
-          this.counterfactuals(span, out, cost, linked[kRoot]?.attributes, metrics);
+          this.counterfactuals(span, out, cost, rootAttributes, metrics);
         }
-        this.rollUp(linked, cost);
+        this.rollUp(span, rec, cost);
       }
-      out = this.addToSubtree(linked, cost, out);
-      if (linked[kRoot] === undefined) this.closeRun(linked, out);
+      out = this.addToSubtree(span, rec, cost, out);
+      if (rec?.root === undefined) this.closeRun(span, rec, out);
       const lost = span.droppedAttributesCount - droppedBefore;
       if (lost > 0) this.attributesDropped(span, lost);
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
     try {
-      (span as Span & Linked)[kAccounted] = true;
+      ensureRecord(span).accounted = true;
     } catch {
       // Not a span object (counted above): nothing to mark.
     }
@@ -250,7 +278,7 @@ export class CostProcessor implements SpanProcessor {
   /** The span ended, and a DeferredPipeline will run its accounting later ({@link
    * accountDeferred}); until then it counts as open for its descendants and its run. */
   defer(span: Span): void {
-    (span as Span & Linked)[kDeferred] = true;
+    ensureRecord(span).deferred = true;
   }
 
   /** Run the accounting of a span {@link defer}red at its end: what onEnding does, with the SDK
@@ -300,27 +328,30 @@ export class CostProcessor implements SpanProcessor {
   /** Subtree rollup: the span's own cost plus its ended children's subtrees, passed up to its
    * parent while that is still open. Returns the span's writer (made here when first needed). */
   private addToSubtree(
-    span: Span & Linked,
+    span: Span,
+    rec: SpanRecord | undefined,
     cost: SpanCost | undefined,
     out: AttributeWriter | undefined,
   ): AttributeWriter | undefined {
     const own = cost?.status !== 'unpriced' ? (cost?.costUsd ?? 0) : 0;
-    const subtree = own + (span[kSubtree] ?? 0);
+    const subtree = own + (rec?.subtreeUsd ?? 0);
     if (subtree > 0) {
       out ??= new AttributeWriter(span);
       out.set(A.ATTR_SUBTREE_COST_USD, subtree);
-      const parent = span[kParent];
+      const parent = rec?.parent;
       // A parent that already ended is frozen: the trace total still has this cost.
-      if (parent !== undefined && isOpen(parent)) {
-        parent[kSubtree] = (parent[kSubtree] ?? 0) + subtree;
-      }
+      if (parent !== undefined && isOpen(parent)) ensureRecord(parent).subtreeUsd += subtree;
     }
     return out;
   }
 
   /** The local root ends: write the run's totals on it, record them, and close its state. */
-  private closeRun(root: Span & Linked, out: AttributeWriter | undefined): void {
-    const state = root[kState];
+  private closeRun(
+    root: Span,
+    rec: SpanRecord | undefined,
+    out: AttributeWriter | undefined,
+  ): void {
+    const state = rec?.state;
     if (state === undefined || state.evicted) return;
     const writer = out ?? new AttributeWriter(root);
     state.writeTo(writer);
@@ -347,11 +378,11 @@ export class CostProcessor implements SpanProcessor {
 
   /** Classify the span, read its usage, price it: what the span costs, or undefined when it
    * carries nothing spanledger writes. */
-  private costOf(span: Span, linked: Span & Linked): SpanCost | undefined {
+  private costOf(span: Span, rec: SpanRecord | undefined): SpanCost | undefined {
     const attrs = span.attributes;
     // 1. Classify. Most spans (HTTP, database) carry no key spanledger reads; an outcome span
     //    records business value, never cost.
-    if (!isRelevant(span.name, attrs) || this.outcome(span, linked)) return undefined;
+    if (!isRelevant(span.name, attrs) || this.outcome(span, rec)) return undefined;
     //    One pass over its keys first: the steps below skip the rare keys it does not have.
     const rare = scanAttributes(attrs);
     const own = ownCategory(span.name, attrs, this.ctx.rules, rare);
@@ -362,19 +393,19 @@ export class CostProcessor implements SpanProcessor {
       span as unknown as SpanView,
       own,
       call,
-      linked[kWrapped] === true,
+      rec?.wrapped === true,
       this.ctx,
       rare,
     );
     if (cost === undefined) return undefined;
     // Work done inside an evaluation, tool or retrieval is charged to it (docs/conventions.md);
     // the ancestors are looked at only when the span has no category of its own.
-    cost.category ??= this.inherited(linked) ?? (call !== undefined ? 'llm' : 'external');
+    cost.category ??= this.inherited(rec) ?? (call !== undefined ? 'llm' : 'external');
     return cost as SpanCost;
   }
 
   /** Record an outcome span's metrics; false when the span is not an outcome. */
-  private outcome(span: Span, linked: Linked): boolean {
+  private outcome(span: Span, rec: SpanRecord | undefined): boolean {
     const attrs = span.attributes;
     const name = attrs[A.ATTR_OUTCOME_NAME];
     if (name === undefined) return false;
@@ -390,22 +421,23 @@ export class CostProcessor implements SpanProcessor {
       count as number,
       value as number,
       attrs,
-      linked[kRoot]?.attributes,
+      rec?.root?.attributes,
     );
     return true;
   }
 
-  private rollUp(span: Span & Linked, cost: SpanCost): void {
-    const root = span[kRoot] ?? span;
-    let state = root[kState];
+  private rollUp(span: Span, rec: SpanRecord | undefined, cost: SpanCost): void {
+    const root = rec?.root ?? span;
+    let state = (root === span ? rec : recordOf(root))?.state;
     if (state === undefined && isOpen(root)) {
       state = this.traces.create();
-      root[kState] = state;
+      ensureRecord(root).state = state;
     }
     const priced = cost.costUsd !== undefined && cost.status !== 'unpriced' ? cost.costUsd : 0;
     // A span that ends after its guarded call was settled is accounted like any other; the
     // engine adds a guarded span's cost to the holds of its call (settled with it).
-    const reservation = span[kReservation]?.closed === false ? span[kReservation] : undefined;
+    const held = rec?.reservation;
+    const reservation = held?.closed === false ? held : undefined;
     if (state === undefined || state.closed || state.evicted) {
       this.counts.late++;
       this.reporter.count('late_span', `${span.name} ended after its local root`);
@@ -545,22 +577,24 @@ export class CostProcessor implements SpanProcessor {
     }
   }
 
-  private inherited(span: Linked): CostCategory | undefined {
-    let node = span[kParent];
+  private inherited(rec: SpanRecord | undefined): CostCategory | undefined {
+    let node = rec?.parent;
     for (let depth = 0; node !== undefined && depth < 256; depth++) {
       const c = ownCategory(node.name, node.attributes, this.ctx.rules);
       if (c !== undefined && INHERITABLE.has(c)) return c;
-      node = node[kParent];
+      node = recordOf(node)?.parent;
     }
     return undefined;
   }
 
-  private markAncestors(span: Linked): void {
-    let node = span[kParent];
+  private markAncestors(rec: SpanRecord | undefined): void {
+    let node = rec?.parent;
     // Stop at the first already-marked ancestor: everything above it is marked too.
-    for (let depth = 0; node !== undefined && node[kWrapped] !== true && depth < 256; depth++) {
-      node[kWrapped] = true;
-      node = node[kParent];
+    for (let depth = 0; node !== undefined && depth < 256; depth++) {
+      const up = ensureRecord(node);
+      if (up.wrapped) break;
+      up.wrapped = true;
+      node = up.parent;
     }
   }
 

@@ -9,7 +9,7 @@
  * are in (docs/performance.md, "2026-12-01: where in a batch the time goes"). Leaving the body's
  * usage object and service tier on the span is two stores; writing them then is the same writes
  * as before, made before the processor reads the span's usage. Used only on spans the processor
- * has seen start ({@link markAccounted}): without it, nothing would write them.
+ * has seen start (its {@link SpanSlot}): without it, nothing would write them.
  */
 import * as A from '../semconv.js';
 
@@ -20,58 +20,73 @@ export interface UsageSink {
   set(key: string, value: number | string): void;
 }
 
-/** Set by the cost processor's `onStart`: the span's accounting will write what is left on it. */
-const kAccounted = Symbol('spanledger.willAccount');
-/** The `usage` object of the span's last response body (or stream chunk) that had one. */
-const kUsage = Symbol('spanledger.openai.usage');
-/** The service tier of the span's last response body that named one. */
-const kTier = Symbol('spanledger.openai.serviceTier');
+/**
+ * The record the cost processor keeps on each span it sees start: its one property on the span
+ * object. One property, set once in `onStart`, keeps every span on one hidden class, so the
+ * SDK's, the instrumentations' and the exporters' code reading spans stays monomorphic
+ * (docs/performance.md, "2026-12-01: one record per span"). Its key lives here because the usage
+ * instrumentation, below the processor, fills its usage part; the processor extends it.
+ */
+export interface SpanSlot {
+  /** Set by the processor's `onStart`: its accounting will write what is left here. */
+  willAccount: boolean;
+  /** The `usage` object of the span's last response body (or stream chunk) that had one. */
+  openaiUsage: Obj | undefined;
+  /** The service tier of the span's last response body that named one. */
+  openaiTier: string | undefined;
+}
+
+const kSlot = Symbol('spanledger.span');
 
 interface Holder {
-  [kAccounted]?: boolean;
-  [kUsage]?: Obj;
-  [kTier]?: string;
+  [kSlot]?: SpanSlot;
+}
+
+/** The record attached to `span` ({@link attachSlot}), if any. */
+export function slotOf<T extends SpanSlot>(span: object): T | undefined {
+  return (span as Holder)[kSlot] as T | undefined;
+}
+
+/** Attach the processor's record to a span (once, from its `onStart`, or on first need). */
+export function attachSlot(span: object, slot: SpanSlot): void {
+  (span as Holder)[kSlot] = slot;
 }
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
 const count = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined;
 
-/** Mark a span whose end the cost processor accounts for (from its `onStart`). */
-export function markAccounted(span: object): void {
-  (span as Holder)[kAccounted] = true;
-}
-
 /**
  * Leave a response's usage and service tier on a span the cost processor accounts for; false
  * (nothing left) on any other span, which the caller then writes at once.
  */
 export function leaveOpenAIUsage(span: object, response: Obj, tier: string | undefined): boolean {
-  const holder = span as Holder;
-  if (holder[kAccounted] !== true) return false;
+  const slot = (span as Holder)[kSlot];
+  if (slot === undefined || !slot.willAccount) return false;
   const usage = response.usage;
-  if (isObj(usage)) holder[kUsage] = usage;
-  if (tier !== undefined) holder[kTier] = tier;
+  if (isObj(usage)) slot.openaiUsage = usage;
+  if (tier !== undefined) slot.openaiTier = tier;
   return true;
 }
 
 /** Write (once) what {@link leaveOpenAIUsage} left on a span: the service tier, and the
  * cache-read and reasoning counts (the contrib instrumentation writes input and output itself). */
 export function writeLeftOpenAIUsage(span: object, out: UsageSink): void {
-  const holder = span as Holder;
-  const tier = holder[kTier];
-  const usage = holder[kUsage];
+  const slot = (span as Holder)[kSlot];
+  if (slot === undefined) return;
+  const tier = slot.openaiTier;
+  const usage = slot.openaiUsage;
   if (tier === undefined && usage === undefined) return;
-  holder[kTier] = undefined;
-  holder[kUsage] = undefined;
+  slot.openaiTier = undefined;
+  slot.openaiUsage = undefined;
   if (tier !== undefined) out.set(A.ATTR_OPENAI_RESPONSE_SERVICE_TIER, tier);
   if (usage !== undefined) writeOpenAIUsage(usage, out, false);
 }
 
 /** Whether anything is left on the span to write (for {@link writeLeftOpenAIUsage}). */
 export function hasLeftOpenAIUsage(span: object): boolean {
-  const holder = span as Holder;
-  return holder[kTier] !== undefined || holder[kUsage] !== undefined;
+  const slot = (span as Holder)[kSlot];
+  return slot !== undefined && (slot.openaiTier !== undefined || slot.openaiUsage !== undefined);
 }
 
 /**

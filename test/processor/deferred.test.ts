@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import {
   type Attributes,
   type Context,
@@ -18,6 +19,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSpanLedger } from '../../src/index.js';
 import { DeferredPipeline } from '../../src/processor/deferred.js';
 import { CostProcessor } from '../../src/processor/processor.js';
+import { leaveOpenAIUsage } from '../../src/usage/openai-response.js';
 import { CHAT, CHAT_USD, gpt4oChat, gpt4oUsd, useContextManager } from '../support/fixtures.js';
 import { sumOf, TestReader } from '../support/metrics.js';
 
@@ -107,6 +109,40 @@ describe('DeferredPipeline (cost accounting in batches before the exporters)', (
     ).toBeCloseTo(gpt4oUsd(500, 0, 20), 15); // the tool's subtree: its model call
     expect(deferred.ledger.stats().spans).toEqual(plain.ledger.stats().spans);
     await Promise.all([plain.provider.shutdown(), deferred.provider.shutdown()]);
+  });
+
+  it('keeps every span on one hidden class: one own property, set at start, whatever it is marked with later', async () => {
+    // The SDK's, the instrumentations' and the exporters' code reads every span: a property added
+    // per mark as it arises made several shapes of one class, and that code polymorphic
+    // (docs/performance.md, "2026-12-01: one record per span").
+    setFlagsFromString('--allow-natives-syntax');
+    const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (
+      a: object,
+      b: object,
+    ) => boolean;
+    for (const options of [false, { maxQueuedSpans: 1000, maxDelayMs: 60_000 }] as const) {
+      const { exporter, provider, tracer } = pipeline(options);
+      agentRun(tracer);
+      // A call whose usage an instrumentation left for the accounting, in a run of its own.
+      const chat = tracer.startSpan('chat gpt-4o', { attributes: gpt4oChat(1200, 0, 300) });
+      expect(
+        leaveOpenAIUsage(
+          chat,
+          { usage: { prompt_tokens_details: { cached_tokens: 1024 } } },
+          'flex',
+        ),
+      ).toBe(true);
+      chat.end();
+      await provider.forceFlush();
+      const spans = exporter.getFinishedSpans();
+      expect(spans).toHaveLength(7);
+      expect(spans[6]?.attributes['gen_ai.usage.cache_read.input_tokens']).toBe(1024);
+      for (const span of spans) {
+        expect(Object.getOwnPropertySymbols(span)).toHaveLength(1);
+        expect(sameMap(span, spans[0] as object)).toBe(true);
+      }
+      await provider.shutdown();
+    }
   });
 
   it('attributes and links spans as the plain pipeline does: baggage per step, a late span, a name set after start', async () => {
