@@ -22,3 +22,7 @@ export declare function meanVerdict(
   xs: readonly number[],
   atMost: number,
 ): { mean: number; lo: number; hi: number; verdict: 'met' | 'not met' | 'undecided' };
+/** The orders of the turns of one round of `bench:overhead`: each call returns a new random
+ * permutation of `items` (seeded by `round`) that never starts with the item the previous one
+ * ended with. */
+export declare function turnOrders<T>(items: readonly T[], round: number): () => T[];

@@ -65,3 +65,35 @@ export function meanVerdict(xs, atMost) {
   const verdict = hi <= atMost ? 'met' : lo > atMost ? 'not met' : 'undecided';
   return { mean, lo, hi, verdict };
 }
+
+/**
+ * The orders of the turns of one round: a random permutation of `items` per turn (a PRNG seeded
+ * by the round, so a run can be repeated), never starting with the item that ended the turn
+ * before. Why: a process that runs two turns back to back finds its code and data still in the
+ * core's caches; with the order reversed turn by turn, the variants at either end did so every
+ * other turn and came out faster than the others (docs/performance.md, "2026-12-01: the order of
+ * the turns"). Here every variant follows each other variant, and itself never, alike on average.
+ */
+export function turnOrders(items, round) {
+  let state = (round + 1) * 0x9e3779b9;
+  // mulberry32: small, fast, and good enough for shuffling a handful of variants.
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  let last;
+  return () => {
+    let order;
+    do {
+      order = [...items];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    } while (order.length > 1 && order[0] === last);
+    last = order[order.length - 1];
+    return order;
+  };
+}

@@ -30,10 +30,14 @@
  * Two ways to run the variants of a round:
  *
  *   - one after the other (the default): each process makes its calls back to back;
- *   - BENCH_TURNS=n: every variant's process at once, taking turns of n calls (forward, then
- *     backward), so that a drift of the shared machine falls on every variant alike rather than
- *     on whichever ran then. CPU time and faults count the whole window (what each process did
- *     between its turns too: GC, exports); wall time only the time inside its turns.
+ *   - BENCH_TURNS=n: every variant's process at once, taking turns of n calls in a new random
+ *     order each turn (seeded by the round), never with the process that ended a turn starting
+ *     the next, so that a drift of the shared machine falls on every variant alike rather than
+ *     on whichever ran then, and no variant runs two turns back to back with its caches warm
+ *     (the order reversed turn by turn did that to the variants at either end: docs/
+ *     performance.md, "2026-12-01: the order of the turns"). CPU time and faults count the whole
+ *     window (what each process did between its turns too: GC, exports); wall time only the
+ *     time inside its turns.
  *
  *     npm run bench:overhead         (builds first)
  *     BENCH_ROUNDS=5 BENCH_CALLS=1000 BENCH_WARMUP=300 BENCH_CASES='openai chat' BENCH_VARIANTS=1,2
@@ -70,7 +74,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { OPENAI_DEFAULTS, startMockProviders } from '../test/support/mock-providers.ts';
-import { cpuModel, loadAvg, meanVerdict, median, num } from './lib.mjs';
+import { cpuModel, loadAvg, meanVerdict, median, num, turnOrders } from './lib.mjs';
 
 const ROUNDS = num('BENCH_ROUNDS', 5);
 const CALLS = num('BENCH_CALLS', 1000);
@@ -281,19 +285,18 @@ function runChild(variant, round) {
 
 /**
  * One round in turns (BENCH_TURNS): every variant's app at once (forked with an IPC channel),
- * each case warmed up and then timed in turns of TURNS calls, the order of the variants
- * alternating turn by turn. Resolves to [variant, figures] for each variant and case.
+ * each case warmed up and then timed in turns of TURNS calls, in the orders of {@link
+ * turnOrders}. Resolves to [variant, figures] for each variant and case.
  */
 async function runTurns(order, round) {
   const kids = await Promise.all(order.map((variant) => forkChild(variant, round)));
   const out = [];
+  const nextOrder = turnOrders(kids, round);
   try {
     const turns = async (name, total) => {
-      for (let done = 0, turn = 0; done < total; done += TURNS, turn++) {
+      for (let done = 0; done < total; done += TURNS) {
         const go = Math.min(TURNS, total - done);
-        for (const kid of turn % 2 === 0 ? kids : [...kids].reverse()) {
-          await kid.ask({ case: name, go });
-        }
+        for (const kid of nextOrder()) await kid.ask({ case: name, go });
       }
     };
     for (const name of kids[0].cases) {

@@ -1,7 +1,7 @@
 // The statistics the benches print their verdicts with (bench/lib.mjs): a target over rounds
 // that scatter more than the effect is met only when the mean's whole 95 % interval is under it.
 import { describe, expect, it } from 'vitest';
-import { meanVerdict } from '../../bench/lib.mjs';
+import { meanVerdict, turnOrders } from '../../bench/lib.mjs';
 
 describe('meanVerdict', () => {
   it("gives the mean and Student's t times the standard error either side", () => {
@@ -37,5 +37,40 @@ describe('meanVerdict', () => {
     const r = meanVerdict([0.01], 0.1);
     expect(r.mean).toBe(0.01);
     expect(r.verdict).toBe('undecided');
+  });
+});
+
+describe('turnOrders', () => {
+  it("gives each turn a permutation, never starts with the last turn's last, and mixes the neighbours", () => {
+    const variants = [0, 1, 2, 4, 5];
+    const next = turnOrders(variants, 7);
+    const follows = new Map<string, number>();
+    let last: number | undefined;
+    for (let turn = 0; turn < 3000; turn++) {
+      const order = next();
+      expect([...order].sort()).toEqual(variants);
+      // No variant runs two turns back to back (with the order reversed turn by turn, the ones
+      // at either end did, every other turn).
+      expect(order[0]).not.toBe(last);
+      const seq = last === undefined ? order : [last, ...order];
+      for (let i = 1; i < seq.length; i++) {
+        const pair = `${seq[i - 1]}>${seq[i]}`;
+        follows.set(pair, (follows.get(pair) ?? 0) + 1);
+      }
+      last = order[order.length - 1];
+    }
+    // Every variant follows every other one, and about equally often: 20 ordered pairs share
+    // 3000 * 5 - 1 successions, some 750 each.
+    expect(follows.size).toBe(20);
+    for (const n of follows.values()) expect(Math.abs(n - 750)).toBeLessThan(150);
+  });
+
+  it('repeats for the same round and differs between rounds', () => {
+    const a = turnOrders(['a', 'b', 'c'], 1);
+    const b = turnOrders(['a', 'b', 'c'], 1);
+    const c = turnOrders(['a', 'b', 'c'], 2);
+    const take = (f: () => string[]) => Array.from({ length: 20 }, () => f().join(''));
+    expect(take(a)).toEqual(take(b));
+    expect(take(c)).not.toEqual(take(turnOrders(['a', 'b', 'c'], 1)));
   });
 });
