@@ -23,7 +23,8 @@
  * thread) and of minor page faults per call, the added figure over (0), and the ratios (2)/(1),
  * (3)/(1) and (5)/(1) of added µs; spanledger's own share, ((2) − (5)) / ((1) − (0)) round by
  * round, its median, its mean with a 95 % interval (Student's t), and the verdict against the
- * target (met only when the whole interval is under it); the load before and after; a note when
+ * target (met only when the whole interval is under it), and with a baseline build (4) the same
+ * for it and for (2) − (4); the load before and after; a note when
  * the apps still faulted in pages in the timed window (the heap still growing: the verdict wants
  * BENCH_WARMUP=12000, docs/performance.md).
  *
@@ -630,13 +631,25 @@ function report(byCase, share) {
         // Rounds differ by more than the share itself (each round is new processes), so the
         // verdict takes the mean's 95 % interval: met only when all of it is at or under the
         // target.
-        const own = byVariant[2].map((x, i) => (x - byVariant[5][i]) / added(1)[i]);
-        const { mean, lo, hi, verdict } = meanVerdict(own, OWN_SHARE_TARGET);
-        ownShare.push(
-          `| ${name} | ${median(own).toFixed(3)}x | ${mean.toFixed(3)}x | ` +
-            `${lo.toFixed(3)} to ${hi.toFixed(3)} | ${verdict} | ` +
-            `${own.map((r) => r.toFixed(3)).join(', ')} |`,
-        );
+        const share = (label, xs, target, verdictOf) => {
+          const { mean, lo, hi, verdict } = meanVerdict(xs, target);
+          ownShare.push(
+            `| ${label} | ${median(xs).toFixed(3)}x | ${mean.toFixed(3)}x | ` +
+              `${lo.toFixed(3)} to ${hi.toFixed(3)} | ${verdictOf(verdict)} | ` +
+              `${xs.map((r) => r.toFixed(3)).join(', ')} |`,
+          );
+        };
+        const ownOf = (id) => byVariant[id].map((x, i) => (x - byVariant[5][i]) / added(1)[i]);
+        share(name, ownOf(2), OWN_SHARE_TARGET, (v) => v);
+        // With a baseline build, the same for it, and the difference of the two in the same
+        // rounds (a change's effect, without the drift between two runs).
+        if (byVariant[4] !== undefined) {
+          const own4 = ownOf(4);
+          share(`${name}, (4) baseline`, own4, OWN_SHARE_TARGET, (v) => v);
+          const diff = ownOf(2).map((x, i) => x - own4[i]);
+          const against = { met: '(2) lower', 'not met': '(2) higher', undecided: 'undecided' };
+          share(`${name}, (2) − (4)`, diff, 0, (v) => against[v]);
+        }
       }
     }
   }
@@ -654,7 +667,8 @@ function report(byCase, share) {
   }
   if (ownShare.length > 0) {
     console.log(
-      `\nspanledger's own share: ((2) − (5)) / ((1) − (0)), round by round; the target is at most ${OWN_SHARE_TARGET}x:\n`,
+      `\nspanledger's own share: ((2) − (5)) / ((1) − (0)), round by round; the target is at most ${OWN_SHARE_TARGET}x` +
+        `${baseline ? ' (with a baseline build: its share, and (2) − (4) against 0)' : ''}:\n`,
     );
     console.log('| case | median | mean | 95 % interval of the mean | target | rounds |');
     console.log('|---|---|---|---|---|---|');
