@@ -71,8 +71,8 @@ export function meanVerdict(xs, atMost) {
  * by the round, so a run can be repeated), never starting with the item that ended the turn
  * before. Why: a process that runs two turns back to back finds its code and data still in the
  * core's caches; with the order reversed turn by turn, the variants at either end did so every
- * other turn and came out faster than the others (docs/performance.md, "2026-12-01: the order of
- * the turns"). Here every variant follows each other variant, and itself never, alike on average.
+ * other turn and came out faster than the others (docs/performance.md, "2026-12-01: one
+ * record per span, and the order of the turns"). Here every variant follows each other variant, and itself never, alike on average.
  */
 export function turnOrders(items, round) {
   let state = (round + 1) * 0x9e3779b9;

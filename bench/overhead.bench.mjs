@@ -36,7 +36,7 @@
  *     the next, so that a drift of the shared machine falls on every variant alike rather than
  *     on whichever ran then, and no variant runs two turns back to back with its caches warm
  *     (the order reversed turn by turn did that to the variants at either end: docs/
- *     performance.md, "2026-12-01: the order of the turns"). CPU time and faults count the whole
+ *     performance.md, "2026-12-01: one record per span, and the order of the turns"). CPU time and faults count the whole
  *     window (what each process did between its turns too: GC, exports); wall time only the
  *     time inside its turns.
  *

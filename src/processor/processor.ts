@@ -49,7 +49,7 @@ import {
 // span (src/usage/openai-response.ts owns its key), not in a map: they are collected with the
 // spans, so no per-span structure can grow without bound when an application leaks spans. One
 // property set once in onStart, not one per mark as they arise, keeps every span on one hidden
-// class (docs/performance.md, "2026-12-01: one record per span").
+// class (docs/performance.md, "2026-12-01: one record per span, and the order of the turns").
 class SpanRecord implements SpanSlot {
   /** The local parent span (an SDK span with attributes). */
   parent: Span | undefined;

@@ -24,7 +24,7 @@ export interface UsageSink {
  * The record the cost processor keeps on each span it sees start: its one property on the span
  * object. One property, set once in `onStart`, keeps every span on one hidden class, so the
  * SDK's, the instrumentations' and the exporters' code reading spans stays monomorphic
- * (docs/performance.md, "2026-12-01: one record per span"). Its key lives here because the usage
+ * (docs/performance.md, "2026-12-01: one record per span, and the order of the turns"). Its key lives here because the usage
  * instrumentation, below the processor, fills its usage part; the processor extends it.
  */
 export interface SpanSlot {

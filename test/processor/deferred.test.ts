@@ -114,7 +114,7 @@ describe('DeferredPipeline (cost accounting in batches before the exporters)', (
   it('keeps every span on one hidden class: one own property, set at start, whatever it is marked with later', async () => {
     // The SDK's, the instrumentations' and the exporters' code reads every span: a property added
     // per mark as it arises made several shapes of one class, and that code polymorphic
-    // (docs/performance.md, "2026-12-01: one record per span").
+    // (docs/performance.md, "2026-12-01: one record per span, and the order of the turns").
     setFlagsFromString('--allow-natives-syntax');
     const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (
       a: object,
