@@ -22,6 +22,12 @@ export declare function meanVerdict(
   xs: readonly number[],
   atMost: number,
 ): { mean: number; lo: number; hi: number; verdict: 'met' | 'not met' | 'undecided' };
+/** The geometric mean of ratios with its 95 % interval (Student's t on their logarithms), and
+ * where that interval lies against `atLeast`. */
+export declare function ratioInterval(
+  ratios: readonly number[],
+  atLeast: number,
+): { mean: number; lo: number; hi: number; verdict: 'met' | 'not met' | 'undecided' };
 /** The orders of the turns of one round of `bench:overhead`: each call returns a new random
  * permutation of `items` (seeded by `round`) that never starts with the item the previous one
  * ended with. */

@@ -67,6 +67,23 @@ export function meanVerdict(xs, atMost) {
 }
 
 /**
+ * The geometric mean of ratios with its 95 % interval (Student's t on their logarithms), and a
+ * verdict against a floor: `met` only when the whole interval is at or above `atLeast`, `not
+ * met` when all of it is below. For throughput ratios of processes that differ by up to a third
+ * (the compilers' choices differ from one process to the next), where a median or a minimum of
+ * five cannot tell 0.92 from 0.97 (docs/performance.md, "2026-12-02: two runs in the fair
+ * order, and (a) again").
+ */
+export function ratioInterval(ratios, atLeast) {
+  // A ratio at least `atLeast` is a negated logarithm at most -log(atLeast): meanVerdict's form.
+  const r = meanVerdict(
+    ratios.map((x) => -Math.log(x)),
+    -Math.log(atLeast),
+  );
+  return { mean: Math.exp(-r.mean), lo: Math.exp(-r.hi), hi: Math.exp(-r.lo), verdict: r.verdict };
+}
+
+/**
  * The orders of the turns of one round: a random permutation of `items` per turn (a PRNG seeded
  * by the round, so a run can be repeated), never starting with the item that ended the turn
  * before. Why: a process that runs two turns back to back finds its code and data still in the

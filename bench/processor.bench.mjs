@@ -68,7 +68,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { OPENAI_CHAT, replay } from './fixtures/real-spans.mjs';
-import { cpuModel, distUrl, loadAvg, meanVerdict, median, noopExporter, num } from './lib.mjs';
+import { cpuModel, distUrl, loadAvg, median, noopExporter, num, ratioInterval } from './lib.mjs';
 
 // --- options ---------------------------------------------------------------------------------
 const { createSpanLedger, priceUsage } = await import(distUrl);
@@ -672,21 +672,6 @@ const derived = {
   gMetered: compare('g', 'plain', 'metered'),
   gOverFloor: compare('g', 'attrs', 'ledger'),
 };
-/**
- * The geometric mean of per-repetition ratios with its 95 % interval (Student's t on the logs),
- * and a verdict against `atLeast`: met only when the whole interval is at or above it. Why: the
- * same pipeline's throughput differs by up to a third between processes on this machine (the
- * compilers' choices differ), so a median or minimum of five repetitions cannot tell 0.92 from
- * 0.97 (docs/performance.md, "2026-12-02: two runs in the fair order, and (a) again").
- */
-function ratioInterval(ratios, atLeast) {
-  // A ratio at least `atLeast` is a negated log at most -log(atLeast): meanVerdict's form.
-  const r = meanVerdict(
-    ratios.map((x) => -Math.log(x)),
-    -Math.log(atLeast),
-  );
-  return { mean: Math.exp(-r.mean), lo: Math.exp(-r.hi), hi: Math.exp(-r.lo), verdict: r.verdict };
-}
 const targets = {};
 if (derived.a) {
   targets.ratioA = {

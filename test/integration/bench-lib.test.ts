@@ -1,7 +1,7 @@
 // The statistics the benches print their verdicts with (bench/lib.mjs): a target over rounds
 // that scatter more than the effect is met only when the mean's whole 95 % interval is under it.
 import { describe, expect, it } from 'vitest';
-import { meanVerdict, turnOrders } from '../../bench/lib.mjs';
+import { meanVerdict, ratioInterval, turnOrders } from '../../bench/lib.mjs';
 
 describe('meanVerdict', () => {
   it("gives the mean and Student's t times the standard error either side", () => {
@@ -37,6 +37,41 @@ describe('meanVerdict', () => {
     const r = meanVerdict([0.01], 0.1);
     expect(r.mean).toBe(0.01);
     expect(r.verdict).toBe('undecided');
+  });
+});
+
+describe('ratioInterval', () => {
+  it('gives the geometric mean and an interval symmetric in the logarithms', () => {
+    // Logs ±0.1 around log 0.9 in four ratios: SE sqrt(4 × 0.01 / 3 / 4) = 0.057735, t(0.975, 3)
+    // = 3.182446, half-width 0.183739 in logs.
+    const ratios = [
+      0.9 * Math.exp(0.1),
+      0.9 * Math.exp(-0.1),
+      0.9 * Math.exp(0.1),
+      0.9 * Math.exp(-0.1),
+    ];
+    const r = ratioInterval(ratios, 0.95);
+    expect(r.mean).toBeCloseTo(0.9, 12);
+    expect(r.lo).toBeCloseTo(0.9 * Math.exp(-0.183739), 6);
+    expect(r.hi).toBeCloseTo(0.9 * Math.exp(0.183739), 6);
+    // Not the arithmetic mean: 1.25 and 0.8 are a doubling apart, their geometric mean is 1.
+    expect(ratioInterval([1.25, 0.8], 1).mean).toBeCloseTo(1, 12);
+  });
+
+  it('says met only when the whole interval is at or above the floor, not met when all is below', () => {
+    // 0.9 × e^(±0.1837): 0.749 to 1.081.
+    const wide = [
+      0.9 * Math.exp(0.1),
+      0.9 * Math.exp(-0.1),
+      0.9 * Math.exp(0.1),
+      0.9 * Math.exp(-0.1),
+    ];
+    expect(ratioInterval(wide, 0.95).verdict).toBe('undecided');
+    expect(ratioInterval(wide, 0.74).verdict).toBe('met');
+    expect(ratioInterval(wide, 1.09).verdict).toBe('not met');
+    // The same mean with a tight spread decides against 0.95.
+    expect(ratioInterval([0.9, 0.901, 0.899, 0.9], 0.95).verdict).toBe('not met');
+    expect(ratioInterval([0.97, 0.971, 0.969, 0.97], 0.95).verdict).toBe('met');
   });
 });
 
