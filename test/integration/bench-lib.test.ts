@@ -41,31 +41,20 @@ describe('meanVerdict', () => {
 });
 
 describe('ratioInterval', () => {
+  // Logs ±0.1 around log 0.9: SE sqrt(4 × 0.01 / 3 / 4) = 0.057735, t(0.975, 3) = 3.182446,
+  // half-width 0.183739 in logs, so 0.9 × e^(±0.1837): 0.749 to 1.081.
+  const wide = [0.1, -0.1, 0.1, -0.1].map((d) => 0.9 * Math.exp(d));
+
   it('gives the geometric mean and an interval symmetric in the logarithms', () => {
-    // Logs ±0.1 around log 0.9 in four ratios: SE sqrt(4 × 0.01 / 3 / 4) = 0.057735, t(0.975, 3)
-    // = 3.182446, half-width 0.183739 in logs.
-    const ratios = [
-      0.9 * Math.exp(0.1),
-      0.9 * Math.exp(-0.1),
-      0.9 * Math.exp(0.1),
-      0.9 * Math.exp(-0.1),
-    ];
-    const r = ratioInterval(ratios, 0.95);
+    const r = ratioInterval(wide, 0.95);
     expect(r.mean).toBeCloseTo(0.9, 12);
     expect(r.lo).toBeCloseTo(0.9 * Math.exp(-0.183739), 6);
     expect(r.hi).toBeCloseTo(0.9 * Math.exp(0.183739), 6);
-    // Not the arithmetic mean: 1.25 and 0.8 are a doubling apart, their geometric mean is 1.
+    // Not the arithmetic mean: 1.25 and 0.8 are reciprocals, geometric mean 1, arithmetic 1.025.
     expect(ratioInterval([1.25, 0.8], 1).mean).toBeCloseTo(1, 12);
   });
 
   it('says met only when the whole interval is at or above the floor, not met when all is below', () => {
-    // 0.9 × e^(±0.1837): 0.749 to 1.081.
-    const wide = [
-      0.9 * Math.exp(0.1),
-      0.9 * Math.exp(-0.1),
-      0.9 * Math.exp(0.1),
-      0.9 * Math.exp(-0.1),
-    ];
     expect(ratioInterval(wide, 0.95).verdict).toBe('undecided');
     expect(ratioInterval(wide, 0.74).verdict).toBe('met');
     expect(ratioInterval(wide, 1.09).verdict).toBe('not met');
