@@ -10,6 +10,7 @@
  */
 import {
   type Attributes,
+  type Baggage,
   type Context,
   context,
   createContextKey,
@@ -65,6 +66,9 @@ const UNSAFE = /[^A-Za-z0-9._:/@+-]/g;
 // Values set by `withAttribution` in this process, by attribute key. A context value is never
 // extracted from a request, so an inbound baggage header cannot forge one.
 const LOCAL = createContextKey('spanledger.attribution.local');
+// No context carries LOCAL until `withAttribution` first runs: until then a span's start skips
+// the context lookup, which is most of the per-span cost of attribution (docs/performance.md).
+let localEverSet = false;
 
 /**
  * Validate attribution options; `origin` names them in errors (`options.attribution`). Throws
@@ -165,10 +169,30 @@ export class Attribution {
     parentContext: Context,
     resource: { attributes: Attributes } | undefined,
   ): Attributes | undefined {
-    const base = resource !== undefined ? this.fromResource(resource) : undefined;
-    const local = parentContext.getValue(LOCAL) as Readonly<Record<string, string>> | undefined;
+    // The common case first and inline: the service's one resource, and nothing in the context
+    // to read (no withAttribution yet, no trusted baggage keys).
+    const base =
+      resource === undefined
+        ? undefined
+        : resource === this.lastResource
+          ? this.lastDims
+          : this.fromResource(resource);
+    if (!localEverSet && this.trusted.length === 0) return base;
+    const local = localEverSet
+      ? (parentContext.getValue(LOCAL) as Readonly<Record<string, string>> | undefined)
+      : undefined;
     const baggage = this.trusted.length > 0 ? propagation.getBaggage(parentContext) : undefined;
     if (baggage === undefined && local === undefined) return base;
+    return this.merged(base, local, baggage);
+  }
+
+  /** The resource's dimensions overlaid with trusted baggage and local values (apart from
+   * forSpan so that its common path, with neither, allocates nothing). */
+  private merged(
+    base: Attributes | undefined,
+    local: Readonly<Record<string, string>> | undefined,
+    baggage: Baggage | undefined,
+  ): Attributes | undefined {
     let out: Attributes | undefined;
     const put = (key: string, raw: unknown): void => {
       const value = this.sanitise(key, raw);
@@ -195,7 +219,6 @@ export class Attribution {
   private lastDims: Attributes | undefined;
 
   private fromResource(resource: { attributes: Attributes }): Attributes | undefined {
-    if (resource === this.lastResource) return this.lastDims;
     let cached = this.resourceCache.get(resource);
     if (cached === undefined) {
       cached = {};
@@ -267,5 +290,6 @@ export function withAttribution<T>(
     baggage = baggage.setEntry(key, { value });
     local[key] = value;
   }
+  localEverSet = true;
   return context.with(propagation.setBaggage(parent, baggage).setValue(LOCAL, local), fn);
 }

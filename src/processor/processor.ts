@@ -209,7 +209,12 @@ export class CostProcessor implements SpanProcessor {
           if (span.attributes[key] === undefined) out.set(key, dims[key] as string);
         }
       }
-      const candidate = trace.getSpan(parentContext) as Span | undefined;
+      // The SDK gives a span a parent span context exactly when its context held a valid
+      // span: a root skips the context lookup.
+      const candidate =
+        span.parentSpanContext === undefined
+          ? undefined
+          : (trace.getSpan(parentContext) as Span | undefined);
       // Only a local SDK span has attributes to inherit a category from.
       const parent =
         candidate !== undefined && candidate !== span && 'attributes' in candidate
@@ -232,10 +237,24 @@ export class CostProcessor implements SpanProcessor {
 
   onEnding(span: Span): void {
     try {
+      const rec = recordOf(span);
+      // Most spans (HTTP, database) carry no key spanledger reads, no usage an instrumentation
+      // left, no cost from below and no run to close: the accounting below would write nothing
+      // on them, so it is skipped (docs/performance.md).
+      if (
+        rec !== undefined &&
+        rec.subtreeUsd === 0 &&
+        rec.state === undefined &&
+        rec.openaiUsage === undefined &&
+        rec.openaiTier === undefined &&
+        !isRelevant(span.name, span.attributes)
+      ) {
+        rec.accounted = true;
+        return;
+      }
       // Attributes the SDK's count limit drops are counted on the span: a difference after our
       // writes is one subtraction, and catches every key we add (cost, rollups, mirror).
       const droppedBefore = span.droppedAttributesCount;
-      const rec = recordOf(span);
       // Every attribute goes through one writer per span (src/processor/attribute-writer.ts),
       // made only for spans that get one. First the usage an instrumentation left on the span
       // (src/usage/openai-response.ts), which the usage read below counts.
