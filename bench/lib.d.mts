@@ -4,6 +4,8 @@
 export declare const distUrl: string;
 /** A positive numeric knob from the environment. */
 export declare function num(name: string, dflt: number): number;
+/** The ten attributes of scenario (a): an HTTP server span with no key spanledger reads. */
+export declare const HTTP_ATTRS: Readonly<Record<string, string | number>>;
 /** An exporter that accepts everything at once. */
 export declare const noopExporter: {
   export(spans: unknown[], resultCallback: (result: { code: number }) => void): void;

@@ -18,6 +18,20 @@ export const num = (name, dflt) => {
   return v;
 };
 
+/** The ten attributes of scenario (a): an HTTP server span with no key spanledger reads. */
+export const HTTP_ATTRS = {
+  'http.request.method': 'GET',
+  'url.path': '/api/v1/orders/12345',
+  'url.scheme': 'https',
+  'server.address': 'api.example.com',
+  'server.port': 443,
+  'http.route': '/api/v1/orders/:id',
+  'http.response.status_code': 200,
+  'network.protocol.version': '1.1',
+  'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64)',
+  'client.address': '10.0.0.17',
+};
+
 /** An exporter that accepts everything at once. */
 export const noopExporter = {
   export(_spans, resultCallback) {

@@ -68,7 +68,16 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { OPENAI_CHAT, replay } from './fixtures/real-spans.mjs';
-import { cpuModel, distUrl, loadAvg, median, noopExporter, num, ratioInterval } from './lib.mjs';
+import {
+  cpuModel,
+  distUrl,
+  HTTP_ATTRS,
+  loadAvg,
+  median,
+  noopExporter,
+  num,
+  ratioInterval,
+} from './lib.mjs';
 
 // --- options ---------------------------------------------------------------------------------
 const { createSpanLedger, priceUsage } = await import(distUrl);
@@ -81,18 +90,6 @@ const BATCH = num('BENCH_BATCH', 256);
 const TIME_MS = num('BENCH_TIME_MS', 500);
 
 // --- span shapes -----------------------------------------------------------------------------
-const HTTP_ATTRS = {
-  'http.request.method': 'GET',
-  'url.path': '/api/v1/orders/12345',
-  'url.scheme': 'https',
-  'server.address': 'api.example.com',
-  'server.port': 443,
-  'http.route': '/api/v1/orders/:id',
-  'http.response.status_code': 200,
-  'network.protocol.version': '1.1',
-  'user_agent.original': 'Mozilla/5.0 (X11; Linux x86_64)',
-  'client.address': '10.0.0.17',
-};
 /** The 7 attributes that make a span a priced LLM call. */
 const LLM_ATTRS = {
   'gen_ai.operation.name': 'chat',
