@@ -98,6 +98,41 @@ describe('rollups: subtree and trace totals (SPEC section 2)', () => {
     expect(h.ledger.stats().traces).toEqual({ open: 0, evictions: 0 });
   });
 
+  it('carries the subtree cost up through spans with no GenAI key (HTTP, database)', () => {
+    // The processor skips the accounting of a span it does not price only when nothing came up
+    // from below: an HTTP span over a model call still gets and passes on its subtree cost.
+    const h = harness({ prices });
+    const root = h.tracer.startSpan('GET /support', {
+      attributes: { 'http.request.method': 'GET', 'http.route': '/support' },
+      startTime: AT,
+    });
+    const http = child(h, root, 'POST /v1/chat/completions', {
+      'http.request.method': 'POST',
+      'server.address': 'api.openai.com',
+    });
+    const db = child(h, http, 'SELECT prompts', { 'db.operation.name': 'SELECT' });
+    child(h, db, 'chat gpt-4o', chat(1000, 100)).end();
+    db.end();
+    child(h, http, 'chat gpt-4o again', chat(2000, 0)).end();
+    const idle = child(h, root, 'GET /health', { 'http.request.method': 'GET' });
+    idle.end();
+    http.end();
+    root.end();
+
+    const inDb = gpt4o(1000, 100);
+    const total = inDb + gpt4o(2000, 0);
+    relClose(h.span('SELECT prompts').attributes['spanledger.subtree.cost.usd'], inDb);
+    relClose(h.span('POST /v1/chat/completions').attributes['spanledger.subtree.cost.usd'], total);
+    const a = h.span('GET /support').attributes;
+    relClose(a['spanledger.subtree.cost.usd'], total);
+    relClose(a['spanledger.trace.cost.usd'], total);
+    expect(a['spanledger.trace.llm_calls']).toBe(2);
+    // Spans with nothing below them and no key spanledger reads get nothing.
+    expect(
+      Object.keys(h.span('GET /health').attributes).filter((k) => k.startsWith('spanledger.')),
+    ).toEqual([]);
+  });
+
   it('conserves cost to 1e-9 with interleaved concurrent runs and out-of-order ends', () => {
     const h = harness();
     const roots: Span[] = [];

@@ -58,6 +58,20 @@ describe('usage an OpenAI response reports, left on the span for the cost proces
     );
   });
 
+  it('is written at the end even on a span with no GenAI key, which the processor otherwise skips', () => {
+    const { exporter, tracer } = provider(true);
+    // No key spanledger reads (the contrib's were dropped, say): only what was left is written.
+    const span = tracer.startSpan('POST');
+    expect(leaveOpenAIUsage(span, { usage: USAGE }, 'priority')).toBe(true);
+    span.end();
+    expect(hasLeftOpenAIUsage(span)).toBe(false);
+    expect(exporter.getFinishedSpans()[0]?.attributes).toMatchObject({
+      'gen_ai.usage.cache_read.input_tokens': 1024,
+      'gen_ai.usage.reasoning.output_tokens': 40,
+      'openai.response.service_tier': 'priority',
+    });
+  });
+
   it('is not left where no spanledger processor saw the span start: the caller writes it', () => {
     const { exporter, tracer } = provider(false);
     const span = tracer.startSpan('chat gpt-4o');
