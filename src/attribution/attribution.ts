@@ -15,6 +15,7 @@ import {
   context,
   createContextKey,
   propagation,
+  ROOT_CONTEXT,
 } from '@opentelemetry/api';
 import { ConfigError } from '../config-file.js';
 import {
@@ -177,7 +178,10 @@ export class Attribution {
         : resource === this.lastResource
           ? this.lastDims
           : this.fromResource(resource);
-    if (!localEverSet && this.trusted.length === 0) return base;
+    // The empty context (a span started outside any, as in a job or a script) holds neither.
+    if ((!localEverSet && this.trusted.length === 0) || parentContext === ROOT_CONTEXT) {
+      return base;
+    }
     const local = localEverSet
       ? (parentContext.getValue(LOCAL) as Readonly<Record<string, string>> | undefined)
       : undefined;

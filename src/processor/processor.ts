@@ -7,6 +7,7 @@ import {
   type Attributes,
   type Context,
   createContextKey,
+  SpanKind,
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
@@ -228,8 +229,19 @@ export class CostProcessor implements SpanProcessor {
           : (parentContext.getValue(RESERVATION_KEY) as GuardAccount | undefined);
       // Last, the record: instrumentations may leave usage on a span that has one for onEnding
       // to write (src/usage/openai-response.ts). A span this could not start on has none, and
-      // gets its usage written at once.
-      attachSlot(span, new SpanRecord(parent, root, reservation, true));
+      // gets its usage written at once. An entry span (a request or a message received) that
+      // starts its trace here has no links to keep and is not a model call, whose spans are
+      // clients or internal: it gets a record only when a cost, a run or a reservation needs
+      // one. Most roots of a service are such spans, and skip the store that adds the record
+      // (docs/performance.md, "2026-12-02: entry spans without a record").
+      const kind = span.kind;
+      if (
+        parent !== undefined ||
+        reservation !== undefined ||
+        (kind !== SpanKind.SERVER && kind !== SpanKind.CONSUMER)
+      ) {
+        attachSlot(span, new SpanRecord(parent, root, reservation, true));
+      }
     } catch (e) {
       this.reporter.count('internal_error', (e as Error).message);
     }
@@ -241,8 +253,10 @@ export class CostProcessor implements SpanProcessor {
       // Most spans (HTTP, database) carry no key spanledger reads, no usage an instrumentation
       // left, no cost from below and no run to close: the accounting below would write nothing
       // on them, so it is skipped (docs/performance.md).
-      if (
-        rec !== undefined &&
+      // A root without a record has none of these by construction.
+      if (rec === undefined) {
+        if (!isRelevant(span.name, span.attributes)) return;
+      } else if (
         rec.subtreeUsd === 0 &&
         rec.state === undefined &&
         rec.openaiUsage === undefined &&
@@ -281,7 +295,8 @@ export class CostProcessor implements SpanProcessor {
         this.rollUp(span, rec, cost);
       }
       out = this.addToSubtree(span, rec, cost, out);
-      if (rec?.root === undefined) this.closeRun(span, rec, out);
+      // The record is read again: rollUp makes one on a root that had none.
+      if (rec?.root === undefined) this.closeRun(span, recordOf(span), out);
       const lost = span.droppedAttributesCount - droppedBefore;
       if (lost > 0) this.attributesDropped(span, lost);
     } catch (e) {

@@ -1,6 +1,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type Attributes, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { createSpanLedger } from '../../src/index.js';
@@ -103,6 +110,7 @@ describe('rollups: subtree and trace totals (SPEC section 2)', () => {
     // from below: an HTTP span over a model call still gets and passes on its subtree cost.
     const h = harness({ prices });
     const root = h.tracer.startSpan('GET /support', {
+      kind: SpanKind.SERVER,
       attributes: { 'http.request.method': 'GET', 'http.route': '/support' },
       startTime: AT,
     });
@@ -131,6 +139,23 @@ describe('rollups: subtree and trace totals (SPEC section 2)', () => {
     expect(
       Object.keys(h.span('GET /health').attributes).filter((k) => k.startsWith('spanledger.')),
     ).toEqual([]);
+  });
+
+  it('prices an entry span that starts its trace and costs on its own, and closes its run', () => {
+    // An entry span (server, consumer) that starts its trace gets its record only when a cost
+    // needs one, here in its own accounting: the run made there is closed there too.
+    const h = harness({ prices });
+    const root = h.tracer.startSpan('execute_tool web_search', {
+      kind: SpanKind.SERVER,
+      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'web_search' },
+      startTime: AT,
+    });
+    root.end();
+    const a = h.span('execute_tool web_search').attributes;
+    expect(a['spanledger.cost.usd']).toBe(0.01);
+    expect(a['spanledger.trace.cost.usd']).toBe(0.01);
+    expect(a['spanledger.trace.tool_calls']).toBe(1);
+    expect(h.ledger.stats().traces.open).toBe(0);
   });
 
   it('conserves cost to 1e-9 with interleaved concurrent runs and out-of-order ends', () => {

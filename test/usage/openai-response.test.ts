@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
@@ -70,6 +71,15 @@ describe('usage an OpenAI response reports, left on the span for the cost proces
       'gen_ai.usage.reasoning.output_tokens': 40,
       'openai.response.service_tier': 'priority',
     });
+  });
+
+  it('is not left on an entry span that starts its trace: the caller writes it', () => {
+    // A server or consumer span that starts its trace gets no record at start (it is not a
+    // model call), so nothing would be left to write: the usage instrumentation writes at once.
+    const { tracer } = provider(true);
+    const span = tracer.startSpan('POST /v1/chat/completions', { kind: SpanKind.SERVER });
+    expect(leaveOpenAIUsage(span, { usage: USAGE }, 'default')).toBe(false);
+    span.end();
   });
 
   it('is not left where no spanledger processor saw the span start: the caller writes it', () => {
