@@ -20,7 +20,9 @@
 // verdict against 0.95 (bench/lib.mjs, ratioInterval).
 //
 // Knobs: BENCH_SETS (20), BENCH_BLOCKS (100 per set), BENCH_BLOCK_SPANS (4096),
-// BENCH_WARMUP_SPANS (30000), BENCH_BATCH (spans between macrotask yields, 256), BENCH_DIST.
+// BENCH_WARMUP_SPANS (30000), BENCH_BATCH (spans between macrotask yields, 256), BENCH_DIST,
+// BENCH_BASELINE (a directory holding another build's index.js, e.g. .scratch/dist-0: a fourth
+// isolate runs its processor, and the run reports this build against it block by block).
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import {
   cpuModel,
@@ -34,10 +36,13 @@ import {
   turnOrders,
 } from './lib.mjs';
 
-const PIPELINES = ['plain', 'idle', 'ledger'];
+const baselineUrl = process.env.BENCH_BASELINE
+  ? new URL(`${process.env.BENCH_BASELINE}/index.js`, `file://${process.cwd()}/`).href
+  : undefined;
+const PIPELINES = ['plain', 'idle', 'ledger', ...(baselineUrl ? ['baseline'] : [])];
 const TARGET = 0.95;
 
-async function isolate({ pipeline, warmup, batch }) {
+async function isolate({ pipeline, warmup, batch, baseline }) {
   const { ROOT_CONTEXT, SpanKind } = await import('@opentelemetry/api');
   const { SimpleSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace');
   const spanProcessors = [new SimpleSpanProcessor({ exporter: noopExporter })];
@@ -50,8 +55,8 @@ async function isolate({ pipeline, warmup, batch }) {
       forceFlush: done,
       shutdown: done,
     });
-  } else if (pipeline === 'ledger') {
-    const { createSpanLedger } = await import(distUrl);
+  } else if (pipeline === 'ledger' || pipeline === 'baseline') {
+    const { createSpanLedger } = await import(pipeline === 'ledger' ? distUrl : baseline);
     spanProcessors.unshift(createSpanLedger().processor);
   }
   const tracer = new TracerProvider({ spanProcessors }).getTracer('bench');
@@ -91,11 +96,15 @@ async function main() {
   const loadBefore = loadAvg();
   const t0 = Date.now();
   const perSet = Object.fromEntries(PIPELINES.map((p) => [p, []]));
+  // This build against the baseline's, per set: the median of baseline ns / ledger ns by block.
+  const againstBaseline = [];
   const nsPerSpan = Object.fromEntries(PIPELINES.map((p) => [p, []]));
   for (let set = 0; set < sets; set++) {
     const workers = PIPELINES.map(
       (pipeline) =>
-        new Worker(new URL(import.meta.url), { workerData: { pipeline, warmup, batch } }),
+        new Worker(new URL(import.meta.url), {
+          workerData: { pipeline, warmup, batch, baseline: baselineUrl },
+        }),
     );
     for (const w of workers) {
       w.on('error', (e) => {
@@ -108,7 +117,10 @@ async function main() {
     const times = PIPELINES.map(() => []);
     // A fresh random order per round of blocks that never starts with the pipeline that ended
     // the round before: none runs twice in a row with its data still in the core's caches.
-    const orders = turnOrders([0, 1, 2], set);
+    const orders = turnOrders(
+      PIPELINES.map((_, i) => i),
+      set,
+    );
     for (let b = 0; b < blocks; b++) {
       for (const i of orders()) {
         const reply = next(workers[i]);
@@ -124,6 +136,10 @@ async function main() {
       nsPerSpan[p].push(median(own));
       perSet[p].push(median(own.map((ns, k) => plain[k] / ns)));
     });
+    if (baselineUrl) {
+      const base = times[3].slice(skip);
+      againstBaseline.push(median(times[2].slice(skip).map((ns, k) => base[k] / ns)));
+    }
   }
   console.log(
     `machine: ${cpuModel()}, Node ${process.version}; load ${loadBefore.join(' ')} before, ` +
@@ -138,6 +154,15 @@ async function main() {
         `${median(sorted).toFixed(3)} ${quantile(sorted, 0.75).toFixed(3)}; geometric mean ` +
         `${r.mean.toFixed(3)} (95 % interval ${r.lo.toFixed(3)} to ${r.hi.toFixed(3)}); ` +
         `target >= ${TARGET}: ${r.verdict}`,
+    );
+  }
+  if (baselineUrl) {
+    const sorted = [...againstBaseline].sort((a, b) => a - b);
+    const r = ratioInterval(againstBaseline, 1);
+    console.log(
+      `ledger throughput / baseline (${baselineUrl}): quartiles ${quantile(sorted, 0.25).toFixed(3)} ` +
+        `${median(sorted).toFixed(3)} ${quantile(sorted, 0.75).toFixed(3)}; geometric mean ` +
+        `${r.mean.toFixed(3)} (95 % interval ${r.lo.toFixed(3)} to ${r.hi.toFixed(3)})`,
     );
   }
   console.log(
