@@ -253,7 +253,8 @@ export class CostProcessor implements SpanProcessor {
       // Most spans (HTTP, database) carry no key spanledger reads, no usage an instrumentation
       // left, no cost from below and no run to close: the accounting below would write nothing
       // on them, so it is skipped (docs/performance.md).
-      // A root without a record has none of these by construction.
+      // A span without a record (an entry span, or one not seen at start) has none of these:
+      // each of them makes one.
       if (rec === undefined) {
         if (!isRelevant(span.name, span.attributes)) return;
       } else if (
