@@ -4,7 +4,7 @@
  * and no `call`. Figures: a gpt-4o call of 2000 input and 300 output tokens costs exactly
  * $0.008 (2000 x $2.50 + 300 x $10 per MTok).
  */
-import { context, type Span, trace } from '@opentelemetry/api';
+import { context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   InMemorySpanExporter,
@@ -116,6 +116,33 @@ describe('guard() with no active span sees the resource and always accounts its 
     );
     span.end();
     expect(inside).toMatchObject({ action: 'block', budget: 'payments-day', spentUsd: 0.016 });
+    await ledger.shutdown();
+  });
+
+  it('the cost of an entry span started under a guarded call goes to its hold, not the window, until it settles', async () => {
+    // Entry spans (a consumer's, a server's) that start their trace get no record at start,
+    // unless they start under a guarded call: then the record carries the reservation, and the
+    // span's cost goes to the call's hold (spend and reservation never count it twice).
+    process.env.OTEL_RESOURCE_ATTRIBUTES = 'spanledger.team=payments';
+    const { ledger, tracer, exported } = app({ budgets: [PAYMENTS_DAY] });
+    const during: (BudgetDecision | undefined)[] = [];
+    for (const kind of [SpanKind.CONSUMER, SpanKind.SERVER]) {
+      await ledger.guard(
+        async () => {
+          tracer.startSpan('chat gpt-4o', { kind, attributes: CALL }).end();
+          await new Promise((r) => setImmediate(r));
+          during.push(await ledger.check({ dimensions: { team: 'payments' }, estimateUsd: 1000 }));
+        },
+        { estimateUsd: 0.008 },
+      );
+    }
+    // Inside each call: the earlier calls' settled spend, and this call's hold of 0.008.
+    expect(during.map((d) => [d?.spentUsd, d?.reservedUsd])).toEqual([
+      [0, 0.008],
+      [0.008, 0.008],
+    ]);
+    expect(exported()).toBe(0.016);
+    expect((await windowSpend(ledger, 0.016)).spentUsd).toBe(0.016);
     await ledger.shutdown();
   });
 
