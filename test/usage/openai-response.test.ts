@@ -73,9 +73,10 @@ describe('usage an OpenAI response reports, left on the span for the cost proces
     });
   });
 
-  it('is not left on an entry span that starts its trace: the caller writes it', () => {
+  it('is refused on an entry span that starts its trace, which has no record to leave it on', () => {
     // A server or consumer span that starts its trace gets no record at start (it is not a
-    // model call), so nothing would be left to write: the usage instrumentation writes at once.
+    // model call): the refusal makes the usage instrumentation write at once, the path the
+    // real-client tests hold on a provider without spanledger.
     const { tracer } = provider(true);
     const span = tracer.startSpan('POST /v1/chat/completions', { kind: SpanKind.SERVER });
     expect(leaveOpenAIUsage(span, { usage: USAGE }, 'default')).toBe(false);
